@@ -1,0 +1,43 @@
+"""The mail transport interface.
+
+``send_batch`` returns one :class:`DeliveryResult` per message: sent, failed
+(``retryable`` or not) or unknown.  It raises :class:`ProviderError` only for
+a failure of the whole batch (the server cannot be reached, credentials are
+refused), in which case no message of the batch was handed over.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from distributor.config import Settings
+from distributor.models import DeliveryResult, Message
+from distributor.registry import mail_backend_class
+
+
+class MailBackend(abc.ABC):
+    provider: ClassVar[str]
+    #: a resend after a crash cannot deliver twice (file outbox, idempotency keys)
+    idempotent: ClassVar[bool] = False
+    batch_size: int = 100
+
+    def __init__(self, name: str, config: Any, settings: Settings) -> None:
+        self.name = name
+        self.config = config
+        self.settings = settings
+
+    @abc.abstractmethod
+    def send_batch(self, messages: Sequence[Message]) -> list[DeliveryResult]: ...
+
+    def close(self) -> None:
+        """Release connections; the default holds none."""
+
+
+def build_mail_backend(name: str, settings: Settings) -> MailBackend:
+    config = settings.mail[name]
+    cls = mail_backend_class(config.provider)
+    backend = cls(name, config, settings)
+    assert isinstance(backend, MailBackend)
+    return backend

@@ -1,0 +1,86 @@
+"""The run report: what a run did, what failed and why. Plain data, JSON-ready."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class SourceReport:
+    name: str
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EditionReport:
+    list: str
+    key: str
+    language: str
+    stories: int
+    recipients: int
+    resumed: bool = False
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    pending: int = 0
+
+
+@dataclass
+class Counts:
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class Problem:
+    stage: str
+    subject: str
+    cause: str
+
+
+@dataclass
+class RunReport:
+    started_at: str
+    dry_run: bool
+    finished_at: str | None = None
+    sources: list[SourceReport] = field(default_factory=list)
+    stories_fetched: int = 0
+    stories_selected: int = 0
+    editions: list[EditionReport] = field(default_factory=list)
+    emails: Counts = field(default_factory=Counts)
+    posts: Counts = field(default_factory=Counts)
+    cards_made: int = 0
+    cards_cached: int = 0
+    subscribers_added: int = 0
+    notes: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+
+    def error(self, stage: str, subject: str, cause: str) -> None:
+        """Something failed: a source, a delivery, a post. Makes the run not ``ok``."""
+        self.errors.append(Problem(stage, subject, cause))
+
+    def warn(self, stage: str, subject: str, cause: str) -> None:
+        """Input was skipped (a bad CSV row, a feed item without a link); the run went on."""
+        self.warnings.append(Problem(stage, subject, cause))
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed and nothing is left uncertain."""
+        return not self.errors
+
+    @property
+    def delivered_anything(self) -> bool:
+        return bool(self.emails.sent or self.posts.sent)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data

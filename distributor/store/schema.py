@@ -1,0 +1,174 @@
+"""The database schema (SQLAlchemy Core).
+
+The two ledger tables carry the "never twice" guarantee as unique
+constraints: ``deliveries`` (edition, subscriber) and ``posts``
+(story, channel, language).  Rows are written before a transport is called.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always returns timezone-aware UTC datetimes (SQLite included)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", String(512), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    Column("summary_html", Text, nullable=False, default=""),
+    Column("summary_text", Text, nullable=False, default=""),
+    Column("body_html", Text, nullable=False, default=""),
+    Column("image_url", Text, nullable=True),
+    Column("author", Text, nullable=True),
+    Column("sections", JSON, nullable=False, default=list),
+    Column("translation_group", String(512), nullable=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Index("ix_stories_published", "status", "published_at"),
+    Index("ix_stories_group", "translation_group"),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("language", String(35), nullable=False),
+    Column("timezone", String(64), nullable=True),
+    Column("topics", JSON, nullable=False, default=list),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("list_name", String(100), primary_key=True),
+    Column("subscriber_id", ForeignKey("subscribers.id"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+editions = Table(
+    "editions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list_name", String(100), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("list_name", "key", "language", name="uq_edition"),
+)
+
+edition_stories = Table(
+    "edition_stories",
+    metadata,
+    Column("edition_id", ForeignKey("editions.id"), primary_key=True),
+    Column("story_id", ForeignKey("stories.id"), primary_key=True),
+    Column("group_key", String(512), nullable=False),
+    Column("position", Integer, nullable=False),
+    Index("ix_edition_stories_group", "group_key"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edition_id", ForeignKey("editions.id"), nullable=False),
+    Column("subscriber_id", ForeignKey("subscribers.id"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("message_id", Text, nullable=True),
+    Column("provider_id", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("retryable", Boolean, nullable=False, default=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("edition_id", "subscriber_id", name="uq_delivery"),
+    Index("ix_deliveries_state", "edition_id", "state"),
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("story_id", ForeignKey("stories.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("provider_id", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("retryable", Boolean, nullable=False, default=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("story_id", "channel", "language", name="uq_post"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("dry_run", Boolean, nullable=False),
+    Column("report", JSON, nullable=True),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

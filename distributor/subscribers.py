@@ -1,0 +1,75 @@
+"""Reading subscribers from CSV, every row validated."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+
+from distributor.errors import ConfigError
+from distributor.models import Subscriber, SubscriberStatus
+from distributor.selection import normalize_language
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    line: int
+    value: str
+    reason: str
+
+
+def read_subscribers_csv(
+    path: Path, *, default_language: str
+) -> tuple[list[Subscriber], list[Rejected]]:
+    """Subscribers from a CSV with columns ``email,name,language,timezone,topics``.
+
+    Only ``email`` is required.  Rows with an invalid address, time zone or a
+    repeated address are rejected with their reason; the rest are returned.
+    """
+    try:
+        fh = path.open(newline="", encoding="utf-8-sig")
+    except OSError as err:
+        raise ConfigError(f"cannot read subscribers file {path}: {err.strerror}") from err
+    good: list[Subscriber] = []
+    rejected: list[Rejected] = []
+    seen: set[str] = set()
+    with fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "email" not in reader.fieldnames:
+            raise ConfigError(f"{path}: the first line must name the columns, 'email' included")
+        for row in reader:
+            line = reader.line_num
+            raw = (row.get("email") or "").strip()
+            try:
+                email = validate_email(raw, check_deliverability=False).normalized.lower()
+            except EmailNotValidError as err:
+                rejected.append(Rejected(line, raw, f"invalid address: {err}"))
+                continue
+            if email in seen:
+                rejected.append(Rejected(line, raw, "duplicate address"))
+                continue
+            tz = (row.get("timezone") or "").strip() or None
+            if tz:
+                try:
+                    ZoneInfo(tz)
+                except (ZoneInfoNotFoundError, ValueError):
+                    rejected.append(Rejected(line, raw, f"unknown time zone {tz!r}"))
+                    continue
+            seen.add(email)
+            topics = tuple(t.strip() for t in (row.get("topics") or "").split(";") if t.strip())
+            good.append(
+                Subscriber(
+                    id=0,
+                    email=email,
+                    name=" ".join((row.get("name") or "").split()),
+                    language=normalize_language((row.get("language") or "").strip()
+                                                or default_language),
+                    timezone=tz,
+                    topics=topics,
+                    status=SubscriberStatus.SUBSCRIBED,
+                )
+            )
+    return good, rejected

@@ -1,0 +1,183 @@
+"""Shared fixtures: a config on the sample newsroom, a real SMTP server, a fixed clock."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP as SMTPServer
+
+from distributor.config import Settings, load_settings
+from distributor.pipeline import Context
+from distributor.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "config" / "sample"
+NOW = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+
+
+def write_config(
+    tmp_path: Path,
+    *,
+    mail: str = 'provider = "file"',
+    feed: str | Path = SAMPLE / "newsroom.atom.xml",
+    subscribers: str | Path = SAMPLE / "subscribers.csv",
+    social: str = '[social.outbox]\nprovider = "file"',
+    extra: str = "",
+    list_extra: str = "",
+) -> Path:
+    """A configuration file in ``tmp_path`` on the sample newsroom, data under tmp_path/var."""
+    path = tmp_path / "distributor.toml"
+    path.write_text(
+        f"""
+data_dir = "var"
+{extra}
+[newsroom]
+name = "Meridian World News"
+url = "https://news.example"
+postal_address = "1 Example Square, Example City"
+
+[web]
+base_url = "https://news.example/newsletter"
+
+[sources.meridian]
+url = "{feed}"
+
+[lists.daily]
+title = "Meridian Daily"
+from_address = "Meridian Daily <digest@news.example>"
+mail = "main"
+max_age_hours = 876000
+subscribers_file = "{subscribers}"
+{list_extra}
+
+[mail.main]
+{mail}
+
+{social}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def settings_for(path: Path, env: dict[str, str] | None = None) -> Settings:
+    return load_settings(path, environ=env or {}, dotenv_path=path.parent / "no.env")
+
+
+@pytest.fixture
+def clock() -> Any:
+    return lambda: NOW
+
+
+@pytest.fixture
+def make_context(clock: Any) -> Iterator[Any]:
+    opened: list[Context] = []
+
+    def make(settings: Settings) -> Context:
+        ctx = Context(settings=settings, store=Store.open(settings.database_url),
+                      session=requests.Session(), clock=clock)
+        opened.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in opened:
+        ctx.close()
+        ctx.session.close()
+        ctx.store.close()
+
+
+@dataclass
+class SmtpRecorder:
+    """An aiosmtpd handler that keeps what it receives and refuses what it is told to."""
+
+    messages: list[tuple[Envelope, EmailMessage]] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
+    data_reply: dict[str, str] = field(default_factory=dict)  # address -> reply to DATA
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server: SMTPServer, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTPServer, session: Session,
+                          envelope: Envelope) -> str:
+        for rcpt in envelope.rcpt_tos:
+            if rcpt in self.data_reply:
+                return self.data_reply[rcpt]
+        msg = message_from_bytes(envelope.content, policy=default_policy)
+        assert isinstance(msg, EmailMessage)
+        with self.lock:
+            self.messages.append((envelope, msg))
+        return f"250 2.0.0 Ok: queued as {len(self.messages)}"
+
+    def by_recipient(self) -> dict[str, EmailMessage]:
+        return {env.rcpt_tos[0]: msg for env, msg in self.messages}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Controller, SmtpRecorder]]:
+    recorder = SmtpRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, recorder
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> Any:
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture
+def smtp_tls_server(tls_ca: Any, tmp_path: Path) -> Iterator[tuple[Controller, SmtpRecorder, Path]]:
+    """STARTTLS required, AUTH (user 'digest', password 's3cret') only after TLS."""
+    cert = tls_ca.issue_cert("127.0.0.1", "localhost")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    ca_file = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(ca_file))
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login == b"digest" and auth_data.password == b"s3cret")
+        return AuthResult(success=ok, handled=False)
+
+    recorder = SmtpRecorder()
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=free_port(), tls_context=server_ctx,
+        require_starttls=True, authenticator=authenticator, auth_required=True,
+        auth_require_tls=True, auth_exclude_mechanism=["LOGIN"],
+    )
+    controller.start()
+    try:
+        yield controller, recorder, ca_file
+    finally:
+        controller.stop()

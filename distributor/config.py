@@ -195,7 +195,11 @@ def _describe(err: ValidationError) -> str:
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
         # the discriminated-union tag shows up as a path element; drop it
-        loc = re.sub(r"\.(file|smtp)(?=\.|$)", "", loc, count=1) if e["type"] != "union_tag_invalid" else loc
+        loc = (
+            re.sub(r"\.(file|smtp)(?=\.|$)", "", loc, count=1)
+            if e["type"] != "union_tag_invalid"
+            else loc
+        )
         if e["type"] == "extra_forbidden":
             parts.append(f"unknown key {loc!r}")
         elif e["type"] == "missing":

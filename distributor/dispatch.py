@@ -66,8 +66,7 @@ def deliver_edition(
 ) -> DispatchOutcome:
     """Deliver every pending ledger row of one edition through one transport."""
     out = DispatchOutcome()
-    out.recovered = store.recover_deliveries(edition.id, idempotent=backend.idempotent,
-                                             now=clock())
+    out.recovered = store.recover_deliveries(edition.id, idempotent=backend.idempotent, now=clock())
     variant = renderer.render(edition, stories, links, list_config)
     while True:
         claimed = store.claim_deliveries(edition, backend.batch_size, clock())
@@ -78,8 +77,9 @@ def deliver_edition(
         by_key = {c.key: c for c in claimed}
         for c in claimed:
             try:
-                messages.append(renderer.personalize(variant, c.subscriber, c.key, list_config,
-                                                     clock()))
+                messages.append(
+                    renderer.personalize(variant, c.subscriber, c.key, list_config, clock())
+                )
             except RenderError as err:
                 results.append(DeliveryResult.failed(c.key, str(err), retryable=False))
         try:
@@ -91,8 +91,7 @@ def deliver_edition(
             kind = "credentials refused" if isinstance(err, AuthenticationError) else "unavailable"
             out.errors.append(f"mail transport {backend.name} {kind}: {err.reason}")
             break
-        store.record_deliveries(claimed, results, {m.key: m.message_id for m in messages},
-                                clock())
+        store.record_deliveries(claimed, results, {m.key: m.message_id for m in messages}, clock())
         for r in results:
             out.add(r, by_key[r.key].subscriber.email if r.key in by_key else r.key)
         if progress:
@@ -111,20 +110,23 @@ def publish_posts(
 ) -> DispatchOutcome:
     """Publish every pending post of one channel; one failing post never stops the rest."""
     out = DispatchOutcome()
-    out.recovered = store.recover_posts(channel.name, idempotent=channel.idempotent,
-                                        max_attempts=MAX_ATTEMPTS, now=clock())
+    out.recovered = store.recover_posts(
+        channel.name, idempotent=channel.idempotent, max_attempts=MAX_ATTEMPTS, now=clock()
+    )
     while claimed := store.claim_posts(channel.name, 50, clock()):
         for c in claimed:
             post = compose(c)
             if post is None:
-                result = DeliveryResult.failed(c.key, f"story {c.story_id} is gone",
-                                               retryable=False)
+                result = DeliveryResult.failed(
+                    c.key, f"story {c.story_id} is gone", retryable=False
+                )
             else:
                 try:
                     result = channel.publish(post)
                 except AuthenticationError as err:
-                    store.record_post(c, DeliveryResult.failed(c.key, err.reason, retryable=True),
-                                      clock())
+                    store.record_post(
+                        c, DeliveryResult.failed(c.key, err.reason, retryable=True), clock()
+                    )
                     out.failed += 1
                     out.stopped = str(err)
                     out.errors.append(f"channel {channel.name} credentials refused: {err.reason}")

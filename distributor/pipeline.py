@@ -7,7 +7,7 @@ scheduler and the web app are thin doors onto these functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,10 +34,10 @@ from distributor.subscribers import read_subscribers_csv
 class Progress:
     """Hooks a front end can use to show progress; the default shows nothing."""
 
-    def start(self, label: str, total: int) -> None:  # noqa: B027 - optional hook
+    def start(self, label: str, total: int) -> None:
         """A stage with ``total`` steps begins."""
 
-    def advance(self, label: str, steps: int = 1) -> None:  # noqa: B027 - optional hook
+    def advance(self, label: str, steps: int = 1) -> None:
         """``steps`` more steps of ``label`` are done."""
 
 
@@ -219,8 +219,12 @@ def run(
         editions = list(resumed)
         for plan in plans:
             edition = store.create_edition(
-                list_name=list_name, key=key, language=plan.language,
-                stories=plan.stories, recipients=plan.recipients, now=now,
+                list_name=list_name,
+                key=key,
+                language=plan.language,
+                stories=plan.stories,
+                recipients=plan.recipients,
+                now=now,
             )
             editions.append((edition, False))
         _deliver(ctx, backend, editions, cfg, links, report)
@@ -244,8 +248,12 @@ def _resume(ctx: Context, list_name: str) -> list[tuple[Edition, bool]]:
 
 
 def _deliver(
-    ctx: Context, backend: MailBackend, editions: list[tuple[Edition, bool]], cfg: ListConfig,
-    links: dict[str, tuple[ShareLink, ...]], report: RunReport,
+    ctx: Context,
+    backend: MailBackend,
+    editions: list[tuple[Edition, bool]],
+    cfg: ListConfig,
+    links: dict[str, tuple[ShareLink, ...]],
+    report: RunReport,
 ) -> None:
     renderer = DigestRenderer(ctx.settings)
     total = ctx.store.delivery_counts([e.id for e, _ in editions]).pending
@@ -255,8 +263,14 @@ def _deliver(
         stories_by_id = ctx.store.stories_by_id(edition.story_ids)
         stories = [stories_by_id[i] for i in edition.story_ids if i in stories_by_id]
         counts_before = ctx.store.delivery_counts([edition.id])
-        er = EditionReport(edition.list_name, edition.key, edition.language, len(stories),
-                           counts_before.pending + counts_before.sending, resumed=resumed)
+        er = EditionReport(
+            edition.list_name,
+            edition.key,
+            edition.language,
+            len(stories),
+            counts_before.pending + counts_before.sending,
+            resumed=resumed,
+        )
         report.editions.append(er)
         if stopped:
             er.pending = counts_before.pending
@@ -264,11 +278,22 @@ def _deliver(
             continue
         ed_links = {**make_links(stories, f"{edition.list_name}-{edition.key}"), **links}
         out = deliver_edition(
-            store=ctx.store, backend=backend, renderer=renderer, edition=edition,
-            stories=stories, links=ed_links, list_config=cfg, clock=ctx.clock,
+            store=ctx.store,
+            backend=backend,
+            renderer=renderer,
+            edition=edition,
+            stories=stories,
+            links=ed_links,
+            list_config=cfg,
+            clock=ctx.clock,
             progress=lambda n: ctx.progress.advance("emails", n),
         )
-        er.sent, er.failed, er.unknown, er.pending = out.sent, out.failed, out.unknown, out.left_pending
+        er.sent, er.failed, er.unknown, er.pending = (
+            out.sent,
+            out.failed,
+            out.unknown,
+            out.left_pending,
+        )
         report.emails.sent += out.sent
         report.emails.failed += out.failed
         report.emails.unknown += out.unknown
@@ -291,16 +316,28 @@ def _deliver(
 
 
 def _dry_render(
-    renderer: DigestRenderer, plan: EditionPlan, cfg: ListConfig, list_name: str, key: str,
-    links: dict[str, tuple[ShareLink, ...]], now: datetime, report: RunReport,
+    renderer: DigestRenderer,
+    plan: EditionPlan,
+    cfg: ListConfig,
+    list_name: str,
+    key: str,
+    links: dict[str, tuple[ShareLink, ...]],
+    now: datetime,
+    report: RunReport,
 ) -> None:
     edition = Edition(0, list_name, key, plan.language, tuple(s.id for s in plan.stories), now)
     variant = renderer.render(edition, plan.stories, links, cfg)
     for sub in plan.recipients[:1]:
         renderer.personalize(variant, sub, f"{list_name}/{key}/{plan.language}/{sub.id}", cfg, now)
     report.editions.append(
-        EditionReport(list_name, key, plan.language, len(plan.stories), len(plan.recipients),
-                      pending=len(plan.recipients))
+        EditionReport(
+            list_name,
+            key,
+            plan.language,
+            len(plan.stories),
+            len(plan.recipients),
+            pending=len(plan.recipients),
+        )
     )
     report.emails.skipped += len(plan.recipients)
 
@@ -321,16 +358,21 @@ def _publish(ctx: Context, stories: list[Story], report: RunReport, *, dry_run: 
 
     def compose(claimed: ClaimedPost) -> Post | None:
         story = by_id.get(claimed.story_id) or ctx.store.stories_by_id([claimed.story_id]).get(
-            claimed.story_id)
+            claimed.story_id
+        )
         if story is None:
             return None
         channel = channels[claimed.channel]
         card = cards.get(story.id)
         url = with_utm(story.url, source=claimed.channel, medium="social", campaign="social")
         return compose_post(
-            story, channel=claimed.channel, url=url, max_chars=channel.max_chars,
+            story,
+            channel=claimed.channel,
+            url=url,
+            max_chars=channel.max_chars,
             env=env,
-            card_path=card.path if card else None, alt_text=card.alt_text if card else "",
+            card_path=card.path if card else None,
+            alt_text=card.alt_text if card else "",
         )
 
     if dry_run:
@@ -339,8 +381,13 @@ def _publish(ctx: Context, stories: list[Story], report: RunReport, *, dry_run: 
     ctx.store.ensure_posts(((s.id, name, s.language) for s, name in wanted), ctx.clock())
     ctx.progress.start("posts", len(wanted))
     for name, channel in channels.items():
-        out = publish_posts(store=ctx.store, channel=channel, compose=compose, clock=ctx.clock,
-                            progress=lambda n: ctx.progress.advance("posts", n))
+        out = publish_posts(
+            store=ctx.store,
+            channel=channel,
+            compose=compose,
+            clock=ctx.clock,
+            progress=lambda n: ctx.progress.advance("posts", n),
+        )
         report.posts.sent += out.sent
         report.posts.failed += out.failed
         report.posts.unknown += out.unknown

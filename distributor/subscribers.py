@@ -65,8 +65,9 @@ def read_subscribers_csv(
                     id=0,
                     email=email,
                     name=" ".join((row.get("name") or "").split()),
-                    language=normalize_language((row.get("language") or "").strip()
-                                                or default_language),
+                    language=normalize_language(
+                        (row.get("language") or "").strip() or default_language
+                    ),
                     timezone=tz,
                     topics=topics,
                     status=SubscriberStatus.SUBSCRIBED,

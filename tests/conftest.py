@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -17,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from distributor.config import Settings, load_settings
 from distributor.pipeline import Context
@@ -88,8 +89,12 @@ def make_context(clock: Any) -> Iterator[Any]:
     opened: list[Context] = []
 
     def make(settings: Settings) -> Context:
-        ctx = Context(settings=settings, store=Store.open(settings.database_url),
-                      session=requests.Session(), clock=clock)
+        ctx = Context(
+            settings=settings,
+            store=Store.open(settings.database_url),
+            session=requests.Session(),
+            clock=clock,
+        )
         opened.append(ctx)
         return ctx
 
@@ -107,18 +112,29 @@ class SmtpRecorder:
     messages: list[tuple[Envelope, EmailMessage]] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
     data_reply: dict[str, str] = field(default_factory=dict)  # address -> reply to DATA
+    hang: set[str] = field(default_factory=set)  # addresses whose DATA never gets a reply
+    hanging: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(self, server: SMTPServer, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTPServer, session: Session,
-                          envelope: Envelope) -> str:
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         for rcpt in envelope.rcpt_tos:
+            if rcpt in self.hang:
+                self.hanging.set()
+                await asyncio.sleep(30)
+                return "451 4.3.0 gave up"
             if rcpt in self.data_reply:
                 return self.data_reply[rcpt]
         msg = message_from_bytes(envelope.content, policy=default_policy)
@@ -164,17 +180,25 @@ def smtp_tls_server(tls_ca: Any, tmp_path: Path) -> Iterator[tuple[Controller, S
     ca_file = tmp_path / "ca.pem"
     tls_ca.cert_pem.write_to_path(str(ca_file))
 
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                      auth_data: Any) -> AuthResult:
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and (
-            auth_data.login == b"digest" and auth_data.password == b"s3cret")
+            auth_data.login == b"digest" and auth_data.password == b"s3cret"
+        )
         return AuthResult(success=ok, handled=False)
 
     recorder = SmtpRecorder()
     controller = Controller(
-        recorder, hostname="127.0.0.1", port=free_port(), tls_context=server_ctx,
-        require_starttls=True, authenticator=authenticator, auth_required=True,
-        auth_require_tls=True, auth_exclude_mechanism=["LOGIN"],
+        recorder,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=server_ctx,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=True,
+        auth_exclude_mechanism=["LOGIN"],
     )
     controller.start()
     try:

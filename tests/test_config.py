@@ -14,8 +14,9 @@ SMTP = 'provider = "smtp"\nhost = "127.0.0.1"\nport = 2525\nsecurity = "none"\nu
 
 
 def test_default_config_is_valid(tmp_path: Path) -> None:
-    settings = load_settings(ROOT / "config" / "distributor.toml",
-                             environ={"DISTRIBUTOR_DATA_DIR": str(tmp_path)})
+    settings = load_settings(
+        ROOT / "config" / "distributor.toml", environ={"DISTRIBUTOR_DATA_DIR": str(tmp_path)}
+    )
     assert settings.newsroom.name == "Meridian World News"
     assert settings.data_dir == tmp_path
     assert settings.database_url == f"sqlite:///{tmp_path / 'distributor.db'}"
@@ -49,8 +50,11 @@ def test_list_must_name_a_known_transport(tmp_path: Path) -> None:
 
 def test_missing_secret_for_enabled_provider(tmp_path: Path) -> None:
     path = write_config(tmp_path, mail=SMTP)
-    with pytest.raises(ConfigError, match=r"mail\.main\.password: missing secret.*"
-                                          r"DISTRIBUTOR_MAIL_MAIN_PASSWORD"):
+    with pytest.raises(
+        ConfigError,
+        match=r"mail\.main\.password: missing secret.*"
+        r"DISTRIBUTOR_MAIL_MAIN_PASSWORD",
+    ):
         settings_for(path)
 
 
@@ -80,15 +84,17 @@ def test_secret_from_env_and_dotenv_never_shown(tmp_path: Path) -> None:
 def test_environment_overrides_dotenv(tmp_path: Path) -> None:
     path = write_config(tmp_path, mail=SMTP)
     (tmp_path / ".env").write_text("DISTRIBUTOR_MAIL_MAIN_PASSWORD=from-file\n")
-    settings = load_settings(path, environ={"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "from-env"},
-                             dotenv_path=tmp_path / ".env")
+    settings = load_settings(
+        path, environ={"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "from-env"}, dotenv_path=tmp_path / ".env"
+    )
     assert settings.mail["main"].password.get_secret_value() == "from-env"  # type: ignore[union-attr]
 
 
 def test_config_path_from_environment(tmp_path: Path) -> None:
     path = write_config(tmp_path)
-    settings = load_settings(None, environ={"DISTRIBUTOR_CONFIG": str(path)},
-                             dotenv_path=tmp_path / "none")
+    settings = load_settings(
+        None, environ={"DISTRIBUTOR_CONFIG": str(path)}, dotenv_path=tmp_path / "none"
+    )
     assert settings.config_path == path.resolve()
 
 

@@ -44,7 +44,7 @@ def test_sample_feed_is_normalized(tmp_path: Path) -> None:
 
 
 def test_hostile_markup_is_neutralized() -> None:
-    assert plain_text('<b>Hi</b> <script>alert(1)</script> &amp; bye') == "Hi & bye"
+    assert plain_text("<b>Hi</b> <script>alert(1)</script> &amp; bye") == "Hi & bye"
     cleaned = safe_html('<p onclick="x()">Hi<script>alert(1)</script><img src=x onerror=y></p>')
     assert "script" not in cleaned and "onclick" not in cleaned and "onerror" not in cleaned
 
@@ -84,8 +84,9 @@ def test_items_without_title_or_link_are_skipped_with_a_reason(tmp_path: Path) -
     )
     settings = settings_for(write_config(tmp_path, feed=feed))
     with requests.Session() as session:
-        result = build_source("meridian", settings.sources["meridian"], settings,
-                              session).fetch(NOW)
+        result = build_source("meridian", settings.sources["meridian"], settings, session).fetch(
+            NOW
+        )
     assert [s.title for s in result.stories] == ["Good"]
     assert len(result.problems) == 3
     assert any("no title" in p for p in result.problems)

@@ -17,7 +17,7 @@ def smtp_config(tmp_path: Path, port: int, extra: str = "") -> Path:
     return write_config(
         tmp_path,
         mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
-             f"batch_size = 7\n{extra}",
+        f"batch_size = 7\n{extra}",
     )
 
 
@@ -110,8 +110,7 @@ def test_refused_recipient_does_not_stop_the_others(
     assert set(recorder.by_recipient()) == set(subscribers) - {bad}
     rows = [r for e in ctx.store.unfinished_editions("daily") for r in ctx.store.deliveries(e.id)]
     assert rows == []
-    states = {r["email"]: r["state"] for e in report.editions
-              for ed in [e] for r in _all_rows(ctx)}
+    states = {r["email"]: r["state"] for e in report.editions for ed in [e] for r in _all_rows(ctx)}
     assert states[bad] == DeliveryState.FAILED
     assert states[soft] == DeliveryState.SENT
 
@@ -154,7 +153,7 @@ def test_starttls_and_auth(tmp_path: Path, smtp_tls_server: Any, make_context: A
     path = write_config(
         tmp_path,
         mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\n'
-             f'security = "starttls"\nusername = "digest"\nca_file = "{ca_file}"',
+        f'security = "starttls"\nusername = "digest"\nca_file = "{ca_file}"',
     )
     ctx = make_context(settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "s3cret"}))
     report = run(ctx)
@@ -169,7 +168,7 @@ def test_wrong_password_stops_the_transport_at_once(
     path = write_config(
         tmp_path,
         mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\n'
-             f'security = "starttls"\nusername = "digest"\nca_file = "{ca_file}"',
+        f'security = "starttls"\nusername = "digest"\nca_file = "{ca_file}"',
     )
     ctx = make_context(settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "wrong"}))
     report = run(ctx)
@@ -187,10 +186,11 @@ def test_untrusted_certificate_is_refused(
     path = write_config(
         tmp_path,
         mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\n'
-             f'security = "starttls"\nusername = "digest"',
+        f'security = "starttls"\nusername = "digest"',
     )
     ctx = make_context(settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "s3cret"}))
     report = run(ctx)
     assert recorder.messages == []
-    assert any("TLS" in p.cause and "CERTIFICATE_VERIFY_FAILED" in p.cause
-               for p in report.errors), report.errors
+    assert any(
+        "TLS" in p.cause and "CERTIFICATE_VERIFY_FAILED" in p.cause for p in report.errors
+    ), report.errors

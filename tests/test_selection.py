@@ -10,12 +10,23 @@ from distributor.selection import language_chain, normalize_language, plan_editi
 T0 = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
 
-def story(sid: str, lang: str, group: str | None = None, minutes: int = 0,
-          title: str | None = None, url: str | None = None) -> Story:
+def story(
+    sid: str,
+    lang: str,
+    group: str | None = None,
+    minutes: int = 0,
+    title: str | None = None,
+    url: str | None = None,
+) -> Story:
     return Story(
-        id=sid, source="s", url=url or f"https://x.example/{sid}", title=title or f"Title {sid}",
-        language=lang, status=StoryStatus.PUBLISHED,
-        published_at=T0 - timedelta(minutes=minutes), translation_group=group,
+        id=sid,
+        source="s",
+        url=url or f"https://x.example/{sid}",
+        title=title or f"Title {sid}",
+        language=lang,
+        status=StoryStatus.PUBLISHED,
+        published_at=T0 - timedelta(minutes=minutes),
+        translation_group=group,
     )
 
 
@@ -23,10 +34,19 @@ def sub(sid: int, lang: str) -> Subscriber:
     return Subscriber(id=sid, email=f"s{sid}@example.com", name="", language=lang)
 
 
-def plan(stories: list[Story], subs: list[Subscriber], sent: dict[str, set[str]] | None = None,
-         max_stories: int = 10) -> dict[str, list[str]]:
-    plans = plan_editions(candidates=stories, recipients=subs, sent_groups=sent or {},
-                          max_stories=max_stories, fallbacks=(None, "en"))
+def plan(
+    stories: list[Story],
+    subs: list[Subscriber],
+    sent: dict[str, set[str]] | None = None,
+    max_stories: int = 10,
+) -> dict[str, list[str]]:
+    plans = plan_editions(
+        candidates=stories,
+        recipients=subs,
+        sent_groups=sent or {},
+        max_stories=max_stories,
+        fallbacks=(None, "en"),
+    )
     return {p.language: [s.id for s in p.stories] for p in plans}
 
 
@@ -38,8 +58,12 @@ def test_language_chain() -> None:
 
 
 def test_each_reader_gets_their_translation_else_the_fallback() -> None:
-    stories = [story("a-en", "en", "A", 10), story("a-ar", "ar", "A", 5),
-               story("b-en", "en", None, 20), story("c-ja", "ja", None, 1)]
+    stories = [
+        story("a-en", "en", "A", 10),
+        story("a-ar", "ar", "A", 5),
+        story("b-en", "en", None, 20),
+        story("c-ja", "ja", None, 1),
+    ]
     result = plan(stories, [sub(1, "en"), sub(2, "ar"), sub(3, "pt-BR"), sub(4, "ja")])
     assert result["ar"] == ["a-ar", "b-en"]
     assert result["en"] == ["a-en", "b-en"]

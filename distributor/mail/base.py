@@ -31,7 +31,7 @@ class MailBackend(abc.ABC):
     @abc.abstractmethod
     def send_batch(self, messages: Sequence[Message]) -> list[DeliveryResult]: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default holds none."""
 
 

@@ -31,7 +31,7 @@ class FileMailBackend(MailBackend):
         return self.directory.joinpath(*key.split("/")).with_suffix(".eml")
 
     def send_batch(self, messages: Sequence[Message]) -> list[DeliveryResult]:
-        results = []
+        results: list[DeliveryResult] = []
         for message in messages:
             path = self.path_for(message.key)
             try:
@@ -42,8 +42,11 @@ class FileMailBackend(MailBackend):
             except OSError as err:
                 if not results:
                     raise TransientProviderError(self.name, f"cannot write {path}: {err}") from err
-                results.append(DeliveryResult.failed(message.key, f"cannot write {path}: {err}",
-                                                     retryable=True))
+                results.append(
+                    DeliveryResult.failed(
+                        message.key, f"cannot write {path}: {err}", retryable=True
+                    )
+                )
                 continue
             results.append(DeliveryResult.sent(message.key, provider_id=str(path)))
         return results

@@ -45,8 +45,9 @@ class SmtpBackend(MailBackend):
         conn: smtplib.SMTP | None = None
         try:
             if cfg.security == "tls":
-                conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout,
-                                        context=self._tls_context())
+                conn = smtplib.SMTP_SSL(
+                    cfg.host, cfg.port, timeout=cfg.timeout, context=self._tls_context()
+                )
             else:
                 conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
             conn.ehlo()
@@ -63,13 +64,16 @@ class SmtpBackend(MailBackend):
                 conn.close()
             if isinstance(err, smtplib.SMTPAuthenticationError):
                 raise AuthenticationError(
-                    self.name, f"{where} refused the credentials of {cfg.username!r}: "
-                    f"{_reply(err.smtp_code, err.smtp_error)}"
+                    self.name,
+                    f"{where} refused the credentials of {cfg.username!r}: "
+                    f"{_reply(err.smtp_code, err.smtp_error)}",
                 ) from err
             if isinstance(err, ssl.SSLError):
                 raise TransientProviderError(self.name, f"TLS with {where} failed: {err}") from err
             if isinstance(err, OSError | smtplib.SMTPException):
-                raise TransientProviderError(self.name, f"cannot connect to {where}: {err}") from err
+                raise TransientProviderError(
+                    self.name, f"cannot connect to {where}: {err}"
+                ) from err
             raise
         return conn
 
@@ -84,8 +88,11 @@ class SmtpBackend(MailBackend):
                     try:
                         conn = self.connect()
                     except TransientProviderError as err:
-                        results.append(DeliveryResult.failed(
-                            message.key, f"not attempted: {err.reason}", retryable=True))
+                        results.append(
+                            DeliveryResult.failed(
+                                message.key, f"not attempted: {err.reason}", retryable=True
+                            )
+                        )
                         continue
                 result, alive = self._send_one(conn, message)
                 results.append(result)
@@ -110,8 +117,9 @@ class SmtpBackend(MailBackend):
                 conn.rset()
                 return _refused(key, "RCPT TO", code, resp), code != 421
         except (smtplib.SMTPServerDisconnected, OSError) as err:
-            return DeliveryResult.failed(key, f"connection lost before DATA: {err}",
-                                         retryable=True), False
+            return DeliveryResult.failed(
+                key, f"connection lost before DATA: {err}", retryable=True
+            ), False
         try:
             code, resp = conn.data(message.raw)
         except smtplib.SMTPDataError as err:

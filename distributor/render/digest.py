@@ -146,7 +146,11 @@ class DigestRenderer:
         return f"{self.settings.web.base_url.rstrip('/')}/p/{token}"
 
     def personalize(
-        self, variant: Variant, subscriber: Subscriber, key: str, list_config: ListConfig,
+        self,
+        variant: Variant,
+        subscriber: Subscriber,
+        key: str,
+        list_config: ListConfig,
         now: datetime,
     ) -> Message:
         """The complete message for one subscriber, built from a prepared variant."""

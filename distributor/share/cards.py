@@ -36,8 +36,9 @@ def font_file(language: str, bold: bool = True) -> str | None:
         return None
     pattern = f"sans-serif:lang={language.split('-')[0]}" + (":weight=bold" if bold else "")
     try:
-        out = subprocess.run([exe, "-f", "%{file}", pattern], capture_output=True, text=True,
-                             timeout=5, check=False).stdout.strip()
+        out = subprocess.run(
+            [exe, "-f", "%{file}", pattern], capture_output=True, text=True, timeout=5, check=False
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return out if out and Path(out).is_file() else None
@@ -87,8 +88,7 @@ class CardMaker:
     def card(self, story: Story) -> ShareCard:
         section = story.sections[0] if story.sections else ""
         fingerprint = json.dumps(
-            [CARD_VERSION, story.title, story.language, section, self.brand_name,
-             self.brand_color],
+            [CARD_VERSION, story.title, story.language, section, self.brand_name, self.brand_color],
             ensure_ascii=False,
         )
         name = hashlib.sha256(fingerprint.encode()).hexdigest()[:24] + ".png"
@@ -117,12 +117,25 @@ class CardMaker:
         lang_opt = lang if raqm else None
         draw.rectangle([0, HEIGHT - 12, WIDTH, HEIGHT], fill=(255, 255, 255))
         small = _font(lang, 30, bold=False)
-        draw.text((anchor_x, MARGIN), self.brand_name.upper(), font=small, fill=(255, 255, 255),
-                  anchor=f"{h_anchor}a", direction=text_dir, language=lang_opt)
+        draw.text(
+            (anchor_x, MARGIN),
+            self.brand_name.upper(),
+            font=small,
+            fill=(255, 255, 255),
+            anchor=f"{h_anchor}a",
+            direction=text_dir,
+            language=lang_opt,
+        )
         if section:
-            draw.text((anchor_x, MARGIN + 44), section.upper(), font=small,
-                      fill=(210, 220, 240), anchor=f"{h_anchor}a", direction=text_dir,
-                      language=lang_opt)
+            draw.text(
+                (anchor_x, MARGIN + 44),
+                section.upper(),
+                font=small,
+                fill=(210, 220, 240),
+                anchor=f"{h_anchor}a",
+                direction=text_dir,
+                language=lang_opt,
+            )
         box_w = WIDTH - 2 * MARGIN
         box_top, box_bottom = 200, HEIGHT - MARGIN
         lines: list[str] = []
@@ -141,8 +154,15 @@ class CardMaker:
             lines[-1] = last.rstrip() + "…"
         y = box_top
         for line in lines:
-            draw.text((anchor_x, y), line, font=font, fill=(255, 255, 255),
-                      anchor=f"{h_anchor}a", direction=text_dir, language=lang_opt)
+            draw.text(
+                (anchor_x, y),
+                line,
+                font=font,
+                fill=(255, 255, 255),
+                anchor=f"{h_anchor}a",
+                direction=text_dir,
+                language=lang_opt,
+            )
             y += int(_size(font) * 1.25)
         return image
 

@@ -20,14 +20,18 @@ NETWORKS: dict[str, tuple[str, str]] = {
 def with_utm(url: str, *, source: str, medium: str, campaign: str) -> str:
     """``url`` with ``utm_*`` set, keeping the rest of its own query."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not k.startswith("utm_")]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.startswith("utm_")
+    ]
     query += [("utm_source", source), ("utm_medium", medium), ("utm_campaign", campaign)]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def share_links(story: Story, *, campaign: str,
-                networks: tuple[str, ...] = tuple(NETWORKS)) -> tuple[ShareLink, ...]:
+def share_links(
+    story: Story, *, campaign: str, networks: tuple[str, ...] = tuple(NETWORKS)
+) -> tuple[ShareLink, ...]:
     """One share link per network for a story."""
     out = []
     for network in networks:

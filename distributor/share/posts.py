@@ -24,8 +24,14 @@ def shorten(text: str, limit: int) -> str:
 
 
 def compose_post(
-    story: Story, *, channel: str, url: str, max_chars: int, env: Environment,
-    card_path: str | None = None, alt_text: str = "",
+    story: Story,
+    *,
+    channel: str,
+    url: str,
+    max_chars: int,
+    env: Environment,
+    card_path: str | None = None,
+    alt_text: str = "",
 ) -> Post:
     """Post text from ``social/post.txt.j2``, shortened so text + link fit ``max_chars``."""
     body = env.get_template("social/post.txt.j2").render(story=story, channel=channel).strip()

@@ -29,13 +29,14 @@ class SocialChannel(abc.ABC):
         if not self.languages:
             return True
         base = language.split("-")[0].lower()
-        return any(lang == language or lang.split("-")[0].lower() == base
-                   for lang in self.languages)
+        return any(
+            lang == language or lang.split("-")[0].lower() == base for lang in self.languages
+        )
 
     @abc.abstractmethod
     def publish(self, post: Post) -> DeliveryResult: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default holds none."""
 
 

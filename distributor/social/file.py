@@ -25,15 +25,20 @@ class FileChannel(SocialChannel):
     def publish(self, post: Post) -> DeliveryResult:
         path = self.directory / (post.key.replace("/", "_") + ".json")
         document = {
-            "channel": post.channel, "story_id": post.story_id, "language": post.language,
-            "text": post.text, "url": post.url, "card": post.card_path,
+            "channel": post.channel,
+            "story_id": post.story_id,
+            "language": post.language,
+            "text": post.text,
+            "url": post.url,
+            "card": post.card_path,
             "alt_text": post.alt_text,
         }
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n",
-                           encoding="utf-8")
+            tmp.write_text(
+                json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
             os.replace(tmp, path)
         except OSError as err:
             raise TransientProviderError(self.name, f"cannot write {path}: {err}") from err

@@ -34,8 +34,9 @@ class FetchResult:
 class Source(abc.ABC):
     """A place stories come from. ``fetch`` raises :class:`SourceError` or returns stories."""
 
-    def __init__(self, name: str, config: SourceConfig, settings: Settings,
-                 session: requests.Session) -> None:
+    def __init__(
+        self, name: str, config: SourceConfig, settings: Settings, session: requests.Session
+    ) -> None:
         self.name = name
         self.config = config
         self.settings = settings
@@ -49,8 +50,12 @@ class Source(abc.ABC):
         cap = self.config.max_bytes
         if re.match(r"^https?://", location, re.I):
             try:
-                with self.session.get(location, timeout=self.config.timeout, stream=True,
-                                      headers={"User-Agent": USER_AGENT}) as resp:
+                with self.session.get(
+                    location,
+                    timeout=self.config.timeout,
+                    stream=True,
+                    headers={"User-Agent": USER_AGENT},
+                ) as resp:
                     if resp.status_code >= 400:
                         raise SourceError(self.name, f"HTTP {resp.status_code} from {location}")
                     chunks, size = [], 0
@@ -84,8 +89,9 @@ def safe_html(value: str) -> str:
     return nh3.clean(value, link_rel="noopener noreferrer").strip()
 
 
-def build_source(name: str, config: SourceConfig, settings: Settings,
-                 session: requests.Session) -> Source:
+def build_source(
+    name: str, config: SourceConfig, settings: Settings, session: requests.Session
+) -> Source:
     """The source object for one ``[sources.NAME]`` section."""
     if config.kind == "feed":
         from distributor.sources.feed import FeedSource

@@ -30,8 +30,11 @@ class FeedSource(Source):
             if parsed.get("bozo") or not version:
                 raise SourceError(self.name, f"not a readable RSS or Atom feed{detail}")
             return FetchResult(self.name, ())
-        feed_lang = parsed.feed.get("language") or self.config.language \
+        feed_lang = (
+            parsed.feed.get("language")
+            or self.config.language
             or self.settings.newsroom.default_language
+        )
         problems: list[str] = []
         stories: list[Story] = []
         seen: set[str] = set()
@@ -55,8 +58,9 @@ class FeedSource(Source):
             )
         if malformed:
             problems.insert(0, f"malformed XML, read leniently: {parsed.get('bozo_exception')}")
-        return FetchResult(self.name, tuple(_group_translations(stories, parsed.entries)),
-                           tuple(problems))
+        return FetchResult(
+            self.name, tuple(_group_translations(stories, parsed.entries)), tuple(problems)
+        )
 
     def _story(self, entry: Any, feed_lang: str, now: datetime) -> Story:
         title = plain_text(entry.get("title", ""))
@@ -68,9 +72,7 @@ class FeedSource(Source):
         if not _HTTP.match(url):
             raise ValueError(f"no link: {url[:80]!r} is not an absolute http(s) URL")
         language = (
-            (entry.get("title_detail") or {}).get("language")
-            or entry.get("language")
-            or feed_lang
+            (entry.get("title_detail") or {}).get("language") or entry.get("language") or feed_lang
         )
         # dict.get: bypass feedparser's deprecated updated<->published fallback mapping
         updated = _when(dict.get(entry, "updated_parsed"))
@@ -88,9 +90,7 @@ class FeedSource(Source):
         if entry.get("content"):
             body = entry["content"][0].get("value", "")
         summary_html = safe_html(summary)
-        story_id = entry.get("id") or url or hashlib.sha256(
-            (title + summary).encode()
-        ).hexdigest()
+        story_id = entry.get("id") or url or hashlib.sha256((title + summary).encode()).hexdigest()
         return Story(
             id=str(story_id),
             source=self.name,
@@ -153,7 +153,8 @@ def _group_translations(stories: list[Story], entries: Any) -> list[Story]:
     for entry in entries:
         own = _own_link(entry)
         alternates[own] = [
-            str(link["href"]) for link in entry.get("links", [])
+            str(link["href"])
+            for link in entry.get("links", [])
             if link.get("rel") == "alternate" and link.get("hreflang") and link.get("href")
         ]
     for story in stories:

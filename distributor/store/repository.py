@@ -67,10 +67,17 @@ class UpsertCounts:
 def _story_hash(story: Story) -> str:
     payload = json.dumps(
         [
-            story.url, story.title, story.language, story.status.value,
+            story.url,
+            story.title,
+            story.language,
+            story.status.value,
             story.published_at.isoformat() if story.published_at else None,
-            story.summary_html, story.body_html, story.image_url, story.author,
-            list(story.sections), story.translation_group,
+            story.summary_html,
+            story.body_html,
+            story.image_url,
+            story.author,
+            list(story.sections),
+            story.translation_group,
         ],
         ensure_ascii=False,
     )
@@ -138,7 +145,9 @@ class Store:
         try:
             s.metadata.create_all(engine)
         except SQLAlchemyError as err:
-            raise StoreError(f"cannot open database {_safe_url(url)}: {err.__cause__ or err}") from err
+            raise StoreError(
+                f"cannot open database {_safe_url(url)}: {err.__cause__ or err}"
+            ) from err
         return cls(engine)
 
     def close(self) -> None:
@@ -155,13 +164,21 @@ class Store:
             for story in stories:
                 digest = _story_hash(story)
                 values = {
-                    "source": story.source, "url": story.url, "title": story.title,
-                    "language": story.language, "status": story.status.value,
-                    "published_at": story.published_at, "updated_at": story.updated_at,
-                    "summary_html": story.summary_html, "summary_text": story.summary_text,
-                    "body_html": story.body_html, "image_url": story.image_url,
-                    "author": story.author, "sections": list(story.sections),
-                    "translation_group": story.translation_group, "content_hash": digest,
+                    "source": story.source,
+                    "url": story.url,
+                    "title": story.title,
+                    "language": story.language,
+                    "status": story.status.value,
+                    "published_at": story.published_at,
+                    "updated_at": story.updated_at,
+                    "summary_html": story.summary_html,
+                    "summary_text": story.summary_text,
+                    "body_html": story.body_html,
+                    "image_url": story.image_url,
+                    "author": story.author,
+                    "sections": list(story.sections),
+                    "translation_group": story.translation_group,
+                    "content_hash": digest,
                     "last_seen_at": now,
                 }
                 old = conn.execute(
@@ -171,7 +188,9 @@ class Store:
                     conn.execute(insert(s.stories).values(id=story.id, first_seen_at=now, **values))
                     new += 1
                 elif old != digest:
-                    conn.execute(update(s.stories).where(s.stories.c.id == story.id).values(**values))
+                    conn.execute(
+                        update(s.stories).where(s.stories.c.id == story.id).values(**values)
+                    )
                     updated += 1
                 else:
                     unchanged += 1
@@ -229,8 +248,12 @@ class Store:
                 if sid is None:
                     sid = conn.execute(
                         insert(s.subscribers).values(
-                            email=email, name=sub.name, language=sub.language,
-                            timezone=sub.timezone, topics=list(sub.topics), created_at=now,
+                            email=email,
+                            name=sub.name,
+                            language=sub.language,
+                            timezone=sub.timezone,
+                            topics=list(sub.topics),
+                            created_at=now,
                         )
                     ).inserted_primary_key[0]
                 member = conn.execute(
@@ -242,8 +265,10 @@ class Store:
                 if member is None:
                     conn.execute(
                         insert(s.memberships).values(
-                            list_name=list_name, subscriber_id=sid,
-                            status=sub.status.value, updated_at=now,
+                            list_name=list_name,
+                            subscriber_id=sid,
+                            status=sub.status.value,
+                            updated_at=now,
                         )
                     )
                     added += 1
@@ -272,7 +297,9 @@ class Store:
             try:
                 with conn.begin_nested():
                     conn.execute(
-                        insert(s.suppressions).values(email=email.lower(), reason=reason, created_at=now)
+                        insert(s.suppressions).values(
+                            email=email.lower(), reason=reason, created_at=now
+                        )
                     )
             except IntegrityError:
                 pass
@@ -344,9 +371,7 @@ class Store:
                     )
                 ).inserted_primary_key[0]
             except IntegrityError as err:
-                raise StoreError(
-                    f"edition {list_name}/{key}/{language} already exists"
-                ) from err
+                raise StoreError(f"edition {list_name}/{key}/{language} already exists") from err
             if stories:
                 conn.execute(
                     insert(s.edition_stories),
@@ -357,9 +382,13 @@ class Store:
                 )
             rows = [
                 {
-                    "edition_id": eid, "subscriber_id": sub.id, "email": sub.email,
-                    "state": DeliveryState.PENDING.value, "attempts": 0,
-                    "retryable": False, "updated_at": now,
+                    "edition_id": eid,
+                    "subscriber_id": sub.id,
+                    "email": sub.email,
+                    "state": DeliveryState.PENDING.value,
+                    "attempts": 0,
+                    "retryable": False,
+                    "updated_at": now,
                 }
                 for sub in recipients
             ]
@@ -386,7 +415,9 @@ class Store:
             .join(s.editions, s.editions.c.id == s.deliveries.c.edition_id)
             .where(
                 s.editions.c.list_name == list_name,
-                s.deliveries.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
+                s.deliveries.c.state.in_(
+                    [DeliveryState.PENDING.value, DeliveryState.SENDING.value]
+                ),
             )
             .distinct()
             .order_by(s.deliveries.c.edition_id)
@@ -432,7 +463,9 @@ class Store:
             )
             return int(res.rowcount or 0)
 
-    def claim_deliveries(self, edition: Edition, limit: int, now: datetime) -> list[ClaimedDelivery]:
+    def claim_deliveries(
+        self, edition: Edition, limit: int, now: datetime
+    ) -> list[ClaimedDelivery]:
         """Move up to ``limit`` pending rows to ``sending`` in one transaction."""
         with self._tx() as conn:
             rows = conn.execute(
@@ -451,7 +484,9 @@ class Store:
             ids = [r.delivery_id for r in rows]
             conn.execute(
                 update(s.deliveries)
-                .where(s.deliveries.c.id.in_(ids), s.deliveries.c.state == DeliveryState.PENDING.value)
+                .where(
+                    s.deliveries.c.id.in_(ids), s.deliveries.c.state == DeliveryState.PENDING.value
+                )
                 .values(
                     state=DeliveryState.SENDING.value,
                     attempts=s.deliveries.c.attempts + 1,
@@ -469,8 +504,11 @@ class Store:
         ]
 
     def record_deliveries(
-        self, claimed: Sequence[ClaimedDelivery], results: Sequence[DeliveryResult],
-        message_ids: dict[str, str], now: datetime,
+        self,
+        claimed: Sequence[ClaimedDelivery],
+        results: Sequence[DeliveryResult],
+        message_ids: dict[str, str],
+        now: datetime,
     ) -> None:
         """Write each result on its row; a claimed row without a result is ``unknown``."""
         by_key = {r.key: r for r in results}
@@ -483,8 +521,11 @@ class Store:
                     update(s.deliveries)
                     .where(s.deliveries.c.id == c.id)
                     .values(
-                        state=res.state.value, provider_id=res.provider_id, error=res.error,
-                        retryable=res.retryable, message_id=message_ids.get(c.key),
+                        state=res.state.value,
+                        provider_id=res.provider_id,
+                        error=res.error,
+                        retryable=res.retryable,
+                        message_id=message_ids.get(c.key),
                         updated_at=now,
                     )
                 )
@@ -498,8 +539,11 @@ class Store:
                     s.deliveries.c.id.in_([c.id for c in claimed]),
                     s.deliveries.c.state == DeliveryState.SENDING.value,
                 )
-                .values(state=DeliveryState.PENDING.value, attempts=s.deliveries.c.attempts - 1,
-                        updated_at=now)
+                .values(
+                    state=DeliveryState.PENDING.value,
+                    attempts=s.deliveries.c.attempts - 1,
+                    updated_at=now,
+                )
             )
 
     def delivery_counts(self, edition_ids: Sequence[int]) -> LedgerCounts:
@@ -517,7 +561,8 @@ class Store:
     def deliveries(self, edition_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(s.deliveries).where(s.deliveries.c.edition_id == edition_id)
+                select(s.deliveries)
+                .where(s.deliveries.c.edition_id == edition_id)
                 .order_by(s.deliveries.c.id)
             )
             return [dict(r._mapping) for r in rows]
@@ -530,23 +575,29 @@ class Store:
             for story_id, channel, language in wanted:
                 exists = conn.execute(
                     select(s.posts.c.id).where(
-                        s.posts.c.story_id == story_id, s.posts.c.channel == channel,
+                        s.posts.c.story_id == story_id,
+                        s.posts.c.channel == channel,
                         s.posts.c.language == language,
                     )
                 ).first()
                 if exists is None:
                     conn.execute(
                         insert(s.posts).values(
-                            story_id=story_id, channel=channel, language=language,
-                            state=DeliveryState.PENDING.value, attempts=0, retryable=False,
+                            story_id=story_id,
+                            channel=channel,
+                            language=language,
+                            state=DeliveryState.PENDING.value,
+                            attempts=0,
+                            retryable=False,
                             updated_at=now,
                         )
                     )
                     added += 1
         return added
 
-    def recover_posts(self, channel: str, *, idempotent: bool, max_attempts: int,
-                      now: datetime) -> int:
+    def recover_posts(
+        self, channel: str, *, idempotent: bool, max_attempts: int, now: datetime
+    ) -> int:
         """Crash recovery and retry for one channel's posts; see :meth:`recover_deliveries`."""
         with self._tx() as conn:
             res = conn.execute(
@@ -554,7 +605,9 @@ class Store:
                 .where(s.posts.c.channel == channel, s.posts.c.state == DeliveryState.SENDING.value)
                 .values(
                     state=(DeliveryState.PENDING if idempotent else DeliveryState.UNKNOWN).value,
-                    error=None if idempotent else "interrupted while posting; outcome unknown, not reposted",
+                    error=None
+                    if idempotent
+                    else "interrupted while posting; outcome unknown, not reposted",
                     updated_at=now,
                 )
             )
@@ -583,11 +636,16 @@ class Store:
                 conn.execute(
                     update(s.posts)
                     .where(s.posts.c.id.in_([r.id for r in rows]))
-                    .values(state=DeliveryState.SENDING.value,
-                            attempts=s.posts.c.attempts + 1, updated_at=now)
+                    .values(
+                        state=DeliveryState.SENDING.value,
+                        attempts=s.posts.c.attempts + 1,
+                        updated_at=now,
+                    )
                 )
         return [
-            ClaimedPost(r.id, r.story_id, channel, r.language, post_key(r.story_id, channel, r.language))
+            ClaimedPost(
+                r.id, r.story_id, channel, r.language, post_key(r.story_id, channel, r.language)
+            )
             for r in rows
         ]
 
@@ -596,8 +654,13 @@ class Store:
             conn.execute(
                 update(s.posts)
                 .where(s.posts.c.id == claimed.id)
-                .values(state=result.state.value, provider_id=result.provider_id,
-                        error=result.error, retryable=result.retryable, updated_at=now)
+                .values(
+                    state=result.state.value,
+                    provider_id=result.provider_id,
+                    error=result.error,
+                    retryable=result.retryable,
+                    updated_at=now,
+                )
             )
 
     def post_counts(self, channel: str | None = None) -> LedgerCounts:
@@ -612,8 +675,9 @@ class Store:
     def start_run(self, now: datetime, *, dry_run: bool) -> int:
         with self._tx() as conn:
             return int(
-                conn.execute(insert(s.runs).values(started_at=now, dry_run=dry_run))
-                .inserted_primary_key[0]
+                conn.execute(
+                    insert(s.runs).values(started_at=now, dry_run=dry_run)
+                ).inserted_primary_key[0]
             )
 
     def finish_run(self, run_id: int, report: dict[str, Any], now: datetime) -> None:
@@ -634,7 +698,7 @@ def _safe_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only for messages
+    except Exception:
         return "<database url>"
 
 
@@ -644,5 +708,3 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
-
-

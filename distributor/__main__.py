@@ -1,0 +1,5 @@
+"""``python -m distributor`` runs the CLI."""
+
+from distributor.cli import main
+
+main()

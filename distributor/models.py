@@ -104,7 +104,10 @@ class Message:
     """One ready-to-send email.
 
     ``key`` is the ledger key (stable across retries); ``raw`` is the complete
-    RFC 5322 message with CRLF line endings.
+    RFC 5322 message with CRLF line endings, for transports that take MIME
+    (SMTP, files).  ``text``, ``html`` and ``headers`` (every header but the
+    MIME ones, in order) carry the same message in parts, for HTTP APIs that
+    take JSON.
     """
 
     key: str
@@ -113,6 +116,9 @@ class Message:
     subject: str
     message_id: str
     raw: bytes
+    text: str = ""
+    html: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

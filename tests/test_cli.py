@@ -17,12 +17,19 @@ from distributor.store.schema import deliveries
 from tests.conftest import ROOT, SAMPLE, write_config
 
 
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRIBUTOR_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "distributor", *args], cwd=cwd,
-                          capture_output=True, text=True, env=full_env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "distributor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
 
 
 def test_run_json_then_nothing_new(tmp_path: Path) -> None:
@@ -43,8 +50,16 @@ def test_run_json_then_nothing_new(tmp_path: Path) -> None:
 def test_human_report_has_the_summary_table(tmp_path: Path) -> None:
     out = cli("--config", str(write_config(tmp_path)), "run", "--dry-run", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    for label in ("stories fetched", "stories selected", "editions", "emails sent",
-                  "emails failed", "posts sent", "cards made", "dry run"):
+    for label in (
+        "stories fetched",
+        "stories selected",
+        "editions",
+        "emails sent",
+        "emails failed",
+        "posts sent",
+        "cards made",
+        "dry run",
+    ):
         assert label in out.stdout
 
 
@@ -59,8 +74,7 @@ def test_bad_config_is_one_line_on_stderr(tmp_path: Path) -> None:
 
 
 def test_config_from_environment_and_missing_secret(tmp_path: Path) -> None:
-    config = write_config(
-        tmp_path, mail='provider = "smtp"\nhost = "127.0.0.1"\nusername = "u"')
+    config = write_config(tmp_path, mail='provider = "smtp"\nhost = "127.0.0.1"\nusername = "u"')
     out = cli("run", cwd=tmp_path, env={"DISTRIBUTOR_CONFIG": str(config)})
     assert out.returncode == 1
     assert "DISTRIBUTOR_MAIL_MAIN_PASSWORD" in out.stderr
@@ -73,8 +87,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 
 def test_config_check_json(tmp_path: Path) -> None:
-    out = cli("--config", str(write_config(tmp_path)), "config", "check", "--json",
-              cwd=tmp_path)
+    out = cli("--config", str(write_config(tmp_path)), "config", "check", "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["lists"] == ["daily"]
 
@@ -84,7 +97,9 @@ def test_default_config_from_the_repository(tmp_path: Path) -> None:
     out = cli("run", "--json", cwd=ROOT, env={"DISTRIBUTOR_DATA_DIR": str(tmp_path / "var")})
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert report["emails"]["sent"] == len((SAMPLE / "subscribers.csv").read_text().splitlines()) - 1
+    assert (
+        report["emails"]["sent"] == len((SAMPLE / "subscribers.csv").read_text().splitlines()) - 1
+    )
     assert list((tmp_path / "var/outbox/mail/daily").rglob("*.eml"))
 
 
@@ -98,12 +113,16 @@ def test_killed_mid_send_never_sends_twice(tmp_path: Path, smtp_server: Any) -> 
     config = write_config(
         tmp_path,
         mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\n'
-             f'security = "none"\nbatch_size = 3\ntimeout = 60',
+        f'security = "none"\nbatch_size = 3\ntimeout = 60',
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRIBUTOR_")}
-    proc = subprocess.Popen([sys.executable, "-m", "distributor", "--config", str(config), "run"],
-                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "distributor", "--config", str(config), "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert recorder.hanging.wait(60), "the send never reached the hanging recipient"
         time.sleep(0.2)

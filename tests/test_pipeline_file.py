@@ -118,7 +118,7 @@ def test_bad_subscriber_rows_are_reported_and_skipped(tmp_path: Path, make_conte
         "not-an-address,Bad,en,,\n"
         "ok@example.com,Again,en,,\n"
         "tz@example.com,Tz,en,Mars/Base,\n"
-        "evil@example.com,\"Eve\r\nBcc: victim@example.org\",en,,\n"
+        'evil@example.com,"Eve\r\nBcc: victim@example.org",en,,\n'
     )
     ctx = make_context(settings_for(write_config(tmp_path, subscribers=subs)))
     report = run(ctx)

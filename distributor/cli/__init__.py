@@ -13,5 +13,8 @@ one line each.
 from distributor.cli.app import main
 
 # --- command registry: one line per module of commands -----------------------
+from distributor.cli.serve import serve
+
+main.add_command(serve)
 
 __all__ = ["main"]

@@ -199,6 +199,7 @@ class DigestRenderer:
             raw = msg.as_bytes()
         except (ValueError, TypeError) as err:
             raise RenderError(f"cannot build message for {subscriber.email}: {err}") from err
+        mime = {"mime-version", "content-type", "content-transfer-encoding"}
         return Message(
             key=key,
             sender=str(Address(addr_spec=parseaddr(sender)[1])),
@@ -206,6 +207,9 @@ class DigestRenderer:
             subject=variant.subject,
             message_id=message_id,
             raw=raw,
+            text=body_text,
+            html=body_html,
+            headers=tuple((k, str(v)) for k, v in msg.items() if k.lower() not in mime),
         )
 
 

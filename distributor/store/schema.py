@@ -169,6 +169,20 @@ runs = Table(
     Column("report", JSON, nullable=True),
 )
 
+# --- tables added by each area go below their marker ----------------------------
+
+# --- tables: sources (issue 3) ---
+
+# --- tables: digests (issue 4) ---
+
+# --- tables: mail providers (issue 5) ---
+
+# --- tables: social (issue 6) ---
+
+# --- tables: web (issue 7) ---
+
+# --- tables: schedule (issue 8) ---
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

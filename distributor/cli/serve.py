@@ -1,0 +1,29 @@
+"""``distributor serve``: the web app."""
+
+from __future__ import annotations
+
+import click
+
+from distributor.cli.common import CliState, errors_as_one_line
+from distributor.store import Store
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.pass_obj
+def serve(state: CliState, host: str, port: int) -> None:
+    """Serve the web app (subscriber pages, dashboard, API, webhooks) with waitress."""
+    from waitress import serve as waitress_serve
+
+    from distributor.web import create_app
+
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        store = Store.open(settings.database_url)
+        app = create_app(settings, store)
+        click.echo(f"distributor: serving on http://{host}:{port}", err=True)
+        try:
+            waitress_serve(app, host=host, port=port, ident="distributor")
+        finally:
+            store.close()

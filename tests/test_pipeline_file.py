@@ -131,3 +131,56 @@ def test_bad_subscriber_rows_are_reported_and_skipped(tmp_path: Path, make_conte
     evil = next((tmp_path / "var/outbox/mail").rglob("2.eml")).read_bytes()
     headers = evil.split(b"\r\n\r\n", 1)[0]
     assert b"\r\nBcc:" not in headers  # the name's CR/LF never opened a header
+
+
+def test_claims_are_atomic_across_processes(tmp_path: Path, make_context: Any) -> None:
+    """Several processes claiming one SQLite ledger at once never get the same row."""
+    import subprocess
+    import sys
+
+    from distributor.pipeline import fetch_sources, select, sync_subscribers
+    from distributor.report import RunReport
+    from tests.conftest import NOW
+
+    ctx = make_context(settings_for(write_config(tmp_path)))
+    report = RunReport(started_at=NOW.isoformat(), dry_run=False)
+    fetch_sources(ctx, report)
+    cfg = ctx.settings.lists["daily"]
+    sync_subscribers(ctx, "daily", cfg, report)
+    # one edition with many recipients: the sample's subscribers, re-added 40 times over
+    from distributor.models import Subscriber
+
+    many = [Subscriber(id=0, email=f"r{i}@example.com", name="", language="en") for i in range(400)]
+    ctx.store.add_subscribers("daily", many, NOW)
+    plan = next(p for p in select(ctx, "daily", cfg) if p.language == "en")
+    edition = ctx.store.create_edition(
+        list_name="daily",
+        key="2026-11-28",
+        language="en",
+        stories=plan.stories,
+        recipients=plan.recipients,
+        now=NOW,
+    )
+    script = (
+        "import sys, json\n"
+        "from datetime import datetime, UTC\n"
+        "from distributor.store import Store\n"
+        "store = Store.open(sys.argv[1])\n"
+        "ed = store.edition(int(sys.argv[2]))\n"
+        "got = []\n"
+        "while rows := store.claim_deliveries(ed, 3, datetime.now(UTC)):\n"
+        "    got += [r.id for r in rows]\n"
+        "print(json.dumps(got))\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, ctx.settings.database_url, str(edition.id)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    claimed = [i for r in results for i in r]
+    assert len(claimed) == len(set(claimed)) == len(plan.recipients)
+    assert sum(1 for r in results if r) >= 2, "the processes did not actually overlap"

@@ -463,36 +463,50 @@ class Store:
             )
             return int(res.rowcount or 0)
 
+    def _locking(self, query: Any) -> Any:
+        """``FOR UPDATE SKIP LOCKED`` where the database has row locks (not SQLite)."""
+        if self.engine.dialect.name == "sqlite":
+            return query
+        return query.with_for_update(skip_locked=True)
+
     def claim_deliveries(
         self, edition: Edition, limit: int, now: datetime
     ) -> list[ClaimedDelivery]:
-        """Move up to ``limit`` pending rows to ``sending`` in one transaction."""
+        """Move up to ``limit`` pending rows to ``sending``, atomically.
+
+        One ``UPDATE ... WHERE id IN (SELECT ... SKIP LOCKED) AND state = 'pending'
+        RETURNING id``: only rows this statement changed are returned, so two
+        workers (threads, processes, machines) never claim the same row.
+        """
+        d = s.deliveries
+        candidates = self._locking(
+            select(d.c.id)
+            .where(d.c.edition_id == edition.id, d.c.state == DeliveryState.PENDING.value)
+            .order_by(d.c.id)
+            .limit(limit)
+        )
         with self._tx() as conn:
-            rows = conn.execute(
-                select(s.deliveries.c.id.label("delivery_id"), s.subscribers)
-                .join(s.subscribers, s.subscribers.c.id == s.deliveries.c.subscriber_id)
-                .where(
-                    s.deliveries.c.edition_id == edition.id,
-                    s.deliveries.c.state == DeliveryState.PENDING.value,
-                )
-                .order_by(s.deliveries.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True, of=s.deliveries)
-            ).all()
-            if not rows:
-                return []
-            ids = [r.delivery_id for r in rows]
-            conn.execute(
-                update(s.deliveries)
-                .where(
-                    s.deliveries.c.id.in_(ids), s.deliveries.c.state == DeliveryState.PENDING.value
-                )
-                .values(
-                    state=DeliveryState.SENDING.value,
-                    attempts=s.deliveries.c.attempts + 1,
-                    updated_at=now,
-                )
+            ids = list(
+                conn.execute(
+                    update(d)
+                    .where(
+                        d.c.id.in_(candidates.scalar_subquery()),
+                        d.c.state == DeliveryState.PENDING.value,
+                    )
+                    .values(
+                        state=DeliveryState.SENDING.value, attempts=d.c.attempts + 1, updated_at=now
+                    )
+                    .returning(d.c.id)
+                ).scalars()
             )
+            if not ids:
+                return []
+            rows = conn.execute(
+                select(d.c.id.label("delivery_id"), s.subscribers)
+                .join(s.subscribers, s.subscribers.c.id == d.c.subscriber_id)
+                .where(d.c.id.in_(ids))
+                .order_by(d.c.id)
+            ).all()
         return [
             ClaimedDelivery(
                 id=r.delivery_id,
@@ -624,29 +638,31 @@ class Store:
             return int(res.rowcount or 0)
 
     def claim_posts(self, channel: str, limit: int, now: datetime) -> list[ClaimedPost]:
+        """Move up to ``limit`` pending posts of a channel to ``sending``, atomically."""
+        p = s.posts
+        candidates = self._locking(
+            select(p.c.id)
+            .where(p.c.channel == channel, p.c.state == DeliveryState.PENDING.value)
+            .order_by(p.c.id)
+            .limit(limit)
+        )
         with self._tx() as conn:
             rows = conn.execute(
-                select(s.posts.c.id, s.posts.c.story_id, s.posts.c.language)
-                .where(s.posts.c.channel == channel, s.posts.c.state == DeliveryState.PENDING.value)
-                .order_by(s.posts.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if rows:
-                conn.execute(
-                    update(s.posts)
-                    .where(s.posts.c.id.in_([r.id for r in rows]))
-                    .values(
-                        state=DeliveryState.SENDING.value,
-                        attempts=s.posts.c.attempts + 1,
-                        updated_at=now,
-                    )
+                update(p)
+                .where(
+                    p.c.id.in_(candidates.scalar_subquery()),
+                    p.c.state == DeliveryState.PENDING.value,
                 )
+                .values(
+                    state=DeliveryState.SENDING.value, attempts=p.c.attempts + 1, updated_at=now
+                )
+                .returning(p.c.id, p.c.story_id, p.c.language)
+            ).all()
         return [
             ClaimedPost(
                 r.id, r.story_id, channel, r.language, post_key(r.story_id, channel, r.language)
             )
-            for r in rows
+            for r in sorted(rows, key=lambda r: r.id)
         ]
 
     def record_post(self, claimed: ClaimedPost, result: DeliveryResult, now: datetime) -> None:

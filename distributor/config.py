@@ -190,25 +190,35 @@ def _secret_fields(kind: str, section: Mapping[str, Any]) -> dict[str, bool]:
     return {}
 
 
-def _describe(err: ValidationError) -> str:
+_TAGGED = {"mail": "provider", "social": "provider", "sources": "kind"}
+
+
+def _describe(err: ValidationError, raw: Mapping[str, Any]) -> str:
+    """Pydantic's errors as one line, each naming its key as written in the file."""
     parts = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
-        # the discriminated-union tag shows up as a path element; drop it
-        loc = (
-            re.sub(r"\.(file|smtp)(?=\.|$)", "", loc, count=1)
-            if e["type"] != "union_tag_invalid"
-            else loc
-        )
+        loc = [str(p) for p in e["loc"] if not str(p).startswith("function-")]
+        tag_field = _TAGGED.get(loc[0]) if loc else None
+        if tag_field and len(loc) >= 3:
+            section = raw.get(loc[0], {}).get(loc[1], {})
+            if isinstance(section, dict) and loc[2] == str(section.get(tag_field)):
+                del loc[2]  # pydantic names the union member; the file does not
+        key = ".".join(loc)
         if e["type"] == "extra_forbidden":
-            parts.append(f"unknown key {loc!r}")
+            parts.append(f"unknown key {key!r}")
         elif e["type"] == "missing":
-            parts.append(f"{loc}: required key is missing")
+            parts.append(f"{key}: required key is missing")
+        elif e["type"] == "union_tag_invalid":
+            expected = e.get("ctx", {}).get("expected_tags", "")
+            tag = e.get("ctx", {}).get("tag")
+            parts.append(f"{key}.{tag_field}: unknown value {tag!r} (expected one of {expected})")
+        elif e["type"] == "union_tag_not_found":
+            parts.append(f"{key}.{tag_field}: required key is missing")
         else:
             msg = e["msg"].removeprefix("Value error, ")
             got = e.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            parts.append(f"{loc}: {msg}{shown}" if loc else msg)
+            shown = "" if isinstance(got, dict | list) or repr(got) in msg else f" (got {got!r})"
+            parts.append(f"{key}: {msg}{shown}" if key else msg)
     return "; ".join(parts)
 
 
@@ -292,7 +302,7 @@ def load_settings(
             strict=False,
         )
     except ValidationError as err:
-        raise ConfigError(f"{config_path.name}: {_describe(err)}") from None
+        raise ConfigError(f"{config_path.name}: {_describe(err, raw)}") from None
 
 
 def _inject_secrets(raw: dict[str, Any], env: Mapping[str, str]) -> None:
@@ -330,7 +340,10 @@ def _local_secret(data_dir: Path) -> str:
         pass
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text(encoding="ascii").strip()
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")
     return key

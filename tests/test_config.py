@@ -115,3 +115,17 @@ def test_signing_key_is_generated_once(tmp_path: Path) -> None:
     assert key_file.stat().st_mode & 0o077 == 0
     explicit = settings_for(path, {"DISTRIBUTOR_SECRET_KEY": "k" * 32})
     assert explicit.secret_key.get_secret_value() == "k" * 32
+
+
+def test_provider_names_and_nested_keys_are_reported_as_written(tmp_path: Path) -> None:
+    cases = {
+        'provider = "mailgunn"': r"mail\.main\.provider: unknown value 'mailgunn' \(expected",
+        'directory = "x"': r"mail\.main\.provider: required key is missing",
+        'provider = "smtp"\nhost = "h"\nport = "x"': r"mail\.main\.port: .*valid integer",
+        'provider = "smtp"\nhost = "h"\nhots = 1': r"unknown key 'mail\.main\.hots'",
+    }
+    for i, (mail, pattern) in enumerate(cases.items()):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        with pytest.raises(ConfigError, match=pattern):
+            settings_for(write_config(folder, mail=mail))

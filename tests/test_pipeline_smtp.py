@@ -21,6 +21,19 @@ def smtp_config(tmp_path: Path, port: int, extra: str = "") -> Path:
     )
 
 
+def tls_context(
+    tmp_path: Path, port: int, make_context: Any, password: str, ca_file: Path | None
+) -> Any:
+    """A context for STARTTLS + AUTH as user 'digest', trusting ``ca_file`` if given."""
+    ca = f'\nca_file = "{ca_file}"' if ca_file else ""
+    path = write_config(
+        tmp_path,
+        mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {port}\n'
+        f'security = "starttls"\nusername = "digest"{ca}',
+    )
+    return make_context(settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": password}))
+
+
 def sample_subscribers() -> dict[str, str]:
     with (SAMPLE / "subscribers.csv").open(encoding="utf-8") as fh:
         return {row["email"]: row["language"] for row in csv.DictReader(fh)}

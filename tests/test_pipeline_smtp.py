@@ -163,12 +163,7 @@ def test_server_down_loses_nothing(tmp_path: Path, make_context: Any, smtp_serve
 
 def test_starttls_and_auth(tmp_path: Path, smtp_tls_server: Any, make_context: Any) -> None:
     controller, recorder, ca_file = smtp_tls_server
-    path = write_config(
-        tmp_path,
-        mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\n'
-        f'security = "starttls"\nusername = "digest"\nca_file = "{ca_file}"',
-    )
-    ctx = make_context(settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "s3cret"}))
+    ctx = tls_context(tmp_path, controller.port, make_context, "s3cret", ca_file)
     report = run(ctx)
     assert report.ok, report.errors
     assert len(recorder.messages) == len(sample_subscribers())
@@ -178,12 +173,7 @@ def test_wrong_password_stops_the_transport_at_once(
     tmp_path: Path, smtp_tls_server: Any, make_context: Any
 ) -> None:
     controller, recorder, ca_file = smtp_tls_server
-    path = write_config(
-        tmp_path,
-        mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\n'
-        f'security = "starttls"\nusername = "digest"\nca_file = "{ca_file}"',
-    )
-    ctx = make_context(settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "wrong"}))
+    ctx = tls_context(tmp_path, controller.port, make_context, "wrong", ca_file)
     report = run(ctx)
     assert recorder.messages == []
     auth_errors = [p for p in report.errors if "credentials refused" in p.cause]
@@ -196,12 +186,7 @@ def test_untrusted_certificate_is_refused(
     tmp_path: Path, smtp_tls_server: Any, make_context: Any
 ) -> None:
     controller, recorder, _ca = smtp_tls_server
-    path = write_config(
-        tmp_path,
-        mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\n'
-        f'security = "starttls"\nusername = "digest"',
-    )
-    ctx = make_context(settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "s3cret"}))
+    ctx = tls_context(tmp_path, controller.port, make_context, "s3cret", None)
     report = run(ctx)
     assert recorder.messages == []
     assert any(

@@ -119,18 +119,11 @@ def print_report(report: RunReport, console: Console) -> None:
         console.print(src)
     if report.editions:
         eds = Table(title="editions", header_style="bold")
-        for col in (
-            "list",
-            "edition",
-            "lang",
-            "stories",
-            "recipients",
-            "sent",
-            "failed",
-            "unknown",
-            "pending",
-        ):
-            eds.add_column(col)
+        eds.add_column("list", no_wrap=True)
+        eds.add_column("edition", no_wrap=True)
+        eds.add_column("lang", no_wrap=True)
+        for col in ("stories", "to", "sent", "failed", "unknown", "pending"):
+            eds.add_column(col, justify="right")
         for e in report.editions:
             eds.add_row(
                 e.list,

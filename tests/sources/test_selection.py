@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from distributor.models import Story, StoryStatus, Subscriber
-from distributor.selection import language_chain, normalize_language, plan_editions
+from distributor.selection import (
+    SentHistory,
+    Window,
+    language_chain,
+    normalize_language,
+    plan_editions,
+)
 
 T0 = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
@@ -43,9 +49,10 @@ def plan(
     plans = plan_editions(
         candidates=stories,
         recipients=subs,
-        sent_groups=sent or {},
+        sent={(lang, ""): SentHistory(dict.fromkeys(groups, T0)) for lang, groups in (sent or {}).items()},
         max_stories=max_stories,
         fallbacks=(None, "en"),
+        window=Window(now=T0, max_age=timedelta(days=2)),
     )
     return {p.language: [s.id for s in p.stories] for p in plans}
 

@@ -104,4 +104,4 @@ def _rename(problem: str, files: list[Path], folder: Path) -> str:
     m = re.match(r"^item (\d+):", problem)
     if not m:
         return problem
-    return files[int(m.group(1)) - 1].relative_to(folder).as_posix() + problem[m.end() :]
+    return files[int(m.group(1)) - 1].relative_to(folder).as_posix() + ":" + problem[m.end() :]

@@ -49,7 +49,10 @@ def plan(
     plans = plan_editions(
         candidates=stories,
         recipients=subs,
-        sent={(lang, ""): SentHistory(dict.fromkeys(groups, T0)) for lang, groups in (sent or {}).items()},
+        sent={
+            (lang, ""): SentHistory(dict.fromkeys(groups, T0))
+            for lang, groups in (sent or {}).items()
+        },
         max_stories=max_stories,
         fallbacks=(None, "en"),
         window=Window(now=T0, max_age=timedelta(days=2)),

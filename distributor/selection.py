@@ -13,7 +13,8 @@ set of topics a reader chose; readers without topics form the segment
    ``max_age`` for the first edition or for late arrivals;
 3. per translation group, the version in the reader's language, else the
    next language of the fallback chain (``pt-BR -> pt -> list fallback ->
-   newsroom default``);
+   newsroom default``); a language also takes its regional variants
+   (``en`` readers get an ``en-GB`` story);
 4. not already carried by an earlier edition of this list for this variant,
    unless the story is flagged ``resend`` by an editor and was updated after
    it was sent; nor a story whose URL or normalized title was sent;
@@ -165,16 +166,10 @@ def plan_editions(
     for language, segment in sorted(readers):
         history = sent.get((language, segment), SentHistory())
         topics = set(segment.split("+")) if segment else set()
+        chain = language_chain(language, *fallbacks)
         chosen: list[Candidate] = []
         for group, versions in by_group.items():
-            pick = next(
-                (
-                    versions[lang]
-                    for lang in language_chain(language, *fallbacks)
-                    if lang in versions
-                ),
-                None,
-            )
+            pick = _version(versions, chain)
             if pick is None or not _wanted(pick, group, history, window):
                 continue
             if topics and not topics & {topic_key(t) for t in pick.story.sections}:
@@ -188,6 +183,21 @@ def plan_editions(
                 EditionPlan(language, tuple(stories), tuple(readers[(language, segment)]), segment)
             )
     return plans
+
+
+def _version(versions: Mapping[str, Candidate], chain: Sequence[str]) -> Candidate | None:
+    """The version for the first language of the chain that has one.
+
+    A language matches its own tag, then any regional tag under it (an ``en``
+    reader takes an ``en-GB`` story when there is no plain ``en`` one).
+    """
+    for lang in chain:
+        if lang in versions:
+            return versions[lang]
+        regional = sorted(v for v in versions if v.startswith(lang + "-"))
+        if regional:
+            return versions[regional[0]]
+    return None
 
 
 def _wanted(c: Candidate, group: str, history: SentHistory, window: Window) -> bool:

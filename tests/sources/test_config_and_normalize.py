@@ -139,3 +139,16 @@ def test_first_image_and_titles() -> None:
     assert first_image('<p>x</p><img alt="" src="/a.png"><img src="/b.png">') == "/a.png"
     assert first_image("<p>no image</p>") is None
     assert normalized_title("Storm: hits the COAST!") == normalized_title("storm hits the coast")
+
+
+def test_the_readme_example_is_valid(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- sources: issue 3 -->", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    settings = write_settings(tmp_path, example, env={"DISTRIBUTOR_SOURCES_CMS_TOKEN": "t"})
+    assert {n: c.kind for n, c in settings.sources.items()} == {
+        "world": "feed",
+        "lantern": "jsonfeed",
+        "cms": "api",
+        "notes": "markdown",
+    }

@@ -243,3 +243,25 @@ def test_markdown_folder(tmp_path: Path) -> None:
     problems = "\n".join(result.problems)
     assert "no-title.md: no title; skipped" in problems
     assert "bad-yaml.md: bad front matter" in problems
+
+
+def test_translation_pattern_groups_by_url(tmp_path: Path, feeds: FeedServer) -> None:
+    item = (
+        "<item><title>{t}</title><link>https://p.example/{lang}/{slug}</link>"
+        "<pubDate>Sat, 28 Nov 2026 05:00:00 GMT</pubDate></item>"
+    )
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>P</title><link>https://p.example/</link>'
+        + item.format(t="Bridge", lang="en", slug="bridge")
+        + item.format(t="Pont", lang="fr", slug="bridge")
+        + item.format(t="Alone", lang="en", slug="alone")
+        + "</channel></rss>"
+    )
+    served = feeds.file("/p.xml", body)
+    settings = write_settings(
+        tmp_path,
+        f'[sources.p]\nurl = "{served.url}"\n'
+        "translation_pattern = '^https://p\\.example/[a-z]+/(?P<key>.+)$'",
+    )
+    groups = {s.title: s.translation_group for s in fetch_one(settings, "p").stories}
+    assert groups == {"Bridge": "p:bridge", "Pont": "p:bridge", "Alone": "p:alone"}

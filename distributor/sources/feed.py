@@ -61,12 +61,18 @@ class FeedSource(Source):
                 self.name, "not a readable RSS or Atom feed" + (f": {why}" if why else "")
             )
         problems: list[str] = []
-        bozo = parsed.get("bozo_exception")
-        if parsed.get("bozo") and isinstance(bozo, feedparser.CharacterEncodingOverride):
+        bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
+        # what feedparser flags but reads correctly anyway
+        harmless = isinstance(
+            bozo, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType
+        )
+        if isinstance(bozo, feedparser.CharacterEncodingOverride):
             problems.append(
                 f"wrong or missing encoding declaration, read as {parsed.get('encoding')}: {bozo}"
             )
-        elif parsed.get("bozo"):
+        elif isinstance(bozo, feedparser.NonXMLContentType):
+            problems.append(f"served with a non-feed content type ({bozo}); read anyway")
+        elif bozo is not None:
             if not parsed.entries:
                 raise SourceError(self.name, f"not a readable RSS or Atom feed: {bozo}")
             problems.append(f"malformed XML, read leniently: {bozo}")
@@ -75,11 +81,7 @@ class FeedSource(Source):
             _raw(index, entry, feed_lang) for index, entry in enumerate(parsed.entries, start=1)
         ]
         stories, item_problems = normalize(items, self.defaults(), now)
-        if (
-            parsed.get("bozo")
-            and not stories
-            and not isinstance(bozo, feedparser.CharacterEncodingOverride)
-        ):
+        if bozo is not None and not harmless and not stories:
             raise SourceError(self.name, f"not a readable RSS or Atom feed: {bozo}")
         return tuple(stories), tuple(problems + item_problems)
 

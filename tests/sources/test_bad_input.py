@@ -142,3 +142,14 @@ def test_bad_json_feed_items(tmp_path: Path, feeds: FeedServer) -> None:
     feeds.file("/f.json", "{not json")
     with pytest.raises(SourceError, match="invalid JSON"):
         fetch_one(settings, "s")
+
+
+def test_a_feed_served_as_html_is_still_read(tmp_path: Path, feeds: FeedServer) -> None:
+    settings = served_settings(
+        tmp_path, feeds, "rss20.xml", content_type="text/html; charset=utf-8"
+    )
+    result = fetch_one(settings, "s")  # type: ignore[arg-type]
+    assert len(result.stories) == 3
+    assert result.problems == (
+        "served with a non-feed content type (text/html; charset=utf-8 is not an XML media type); read anyway",
+    )

@@ -138,7 +138,7 @@ def print_report(report: RunReport, console: Console) -> None:
             eds.add_row(
                 e.list,
                 e.key + (" (resumed)" if e.resumed else ""),
-                e.language,
+                e.language + (f" ({e.segment})" if e.segment else ""),
                 str(e.stories),
                 str(e.recipients),
                 str(e.sent),

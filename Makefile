@@ -21,16 +21,16 @@ test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check distributor tests bench
-	$(BIN)/ruff format --check distributor tests bench
+	$(BIN)/ruff check distributor tests $(wildcard bench)
+	$(BIN)/ruff format --check distributor tests $(wildcard bench)
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format distributor tests bench
-	$(BIN)/ruff check --fix distributor tests bench
+	$(BIN)/ruff format distributor tests $(wildcard bench)
+	$(BIN)/ruff check --fix distributor tests $(wildcard bench)
 
 bench: $(STAMP) ## benchmarks (each ends with one JSON line)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $(wildcard bench/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean: ## remove outputs of runs (var/) and caches
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -29,8 +29,10 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
+    Tag,
     ValidationError,
     model_validator,
 )
@@ -80,14 +82,104 @@ class NewsroomConfig(_Section):
     logo_url: str | None = None
 
 
-class SourceConfig(_Section):
-    kind: Literal["feed"] = "feed"
-    url: str
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as err:
+        raise ValueError(f"not a valid regular expression: {err}") from err
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+class _SourceBase(_Section):
     language: Language | None = None
     timezone: TimeZone = "UTC"
     enabled: bool = True
     timeout: float = Field(default=20.0, gt=0)
     max_bytes: int = Field(default=10_000_000, gt=0)
+    # a regular expression on the story URL whose first group (or group "key")
+    # is shared by every translation of a story, e.g. "^https://x/[a-z-]+/(.+)$"
+    translation_pattern: Regex | None = None
+
+
+class FeedSourceConfig(_SourceBase):
+    """RSS 0.9x/1.0/2.0 or Atom 1.0 from a URL or a local path."""
+
+    kind: Literal["feed"] = "feed"
+    url: str
+
+
+class JsonFeedSourceConfig(_SourceBase):
+    """A JSON Feed (1.0 or 1.1) from a URL or a local path."""
+
+    kind: Literal["jsonfeed"]
+    url: str
+
+
+StatusName = Literal["published", "draft", "scheduled"]
+
+
+class ApiFields(_Section):
+    """Where each story field is found in an API item: JMESPath expressions (dotted paths)."""
+
+    id: str | None = "id"
+    title: str = "title"
+    url: str = "url"
+    summary: str | None = "summary"
+    body: str | None = None
+    image: str | None = None
+    language: str | None = None
+    published: str | None = "published"
+    updated: str | None = None
+    status: str | None = None
+    translation_group: str | None = None
+    author: str | None = None
+    sections: str | None = None
+
+
+class ApiSourceConfig(_SourceBase):
+    """A CMS's HTTP JSON API, read with a field mapping and pagination."""
+
+    kind: Literal["api"]
+    url: str
+    items: str = "items"
+    fields: ApiFields = ApiFields()
+    status_values: dict[str, StatusName] = {}
+    pagination: Literal["none", "next_link", "page"] = "none"
+    next_link: str | None = None
+    page_param: str = "page"
+    first_page: int = 1
+    max_pages: int = Field(default=10, ge=1, le=1000)
+    headers: dict[str, str] = {}
+    token: SecretStr | None = None
+    token_header: str = "Authorization"
+    token_prefix: str = "Bearer "
+
+
+class MarkdownSourceConfig(_SourceBase):
+    """A folder of Markdown files with YAML front matter."""
+
+    kind: Literal["markdown"]
+    path: str
+    base_url: str | None = None
+    pattern: str = "**/*.md"
+
+
+def _source_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", "feed"))
+    return str(getattr(value, "kind", "feed"))
+
+
+SourceConfig = Annotated[
+    Annotated[FeedSourceConfig, Tag("feed")]
+    | Annotated[JsonFeedSourceConfig, Tag("jsonfeed")]
+    | Annotated[ApiSourceConfig, Tag("api")]
+    | Annotated[MarkdownSourceConfig, Tag("markdown")],
+    Discriminator(_source_kind),
+]
 
 
 class ListConfig(_Section):
@@ -101,6 +193,8 @@ class ListConfig(_Section):
     subscribers_file: str | None = None
     fallback_language: Language | None = None
     description: str = ""
+    # an edition variant with no new stories: "skip" it, or "send" it anyway
+    empty_edition: Literal["skip", "send"] = "skip"
 
 
 class FileMailConfig(_Section):
@@ -185,6 +279,8 @@ class Settings(_Section):
 
 # Secrets a provider needs, by provider kind: field -> required when?
 def _secret_fields(kind: str, section: Mapping[str, Any]) -> dict[str, bool]:
+    if kind == "api":
+        return {"token": False}
     if kind == "smtp":
         return {"password": bool(section.get("username"))}
     return {}
@@ -201,7 +297,8 @@ def _describe(err: ValidationError, raw: Mapping[str, Any]) -> str:
         tag_field = _TAGGED.get(loc[0]) if loc else None
         if tag_field and len(loc) >= 3:
             section = raw.get(loc[0], {}).get(loc[1], {})
-            if isinstance(section, dict) and loc[2] == str(section.get(tag_field)):
+            default = "feed" if loc[0] == "sources" else None
+            if isinstance(section, dict) and loc[2] == str(section.get(tag_field, default)):
                 del loc[2]  # pydantic names the union member; the file does not
         key = ".".join(loc)
         if e["type"] == "extra_forbidden":
@@ -306,14 +403,14 @@ def load_settings(
 
 
 def _inject_secrets(raw: dict[str, Any], env: Mapping[str, str]) -> None:
-    for group in ("mail", "social"):
+    for group in ("mail", "social", "sources"):
         sections = raw.get(group)
         if not isinstance(sections, dict):
             continue
         for name, section in sections.items():
             if not isinstance(section, dict):
                 continue
-            kind = str(section.get("provider", ""))
+            kind = str(section.get("provider", section.get("kind", "")))
             for field_name, required in _secret_fields(kind, section).items():
                 var = f"{ENV_PREFIX}{group}_{name}_{field_name}".upper().replace("-", "_")
                 if field_name in section:

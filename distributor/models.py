@@ -72,7 +72,7 @@ class Subscriber:
 
 @dataclass(frozen=True, slots=True)
 class Edition:
-    """One list, one edition key (a date), one language variant."""
+    """One list, one edition key (a date), one language (and reader segment) variant."""
 
     id: int
     list_name: str
@@ -80,6 +80,7 @@ class Edition:
     language: str
     story_ids: tuple[str, ...]
     created_at: datetime
+    segment: str = ""  # readers' topics this variant is for; "" = readers without topics
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,13 +21,20 @@ from distributor.mail.base import MailBackend, build_mail_backend
 from distributor.models import Edition, Post, ShareCard, ShareLink, Story
 from distributor.render.digest import DigestRenderer
 from distributor.report import EditionReport, RunReport, SourceReport
-from distributor.selection import EditionPlan, plan_editions
+from distributor.selection import (
+    EditionPlan,
+    Window,
+    normalize_language,
+    plan_editions,
+    segment_of,
+)
 from distributor.share.cards import CardMaker
 from distributor.share.links import share_links, with_utm
 from distributor.share.posts import compose_post
 from distributor.social.base import SocialChannel, build_channel
 from distributor.sources.base import build_source
 from distributor.store import ClaimedPost, Store
+from distributor.store import sources as source_store
 from distributor.subscribers import read_subscribers_csv
 
 
@@ -77,26 +84,55 @@ class Context:
 
 # ------------------------------------------------------------------- stages
 def fetch_sources(ctx: Context, report: RunReport, only: str | None = None) -> None:
-    """Fetch every enabled source and store its stories; a broken source never stops the run."""
-    names = [n for n, c in ctx.settings.sources.items() if c.enabled and (only in (None, n))]
+    """Fetch every enabled source and store its stories; a broken source never stops the run.
+
+    Each source is asked only for changes (conditional GET); a 304 costs
+    nothing and keeps what is stored.  Nothing stored is ever deleted here.
+    """
+    if only is not None and only not in ctx.settings.sources:
+        known = ", ".join(sorted(ctx.settings.sources))
+        raise ConfigError(f"no source named {only!r} (known: {known})")
+    names = [
+        n for n, c in ctx.settings.sources.items() if (c.enabled or only) and only in (None, n)
+    ]
     ctx.progress.start("sources", len(names))
     for name in names:
-        sr = SourceReport(name)
-        report.sources.append(sr)
-        try:
-            source = build_source(name, ctx.settings.sources[name], ctx.settings, ctx.session)
-            result = source.fetch(ctx.clock())
-            counts = ctx.store.upsert_stories(result.stories, ctx.clock())
-        except SourceError as err:
-            sr.error = err.reason
-            report.error("source", name, err.reason)
-        else:
-            sr.fetched, sr.new, sr.updated = len(result.stories), counts.new, counts.updated
-            sr.problems = list(result.problems)
-            report.stories_fetched += sr.fetched
-            for problem in result.problems:
-                report.warn("source", name, problem)
+        report.sources.append(fetch_source(ctx, name, report))
         ctx.progress.advance("sources")
+
+
+def fetch_source(ctx: Context, name: str, report: RunReport) -> SourceReport:
+    """Fetch one source, store its stories, and say what happened."""
+    cfg = ctx.settings.sources[name]
+    sr = SourceReport(name, kind=cfg.kind)
+    location = str(getattr(cfg, "url", None) or getattr(cfg, "path", ""))
+    try:
+        source = build_source(name, cfg, ctx.settings, ctx.session)
+        result = source.fetch(ctx.clock(), source_store.validators(ctx.store, name, location))
+        if result.not_modified:
+            sr.not_modified = True
+            source_store.record_fetch(ctx.store, name, location, now=ctx.clock(), outcome="304")
+            return sr
+        counts = ctx.store.upsert_stories(result.stories, ctx.clock())
+    except SourceError as err:
+        sr.error = err.reason
+        report.error("source", name, err.reason)
+        source_store.record_fetch(ctx.store, name, location, now=ctx.clock(), outcome=err.reason)
+        return sr
+    source_store.record_fetch(
+        ctx.store,
+        name,
+        location,
+        now=ctx.clock(),
+        outcome="ok",
+        kept=result.validators,
+    )
+    sr.fetched, sr.new, sr.updated = len(result.stories), counts.new, counts.updated
+    sr.problems = list(result.problems)
+    report.stories_fetched += sr.fetched
+    for problem in result.problems:
+        report.warn("source", name, problem)
+    return sr
 
 
 def sync_subscribers(ctx: Context, list_name: str, cfg: ListConfig, report: RunReport) -> None:
@@ -114,19 +150,23 @@ def sync_subscribers(ctx: Context, list_name: str, cfg: ListConfig, report: RunR
 
 
 def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
-    """Plan the new editions of one list (one per reader language)."""
+    """Plan the new editions of one list: one per reader language and topic segment."""
     now = ctx.clock()
-    since = now - timedelta(hours=cfg.max_age_hours)
-    candidates = ctx.store.published_stories(now=now, since=since)
+    last = ctx.store.last_edition_at(list_name)
+    window = Window(now=now, max_age=timedelta(hours=cfg.max_age_hours), last_edition_at=last)
+    since = now - window.max_age if last is None else min(last, now - window.max_age)
+    candidates = source_store.candidates(ctx.store, now=now, since=since)
     recipients = ctx.store.recipients(list_name)
-    languages = {r.language for r in recipients}
-    sent = {lang: ctx.store.sent_groups(list_name, lang) for lang in languages}
+    variants = {(normalize_language(r.language), segment_of(r)) for r in recipients}
+    sent = {v: source_store.sent_history(ctx.store, list_name, *v) for v in variants}
     return plan_editions(
         candidates=candidates,
         recipients=recipients,
-        sent_groups=sent,
+        sent=sent,
         max_stories=cfg.max_stories,
         fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
+        window=window,
+        send_empty=cfg.empty_edition == "send",
     )
 
 
@@ -225,6 +265,7 @@ def run(
                 stories=plan.stories,
                 recipients=plan.recipients,
                 now=now,
+                segment=plan.segment,
             )
             editions.append((edition, False))
         _deliver(ctx, backend, editions, cfg, links, report)
@@ -270,6 +311,7 @@ def _deliver(
             len(stories),
             counts_before.pending + counts_before.sending,
             resumed=resumed,
+            segment=edition.segment,
         )
         report.editions.append(er)
         if stopped:
@@ -325,7 +367,9 @@ def _dry_render(
     now: datetime,
     report: RunReport,
 ) -> None:
-    edition = Edition(0, list_name, key, plan.language, tuple(s.id for s in plan.stories), now)
+    edition = Edition(
+        0, list_name, key, plan.language, tuple(s.id for s in plan.stories), now, plan.segment
+    )
     variant = renderer.render(edition, plan.stories, links, cfg)
     for sub in plan.recipients[:1]:
         renderer.personalize(variant, sub, f"{list_name}/{key}/{plan.language}/{sub.id}", cfg, now)
@@ -337,6 +381,7 @@ def _dry_render(
             len(plan.stories),
             len(plan.recipients),
             pending=len(plan.recipients),
+            segment=plan.segment,
         )
     )
     report.emails.skipped += len(plan.recipients)

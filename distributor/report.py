@@ -9,6 +9,8 @@ from typing import Any
 @dataclass
 class SourceReport:
     name: str
+    kind: str = "feed"
+    not_modified: bool = False  # the server answered 304: nothing read, stored stories stand
     fetched: int = 0
     new: int = 0
     updated: int = 0
@@ -28,6 +30,7 @@ class EditionReport:
     failed: int = 0
     unknown: int = 0
     pending: int = 0
+    segment: str = ""  # the readers' topics of this variant; "" = readers without topics
 
 
 @dataclass

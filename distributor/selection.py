@@ -1,35 +1,80 @@
 """Which stories go into which edition of a list.
 
 A pure function of its inputs (candidate stories, recipients, what was sent
-before), so every rule can be tested without a database.
+before, the clock), so every rule can be tested without a database.
 
-Rules:
-- only stories the store calls published, with a publish time not in the future
-  and inside the list's window (``max_age_hours``);
-- stories are grouped by translation group; a group already carried by an
-  earlier edition of this list *in this language* is not sent again;
-- each reader language gets one edition; its stories are, per group, the
-  version in the reader's language, else the next language of the fallback
-  chain (``pt-BR -> pt -> list fallback -> newsroom default``);
-- newest first, at most ``max_stories``.
+An edition has one *variant* per reader language and reader segment (the
+set of topics a reader chose; readers without topics form the segment
+``""``).  For each variant, in this order:
+
+1. only published stories, with a publish time not in the future;
+2. inside the list's window: published since the last edition (or first seen
+   since then, for stories a source delivered late), and never older than
+   ``max_age`` for the first edition or for late arrivals;
+3. per translation group, the version in the reader's language, else the
+   next language of the fallback chain (``pt-BR -> pt -> list fallback ->
+   newsroom default``); a language also takes its regional variants
+   (``en`` readers get an ``en-GB`` story);
+4. not already carried by an earlier edition of this list for this variant,
+   unless the story is flagged ``resend`` by an editor and was updated after
+   it was sent; nor a story whose URL or normalized title was sent;
+5. for a segment, only stories in one of its topics (story sections);
+6. ranked by editor pin, then priority, then recency;
+7. duplicates removed (same canonical URL or same normalized title; the
+   better-ranked one stays);
+8. at most ``max_stories``.
+
+A variant with no story is left out, unless the list sends empty editions.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from distributor.models import Story, Subscriber
+from distributor.models import Story, StoryStatus, Subscriber
+from distributor.sources.normalize import normalized_title
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored story with what the store knows beyond the source's fields."""
+
+    story: Story
+    first_seen_at: datetime | None = None
+    pinned: bool = False
+    priority: int = 0
+    resend: bool = False  # an editor flagged it: send its updates again
+
+
+@dataclass(frozen=True, slots=True)
+class SentHistory:
+    """What earlier editions of one list variant carried."""
+
+    groups: Mapping[str, datetime] = field(default_factory=dict)  # group -> last sent at
+    urls: frozenset[str] = frozenset()
+    titles: frozenset[str] = frozenset()  # normalized
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The list's window: since ``last_edition_at``, never older than ``max_age``."""
+
+    now: datetime
+    max_age: timedelta
+    last_edition_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class EditionPlan:
-    """The stories and recipients of one language variant of an edition."""
+    """The stories and recipients of one language (and segment) variant of an edition."""
 
     language: str
     stories: tuple[Story, ...]
     recipients: tuple[Subscriber, ...]
+    segment: str = ""
 
 
 def normalize_language(tag: str) -> str:
@@ -54,63 +99,138 @@ def language_chain(language: str, *fallbacks: str | None) -> list[str]:
     return list(dict.fromkeys(chain))
 
 
+def topic_key(topic: str) -> str:
+    """A topic or section name as compared: case and spacing ignored."""
+    return " ".join(topic.casefold().split())
+
+
+def segment_of(subscriber: Subscriber) -> str:
+    """The segment of a reader: their topics, sorted and joined by ``+``; ``""`` for none."""
+    topics = sorted({topic_key(t) for t in subscriber.topics if topic_key(t)})
+    return "+".join(topics)
+
+
+def in_window(c: Candidate, window: Window) -> bool:
+    """Rules 1 and 2: published, not in the future, inside the list's window."""
+    s = c.story
+    if s.status != StoryStatus.PUBLISHED or s.published_at is None:
+        return False
+    if s.published_at > window.now:
+        return False
+    oldest = window.now - window.max_age
+    last = window.last_edition_at
+    if last is None:
+        return s.published_at >= oldest
+    if s.published_at > last:
+        return True
+    # a story a source delivered late (the source failed last time, or the CMS
+    # backdated it): first seen after the last edition, and not too old
+    return c.first_seen_at is not None and c.first_seen_at > last and s.published_at >= oldest
+
+
 def plan_editions(
     *,
-    candidates: Sequence[Story],
+    candidates: Sequence[Story | Candidate],
     recipients: Sequence[Subscriber],
-    sent_groups: Mapping[str, set[str]],
+    sent: Mapping[tuple[str, str], SentHistory],
     max_stories: int,
     fallbacks: Sequence[str | None],
+    window: Window,
+    send_empty: bool = False,
 ) -> list[EditionPlan]:
-    """One plan per reader language that has at least one new story.
+    """One plan per (reader language, segment) that has at least one new story.
 
-    ``candidates`` are already limited to published stories inside the window;
-    ``sent_groups`` maps an edition language to the groups it already carried.
+    ``sent`` maps (edition language, segment) to what that variant already
+    carried.  With ``send_empty``, variants without new stories get an empty
+    plan instead of none.
     """
-    by_group: dict[str, dict[str, Story]] = defaultdict(dict)
-    for story in candidates:
-        versions = by_group[story.group]
-        lang = normalize_language(story.language)
-        # two stories of one group in one language: keep the newest
+    wrapped = [c if isinstance(c, Candidate) else Candidate(c) for c in candidates]
+    by_group: dict[str, dict[str, Candidate]] = defaultdict(dict)
+    for c in wrapped:
+        s = c.story
+        if s.status != StoryStatus.PUBLISHED or s.published_at is None:
+            continue
+        if s.published_at > window.now:
+            continue
+        versions = by_group[s.group]
+        lang = normalize_language(s.language)
         old = versions.get(lang)
-        if old is None or _newer(story, old):
-            versions[lang] = story
+        if old is None or _newer(s, old.story):  # two of one group in one language: the newest
+            versions[lang] = c
 
-    readers: dict[str, list[Subscriber]] = defaultdict(list)
+    readers: dict[tuple[str, str], list[Subscriber]] = defaultdict(list)
     for sub in recipients:
-        readers[normalize_language(sub.language)].append(sub)
+        readers[(normalize_language(sub.language), segment_of(sub))].append(sub)
 
     plans = []
-    for language in sorted(readers):
+    for language, segment in sorted(readers):
+        history = sent.get((language, segment), SentHistory())
+        topics = set(segment.split("+")) if segment else set()
         chain = language_chain(language, *fallbacks)
-        already = sent_groups.get(language, set())
-        chosen: list[Story] = []
+        chosen: list[Candidate] = []
         for group, versions in by_group.items():
-            if group in already:
+            pick = _version(versions, chain)
+            if pick is None or not _wanted(pick, group, history, window):
                 continue
-            for lang in chain:
-                if lang in versions:
-                    chosen.append(versions[lang])
-                    break
-        chosen.sort(key=lambda s: (s.published_at is not None, s.published_at, s.id), reverse=True)
-        chosen = _dedupe(chosen)[:max_stories]
-        if chosen:
-            plans.append(EditionPlan(language, tuple(chosen), tuple(readers[language])))
+            if topics and not topics & {topic_key(t) for t in pick.story.sections}:
+                continue
+            chosen.append(pick)
+        chosen.sort(key=_rank)
+        resent = {c.story.id for c in chosen if c.story.group in history.groups}
+        stories = _dedupe([c.story for c in chosen], history, resent)[:max_stories]
+        if stories or send_empty:
+            plans.append(
+                EditionPlan(language, tuple(stories), tuple(readers[(language, segment)]), segment)
+            )
     return plans
+
+
+def _version(versions: Mapping[str, Candidate], chain: Sequence[str]) -> Candidate | None:
+    """The version for the first language of the chain that has one.
+
+    A language matches its own tag, then any regional tag under it (an ``en``
+    reader takes an ``en-GB`` story when there is no plain ``en`` one).
+    """
+    for lang in chain:
+        if lang in versions:
+            return versions[lang]
+        regional = sorted(v for v in versions if v.startswith(lang + "-"))
+        if regional:
+            return versions[regional[0]]
+    return None
+
+
+def _wanted(c: Candidate, group: str, history: SentHistory, window: Window) -> bool:
+    sent_at = history.groups.get(group)
+    if sent_at is None:
+        return in_window(c, window)
+    # sent before: only an update an editor flagged for resending, made after the sending
+    updated = c.story.updated_at
+    return c.resend and updated is not None and updated > sent_at
+
+
+def _rank(c: Candidate) -> tuple[int, int, float, str]:
+    published = c.story.published_at.timestamp() if c.story.published_at else 0.0
+    return (0 if c.pinned else 1, -c.priority, -published, c.story.id)
 
 
 def _newer(a: Story, b: Story) -> bool:
     return (a.updated_at or a.published_at or 0) > (b.updated_at or b.published_at or 0)  # type: ignore[operator]
 
 
-def _dedupe(stories: list[Story]) -> list[Story]:
-    """Drop stories whose URL or title repeats an earlier (newer) one."""
+def _dedupe(stories: list[Story], history: SentHistory, resent: set[str]) -> list[Story]:
+    """Drop stories whose URL or normalized title repeats a better-ranked or sent one.
+
+    Flagged updates (``resent``) are compared only with this edition's stories.
+    """
     seen_urls: set[str] = set()
     seen_titles: set[str] = set()
     out = []
     for s in stories:
-        title = " ".join(s.title.casefold().split())
+        title = normalized_title(s.title)
         if s.url in seen_urls or title in seen_titles:
+            continue
+        if s.id not in resent and (s.url in history.urls or title in history.titles):
             continue
         seen_urls.add(s.url)
         seen_titles.add(title)

@@ -14,7 +14,9 @@ from distributor.cli.app import main
 
 # --- command registry: one line per module of commands -----------------------
 from distributor.cli.serve import serve
+from distributor.cli.stories import stories
 
 main.add_command(serve)
+main.add_command(stories)
 
 __all__ = ["main"]

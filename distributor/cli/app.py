@@ -112,10 +112,13 @@ def print_report(report: RunReport, console: Console) -> None:
     console.print(table)
     if report.sources:
         src = Table(title="sources", header_style="bold")
-        for col in ("source", "fetched", "new", "updated", "error"):
+        for col in ("source", "fetched", "new", "updated", "problems", "error"):
             src.add_column(col)
         for s in report.sources:
-            src.add_row(s.name, str(s.fetched), str(s.new), str(s.updated), s.error or "")
+            status = s.error or ("not modified (304)" if s.not_modified else "")
+            src.add_row(
+                s.name, str(s.fetched), str(s.new), str(s.updated), str(len(s.problems)), status
+            )
         console.print(src)
     if report.editions:
         eds = Table(title="editions", header_style="bold")
@@ -128,7 +131,7 @@ def print_report(report: RunReport, console: Console) -> None:
             eds.add_row(
                 e.list,
                 e.key + (" (resumed)" if e.resumed else ""),
-                e.language,
+                e.language + (f" ({e.segment})" if e.segment else ""),
                 str(e.stories),
                 str(e.recipients),
                 str(e.sent),

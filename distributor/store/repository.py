@@ -357,6 +357,7 @@ class Store:
         stories: Sequence[Story],
         recipients: Sequence[Subscriber],
         now: datetime,
+        segment: str = "",
     ) -> Edition:
         """Create an edition with its stories and one pending ledger row per recipient.
 
@@ -367,11 +368,16 @@ class Store:
             try:
                 eid = conn.execute(
                     insert(s.editions).values(
-                        list_name=list_name, key=key, language=language, created_at=now
+                        list_name=list_name,
+                        key=key,
+                        language=language,
+                        segment=segment,
+                        created_at=now,
                     )
                 ).inserted_primary_key[0]
             except IntegrityError as err:
-                raise StoreError(f"edition {list_name}/{key}/{language} already exists") from err
+                variant = f"{language}/{segment}" if segment else language
+                raise StoreError(f"edition {list_name}/{key}/{variant} already exists") from err
             if stories:
                 conn.execute(
                     insert(s.edition_stories),
@@ -394,7 +400,7 @@ class Store:
             ]
             for chunk in _chunks(rows, 5000):
                 conn.execute(insert(s.deliveries), chunk)
-        return Edition(eid, list_name, key, language, tuple(st.id for st in stories), now)
+        return Edition(eid, list_name, key, language, tuple(st.id for st in stories), now, segment)
 
     def edition(self, edition_id: int) -> Edition:
         with self.engine.connect() as conn:
@@ -406,7 +412,9 @@ class Store:
                     .order_by(s.edition_stories.c.position)
                 ).scalars()
             )
-        return Edition(row.id, row.list_name, row.key, row.language, story_ids, row.created_at)
+        return Edition(
+            row.id, row.list_name, row.key, row.language, story_ids, row.created_at, row.segment
+        )
 
     def unfinished_editions(self, list_name: str) -> list[Edition]:
         """Editions of a list with ledger rows still pending or in flight."""

@@ -71,6 +71,10 @@ stories = Table(
     Column("content_hash", String(64), nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
+    # editorial flags (sources never write them; NULL = not set)
+    Column("pinned", Boolean, nullable=True),
+    Column("priority", Integer, nullable=True),
+    Column("resend_updates", Boolean, nullable=True),
     Index("ix_stories_published", "status", "published_at"),
     Index("ix_stories_group", "translation_group"),
 )
@@ -111,8 +115,10 @@ editions = Table(
     Column("list_name", String(100), nullable=False),
     Column("key", String(64), nullable=False),
     Column("language", String(35), nullable=False),
+    # the readers' topics this variant is for ("" = readers without topics)
+    Column("segment", String(255), nullable=False, default="", server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("list_name", "key", "language", name="uq_edition"),
+    UniqueConstraint("list_name", "key", "language", "segment", name="uq_edition"),
 )
 
 edition_stories = Table(
@@ -172,6 +178,19 @@ runs = Table(
 # --- tables added by each area go below their marker ----------------------------
 
 # --- tables: sources (issue 3) ---
+
+# what each source's server said last time, for conditional GET (ETag / Last-Modified)
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=True),
+    Column("outcome", Text, nullable=False, default=""),
+)
 
 # --- tables: digests (issue 4) ---
 

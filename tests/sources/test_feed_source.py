@@ -10,7 +10,7 @@ import requests
 from distributor.errors import SourceError
 from distributor.models import StoryStatus
 from distributor.sources.base import build_source, plain_text, safe_html
-from tests.conftest import NOW, settings_for, write_config
+from tests.conftest import NOW, SAMPLE, settings_for, write_config
 
 
 def fetch(tmp_path: Path, feed: Path | str) -> list:  # type: ignore[type-arg]
@@ -21,7 +21,7 @@ def fetch(tmp_path: Path, feed: Path | str) -> list:  # type: ignore[type-arg]
 
 
 def test_sample_feed_is_normalized(tmp_path: Path) -> None:
-    stories = fetch(tmp_path, Path(__file__).parent.parent / "config/sample/newsroom.atom.xml")
+    stories = fetch(tmp_path, SAMPLE / "newsroom.atom.xml")
     assert len(stories) >= 14
     langs = {s.language for s in stories}
     assert {"en", "ar", "ja", "es", "fr"} <= langs

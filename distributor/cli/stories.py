@@ -1,0 +1,181 @@
+"""``distributor stories``: fetch, list, show and inspect stories."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+import requests
+from rich.console import Console
+from rich.table import Table
+
+from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, fail, open_context
+from distributor.errors import ConfigError
+from distributor.pipeline import fetch_sources, system_clock
+from distributor.report import RunReport
+from distributor.sources.base import USER_AGENT
+from distributor.sources.inspect import inspect_location, story_dict
+from distributor.store import Store
+from distributor.store import sources as source_store
+
+
+@click.group()
+def stories() -> None:
+    """Fetch, list, show and inspect stories."""
+
+
+@stories.command("fetch")
+@click.option("--source", "only", metavar="NAME", help="Only this source (even if disabled).")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-source report as JSON.")
+@click.pass_obj
+def fetch(state: CliState, only: str | None, as_json: bool) -> None:
+    """Fetch every enabled source and store its stories; report per source."""
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        with open_context(settings) as ctx:
+            report = RunReport(started_at=ctx.clock().isoformat(), dry_run=False)
+            fetch_sources(ctx, report, only)
+    if as_json:
+        data = report.to_dict()
+        out = {k: data[k] for k in ("sources", "stories_fetched", "warnings", "errors", "ok")}
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        console = Console()
+        table = Table(title="sources", header_style="bold")
+        for col in ("source", "kind", "fetched", "new", "updated", "result"):
+            table.add_column(col)
+        for s in report.sources:
+            result = s.error or ("not modified (304)" if s.not_modified else "ok")
+            if s.problems:
+                result += f", {len(s.problems)} problems"
+            table.add_row(s.name, s.kind, str(s.fetched), str(s.new), str(s.updated), result)
+        console.print(table)
+        for p in report.warnings:
+            console.print(f"warning: {p.subject}: {p.cause}", markup=False, style="yellow")
+        for p in report.errors:
+            console.print(f"error: {p.subject}: {p.cause}", markup=False, style="red")
+    if not report.ok:
+        sys.exit(EXIT_PARTIAL)
+
+
+@stories.command("list")
+@click.option("--lang", metavar="TAG", help="Only stories in this language (and its regions).")
+@click.option("--source", metavar="NAME", help="Only stories of this source.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--json", "as_json", is_flag=True, help="Print the stories as JSON.")
+@click.pass_obj
+def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_json: bool) -> None:
+    """Stored stories, newest first."""
+    now = system_clock()
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        store = Store.open(settings.database_url)
+        try:
+            rows = source_store.list_stories(store, language=lang, source=source, limit=limit)
+        finally:
+            store.close()
+    if as_json:
+        out = [{**story_dict(s, now), "first_seen_at": seen.isoformat()} for s, seen in rows]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    table = Table(header_style="bold")
+    for col in ("published", "lang", "status", "source", "title", "id"):
+        table.add_column(col, overflow="fold")
+    for s, _seen in rows:
+        when = f"{s.published_at:%Y-%m-%d %H:%M}" if s.published_at else ""
+        table.add_row(when, s.language, s.status.value, s.source, s.title, s.id)
+    Console().print(table)
+    if not rows:
+        click.echo("no stories stored" + (f" in {lang}" if lang else ""))
+
+
+@stories.command("show")
+@click.argument("story_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the story as JSON.")
+@click.pass_obj
+def show(state: CliState, story_id: str, as_json: bool) -> None:
+    """Everything stored about one story, and the editions that carried it."""
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        store = Store.open(settings.database_url)
+        try:
+            row = source_store.story_row(store, story_id)
+        finally:
+            store.close()
+    if row is None:
+        fail(f"no story with id {story_id!r}")
+        return
+    data: dict[str, Any] = {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()
+    }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key in (
+        "id",
+        "title",
+        "url",
+        "source",
+        "language",
+        "status",
+        "published_at",
+        "updated_at",
+        "author",
+        "sections",
+        "translation_group",
+        "image_url",
+        "pinned",
+        "priority",
+        "resend_updates",
+        "first_seen_at",
+        "last_seen_at",
+        "editions",
+        "summary_text",
+    ):
+        click.echo(f"{key:>17}: {data.get(key)}")
+
+
+@stories.command("inspect")
+@click.argument("location", metavar="URL_OR_PATH")
+@click.option(
+    "--kind",
+    type=click.Choice(["feed", "jsonfeed", "api", "markdown"]),
+    help="How to read it (default: guessed).",
+)
+@click.option("--source", "like", metavar="NAME", help="Read it like this configured source.")
+@click.option("--json", "as_json", is_flag=True, help="Print stories and problems as JSON.")
+@click.pass_obj
+def inspect(
+    state: CliState, location: str, kind: str | None, like: str | None, as_json: bool
+) -> None:
+    """Read one feed, API page or folder and show what distributor sees. Stores nothing."""
+    now = system_clock()
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        if like is not None and like not in settings.sources:
+            known = ", ".join(sorted(settings.sources))
+            raise ConfigError(f"no source named {like!r} (known: {known})")
+        with requests.Session() as session:
+            session.headers["User-Agent"] = USER_AGENT
+            found = inspect_location(
+                location, settings=settings, session=session, now=now, kind=kind, like=like
+            )
+    if as_json:
+        click.echo(json.dumps(found.to_dict(now), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{found.location} read as {found.kind}: {len(found.stories)} stories")
+    for s in found.stories:
+        data = story_dict(s, now)
+        click.echo("")
+        click.echo(f"  {s.title}")
+        for key in ("id", "url", "language", "published_at", "translation_group", "verdict"):
+            click.echo(f"    {key}: {data[key]}")
+    click.echo("")
+    if found.problems:
+        click.echo(f"{len(found.problems)} problems:")
+        for p in found.problems:
+            click.echo(f"  - {p}")
+    else:
+        click.echo("no problems found")

@@ -73,7 +73,10 @@ def test_the_default_config_still_reads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ('kind = "gopher"\nurl = "x"', "sources.s.kind: unknown value 'gopher' \\(expected one of 'feed'"),
+        (
+            'kind = "gopher"\nurl = "x"',
+            "sources.s.kind: unknown value 'gopher' \\(expected one of 'feed'",
+        ),
         ('kind = "markdown"\nurl = "x"', "unknown key 'sources.s.url'"),
         ('kind = "api"', r"sources\.s\.url: required key is missing"),
         ('url = "x"\npath = "y"', "unknown key 'sources.s.path'"),

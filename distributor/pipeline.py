@@ -28,6 +28,7 @@ from distributor.share.posts import compose_post
 from distributor.social.base import SocialChannel, build_channel
 from distributor.sources.base import build_source
 from distributor.store import ClaimedPost, Store
+from distributor.store.web import WebStore
 from distributor.subscribers import read_subscribers_csv
 
 
@@ -118,16 +119,30 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
     now = ctx.clock()
     since = now - timedelta(hours=cfg.max_age_hours)
     candidates = ctx.store.published_stories(now=now, since=since)
+    # editors' choices (dashboard): excluded stories are left out, pinned ones lead
+    pinned, excluded = WebStore(ctx.store).story_flags()
+    candidates = [c for c in candidates if c.id not in excluded and c.group not in excluded]
     recipients = ctx.store.recipients(list_name)
     languages = {r.language for r in recipients}
     sent = {lang: ctx.store.sent_groups(list_name, lang) for lang in languages}
-    return plan_editions(
+    plans = plan_editions(
         candidates=candidates,
         recipients=recipients,
         sent_groups=sent,
-        max_stories=cfg.max_stories,
+        max_stories=cfg.max_stories + len(pinned),  # room for pinned ones
         fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
     )
+    return [_pinned_first(plan, pinned, cfg.max_stories) for plan in plans]
+
+
+def _pinned_first(plan: EditionPlan, pinned: set[str], limit: int) -> EditionPlan:
+    def is_pinned(story: Story) -> bool:
+        return story.id in pinned or story.group in pinned
+
+    ordered = [s for s in plan.stories if is_pinned(s)] + [
+        s for s in plan.stories if not is_pinned(s)
+    ]
+    return EditionPlan(plan.language, tuple(ordered[:limit]), plan.recipients)
 
 
 def edition_date_key(now: datetime, cfg: ListConfig) -> str:

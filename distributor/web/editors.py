@@ -45,7 +45,17 @@ from distributor.store.web import EditionFigures, Editor
 from distributor.subscribers import read_subscribers_csv
 from distributor.web.chart import history_chart
 from distributor.web.common import deps
-from distributor.web.editions import find_next, next_editions, render_for, send_now, test_send
+from distributor.pipeline import fetch_sources, sync_subscribers
+from distributor.report import RunReport
+from distributor.web.editions import (
+    close_context,
+    find_next,
+    make_context,
+    next_editions,
+    render_for,
+    send_now,
+    test_send,
+)
 
 bp = Blueprint("editors", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -161,6 +171,7 @@ def dashboard() -> Any:
     history = d.web.edition_figures(limit=14)
     return _page(
         "dashboard.html.j2",
+        result=request.args.get("result"),
         lists=d.settings.lists,
         upcoming=upcoming,
         problem=problem,
@@ -168,6 +179,26 @@ def dashboard() -> Any:
         history=history,
         chart=history_chart(list(reversed(history))),
     )
+
+
+@bp.post("/fetch")
+def fetch() -> Any:
+    """Fetch every source (and each list's subscribers file) now, so previews are current."""
+    d = deps()
+    report = RunReport(started_at=d.clock().isoformat(), dry_run=True)
+    ctx = make_context(d.settings, d.store, d.clock)
+    try:
+        fetch_sources(ctx, report)
+        for name, cfg in d.settings.lists.items():
+            try:
+                sync_subscribers(ctx, name, cfg, report)
+            except DistributorError as err:
+                report.error("subscribers", name, str(err))
+    finally:
+        close_context(ctx)
+    problems = "; ".join(f"{p.subject}: {p.cause}" for p in report.errors)
+    summary = f"fetched {report.stories_fetched} stories" + (f"; errors: {problems}" if problems else "")
+    return redirect(url_for("editors.dashboard", result=summary))
 
 
 def _next_or_404(list_name: str, language: str) -> Any:

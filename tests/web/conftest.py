@@ -72,6 +72,18 @@ class WebEnv:
         subs, _ = read_subscribers_csv(SAMPLE / "subscribers.csv", default_language="en")
         self.web.import_rows("daily", subs, self.clock())
 
+    def fetch(self) -> None:
+        """The stories of the sample feed into the store, as a run's first stage does."""
+        from distributor.pipeline import fetch_sources
+        from distributor.report import RunReport
+        from distributor.web.editions import close_context, make_context
+
+        ctx = make_context(self.settings, self.store, self.clock)
+        try:
+            fetch_sources(ctx, RunReport(started_at="", dry_run=True))
+        finally:
+            close_context(ctx)
+
     def add_editor(self, email: str = "editor@news.example", role: str = "editor") -> str:
         password = f"pw-{role}-correct horse"
         self.web.add_editor(email, generate_password_hash(password), role, self.clock())

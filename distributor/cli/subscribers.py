@@ -167,8 +167,6 @@ def list_(
     )
 
 
-
-
 @subscribers.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--list", "list_name", metavar="NAME", help="The list (default: the first one).")
@@ -183,25 +181,19 @@ def import_(state: CliState, path: Path, list_name: str | None, as_json: bool) -
             path, default_language=settings.newsroom.default_language
         )
         result = web.import_rows(lst, good, _now())
-    report = {
-        "list": lst,
-        "added": result.added,
-        "kept": result.kept,
-        "rejected": [{"line": r.line, "value": r.value, "reason": r.reason} for r in rejected]
-        + [{"line": None, "value": e, "reason": why} for e, why in result.refused],
-    }
+    refused: list[dict[str, Any]] = [
+        {"line": r.line, "value": r.value, "reason": r.reason} for r in rejected
+    ] + [{"line": None, "value": e, "reason": why} for e, why in result.refused]
+    report = {"list": lst, "added": result.added, "kept": result.kept, "rejected": refused}
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         click.echo(
-            f"{lst}: {result.added} added, {result.kept} already there, "
-            f"{len(report['rejected'])} rejected"
+            f"{lst}: {result.added} added, {result.kept} already there, {len(refused)} rejected"
         )
-        for r in report["rejected"]:
+        for r in refused:
             where = f"line {r['line']}: " if r["line"] else ""
             click.echo(f"  rejected {where}{r['value']!r}: {r['reason']}")
-
-
 
 
 @subscribers.command("export")
@@ -331,7 +323,9 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--name", required=True, help="Who uses it, e.g. 'cms'. Replaces a token of that name.")
+@click.option(
+    "--name", required=True, help="Who uses it, e.g. 'cms'. Replaces a token of that name."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def tokens_create(state: CliState, name: str, as_json: bool) -> None:

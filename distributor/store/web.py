@@ -207,16 +207,18 @@ class WebStore:
                 select(s.subscribers.c.id).where(s.subscribers.c.email == email)
             ).scalar_one_or_none()
             if sid is None:
-                sid = conn.execute(
-                    insert(s.subscribers).values(
-                        email=email,
-                        name=prefs.name,
-                        language=prefs.language,
-                        timezone=prefs.timezone,
-                        topics=list(prefs.topics),
-                        created_at=now,
+                sid = _new_id(
+                    conn.execute(
+                        insert(s.subscribers).values(
+                            email=email,
+                            name=prefs.name,
+                            language=prefs.language,
+                            timezone=prefs.timezone,
+                            topics=list(prefs.topics),
+                            created_at=now,
+                        )
                     )
-                ).inserted_primary_key[0]
+                )
                 _set_frequency(conn, sid, prefs.frequency)
             status = conn.execute(
                 select(s.memberships.c.status).where(
@@ -340,16 +342,18 @@ class WebStore:
                     select(s.subscribers.c.id).where(s.subscribers.c.email == email)
                 ).scalar_one_or_none()
                 if sid is None:
-                    sid = conn.execute(
-                        insert(s.subscribers).values(
-                            email=email,
-                            name=sub.name,
-                            language=sub.language,
-                            timezone=sub.timezone,
-                            topics=list(sub.topics),
-                            created_at=now,
+                    sid = _new_id(
+                        conn.execute(
+                            insert(s.subscribers).values(
+                                email=email,
+                                name=sub.name,
+                                language=sub.language,
+                                timezone=sub.timezone,
+                                topics=list(sub.topics),
+                                created_at=now,
+                            )
                         )
-                    ).inserted_primary_key[0]
+                    )
                     _set_frequency(conn, sid, frequency)
                 status = conn.execute(
                     select(s.memberships.c.status).where(
@@ -496,7 +500,9 @@ class WebStore:
             )
 
     # ------------------------------------------------------------- rate limits
-    def rate_limited_hit(self, bucket: str, *, limit: int, window: timedelta, now: datetime) -> bool:
+    def rate_limited_hit(
+        self, bucket: str, *, limit: int, window: timedelta, now: datetime
+    ) -> bool:
         """Count one event in ``bucket``; False (and nothing counted) when over the limit."""
         since = now - window
         with self.engine.begin() as conn:
@@ -677,7 +683,7 @@ class WebStore:
             eds = conn.execute(q.limit(limit)).all()
             out = []
             for e in eds:
-                states = dict(
+                states: dict[str, int] = dict(
                     conn.execute(
                         select(s.deliveries.c.state, func.count())
                         .where(s.deliveries.c.edition_id == e.id)
@@ -806,3 +812,9 @@ def preferences_from(data: dict[str, Any], fallback: Preferences) -> Preferences
         frequency=str(data.get("frequency", fallback.frequency)),
         name=str(data.get("name", fallback.name)),
     )
+
+
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])

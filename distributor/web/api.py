@@ -248,18 +248,16 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "401": {"description": "missing or invalid bearer token", "content": _problem()},
         "422": {"description": "invalid request", "content": _problem()},
     }
-    subscriber_in = {
-        "type": "object",
-        "properties": {
-            "email": {"type": "string", "format": "email"},
-            "list": {"type": "string"},
-            "name": {"type": "string"},
-            "language": {"type": "string", "example": "en"},
-            "timezone": {"type": ["string", "null"], "example": "Europe/Paris"},
-            "topics": {"type": "array", "items": {"type": "string"}},
-            "frequency": {"type": "string", "enum": list(FREQUENCIES)},
-        },
+    subscriber_props: dict[str, Any] = {
+        "email": {"type": "string", "format": "email"},
+        "list": {"type": "string"},
+        "name": {"type": "string"},
+        "language": {"type": "string", "example": "en"},
+        "timezone": {"type": ["string", "null"], "example": "Europe/Paris"},
+        "topics": {"type": "array", "items": {"type": "string"}},
+        "frequency": {"type": "string", "enum": list(FREQUENCIES)},
     }
+    subscriber_in = {"type": "object", "properties": subscriber_props}
     email_param = {"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         "openapi": "3.1.0",
@@ -321,7 +319,12 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "get": {
                     "summary": "One edition with its figures and stories",
                     "parameters": [
-                        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
                     ],
                     "responses": {"200": _json(ref("Edition")), "404": {"description": "none"}},
                 }
@@ -411,7 +414,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 },
                 "Subscriber": {
                     "type": "object",
-                    "properties": subscriber_in["properties"]
+                    "properties": subscriber_props
                     | {
                         "id": {"type": "integer"},
                         "status": {

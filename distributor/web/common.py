@@ -82,9 +82,7 @@ def render_page(template: str, *, lang: str, status: int = 200, **context: Any) 
     return html, status, {"Content-Language": lang}
 
 
-def message_page(
-    title_key: str, body_key: str, *, lang: str, status: int = 200, **fmt: str
-) -> Any:
+def message_page(title_key: str, body_key: str, *, lang: str, status: int = 200, **fmt: str) -> Any:
     """A page that only says something (errors, confirmations)."""
     t = strings_for(lang)
     return render_page(

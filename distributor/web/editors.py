@@ -33,11 +33,13 @@ from flask import (
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from markupsafe import Markup
 from werkzeug.security import check_password_hash
-from wtforms.validators import ValidationError
+from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState, Story
+from distributor.pipeline import fetch_sources, sync_subscribers
 from distributor.render.digest import DigestRenderer
+from distributor.report import RunReport
 from distributor.share.cards import CardMaker
 from distributor.share.links import with_utm
 from distributor.share.posts import compose_post
@@ -45,8 +47,6 @@ from distributor.store.web import EditionFigures, Editor
 from distributor.subscribers import read_subscribers_csv
 from distributor.web.chart import history_chart
 from distributor.web.common import deps
-from distributor.pipeline import fetch_sources, sync_subscribers
-from distributor.report import RunReport
 from distributor.web.editions import (
     close_context,
     find_next,
@@ -94,12 +94,16 @@ def guard() -> Any:
     if editor is None and request.endpoint not in PUBLIC:
         if request.method == "GET":
             return redirect(url_for("editors.login_form", next=request.full_path))
-        return _page("message.html.j2", http_status=401, title="Please log in", body="Log in first.")
+        return _page(
+            "message.html.j2", http_status=401, title="Please log in", body="Log in first."
+        )
     if request.method == "POST":
         try:
             validate_csrf(request.form.get("csrf_token"))
         except (ValidationError, CSRFError) as err:
-            return _page("message.html.j2", http_status=400, title="Form expired or forged", body=str(err))
+            return _page(
+                "message.html.j2", http_status=400, title="Form expired or forged", body=str(err)
+            )
     return None
 
 
@@ -107,7 +111,9 @@ def admin_only(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if g.editor is None or g.editor.role != "admin":
-            return _page("message.html.j2", http_status=403, title="Admins only", body="Ask an admin.")
+            return _page(
+                "message.html.j2", http_status=403, title="Admins only", body="Ask an admin."
+            )
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
@@ -134,7 +140,9 @@ def login() -> Any:
     if not d.web.rate_limited_hit(
         f"login:{client}", limit=10, window=timedelta(minutes=15), now=now
     ):
-        return _page("login.html.j2", http_status=429, error="Too many attempts; wait 15 minutes.", next="")
+        return _page(
+            "login.html.j2", http_status=429, error="Too many attempts; wait 15 minutes.", next=""
+        )
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
     editor = d.web.editor_by_email(email)
@@ -197,7 +205,9 @@ def fetch() -> Any:
     finally:
         close_context(ctx)
     problems = "; ".join(f"{p.subject}: {p.cause}" for p in report.errors)
-    summary = f"fetched {report.stories_fetched} stories" + (f"; errors: {problems}" if problems else "")
+    summary = f"fetched {report.stories_fetched} stories" + (
+        f"; errors: {problems}" if problems else ""
+    )
     return redirect(url_for("editors.dashboard", result=summary))
 
 
@@ -279,7 +289,9 @@ def send_form(list_name: str) -> Any:
     d = deps()
     if list_name not in d.settings.lists:
         abort(404)
-    upcoming = [ne for ne in next_editions(d.settings, d.store, d.clock) if ne.list_name == list_name]
+    upcoming = [
+        ne for ne in next_editions(d.settings, d.store, d.clock) if ne.list_name == list_name
+    ]
     pending = sum(
         f.pending for f in d.web.edition_figures(list_name=list_name, limit=50) if f.pending
     )
@@ -301,7 +313,9 @@ def send(list_name: str) -> Any:
         abort(404)
     key = request.form.get("idempotency_key", "")
     if not key or len(key) > 200:
-        return _page("message.html.j2", http_status=400, title="Missing key", body="Reload the send page.")
+        return _page(
+            "message.html.j2", http_status=400, title="Missing key", body="Reload the send page."
+        )
     outcome = send_now(
         d.settings,
         d.store,
@@ -329,7 +343,9 @@ def flag_story() -> Any:
     if flag not in ("pinned", "excluded"):
         abort(400)
     on = request.form.get("on") == "1"
-    if not d.web.set_story_flag(request.form.get("story_id", ""), flag, on):
+    if not d.web.set_story_flag(
+        request.form.get("story_id", ""), "pinned" if flag == "pinned" else "excluded", on
+    ):
         abort(404)
     return redirect(url_for("editors.stories"))
 
@@ -413,7 +429,9 @@ def subscribers_import() -> Any:
     list_name = request.form.get("list", "")
     upload = request.files.get("file")
     if list_name not in d.settings.lists or upload is None:
-        return _page("message.html.j2", http_status=400, title="Import", body="Choose a list and a CSV file.")
+        return _page(
+            "message.html.j2", http_status=400, title="Import", body="Choose a list and a CSV file."
+        )
     tmp = d.settings.data_path(f"tmp/import-{secrets.token_hex(8)}.csv")
     tmp.parent.mkdir(parents=True, exist_ok=True)
     upload.save(str(tmp))
@@ -454,7 +472,9 @@ def subscribers_export() -> Any:
 def write_csv(out: Any, entries: Any) -> None:
     """Subscribers as CSV, in the import format plus list, status and frequency."""
     writer = csv.writer(out)
-    writer.writerow(["email", "name", "language", "timezone", "topics", "frequency", "list", "status"])
+    writer.writerow(
+        ["email", "name", "language", "timezone", "topics", "frequency", "list", "status"]
+    )
     for e in entries:
         writer.writerow(
             [
@@ -468,4 +488,3 @@ def write_csv(out: Any, entries: Any) -> None:
                 e.status,
             ]
         )
-

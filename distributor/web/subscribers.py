@@ -184,10 +184,14 @@ def _confirmation(token: str) -> Any:
             "expired_title", "expired_body", lang=lang, status=410, hours=str(hours)
         )
     if conf is None or conf.list_name not in d.settings.lists:
-        return None, message_page("bad_link_title", "bad_link_body", lang=reader_language(), status=400)
+        return None, message_page(
+            "bad_link_title", "bad_link_body", lang=reader_language(), status=400
+        )
     sub = d.web.subscriber(conf.subscriber_id)
     if sub is None:
-        return None, message_page("bad_link_title", "bad_link_body", lang=reader_language(), status=400)
+        return None, message_page(
+            "bad_link_title", "bad_link_body", lang=reader_language(), status=400
+        )
     return (conf, sub), None
 
 
@@ -329,7 +333,12 @@ def preferences(token: str) -> Any:
     if action == "resubscribe":
         # the signed link was mailed to this address: that is the confirmation
         if d.web.confirm(sub.id, subject.list_name, None, now) == SUPPRESSED:
-            return message_page("suppressed_title", "suppressed_body", lang=reader_language(sub.language), status=403)
+            return message_page(
+                "suppressed_title",
+                "suppressed_body",
+                lang=reader_language(sub.language),
+                status=403,
+            )
         return _preferences_page(token, subject, sub)
     t = strings_for(reader_language(sub.language))
     language = request.form.get("language", sub.language)

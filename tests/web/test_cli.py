@@ -18,7 +18,12 @@ from tests.conftest import settings_for, write_config
 
 
 def _cli(config: Path, *args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args], input=input, env={"DISTRIBUTOR_EDITOR_PASSWORD": None})
+    return CliRunner().invoke(
+        main,
+        ["--config", str(config), *args],
+        input=input,
+        env={"DISTRIBUTOR_EDITOR_PASSWORD": None},
+    )
 
 
 def _status(config: Path, email: str) -> str:
@@ -30,12 +35,29 @@ def _status(config: Path, email: str) -> str:
 
 def test_add_list_remove_and_statuses(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    out = _cli(config, "subscribers", "add", "Ana@Example.org", "--language", "pt_br", "--topic", "world", "--frequency", "weekly", "--json")
+    out = _cli(
+        config,
+        "subscribers",
+        "add",
+        "Ana@Example.org",
+        "--language",
+        "pt_br",
+        "--topic",
+        "world",
+        "--frequency",
+        "weekly",
+        "--json",
+    )
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["outcome"] == "added"
     rows = json.loads(_cli(config, "subscribers", "list", "--json").stdout)
     assert rows[0]["email"] == "ana@example.org"
-    assert (rows[0]["language"], rows[0]["frequency"], rows[0]["topics"], rows[0]["status"]) == ("pt-BR", "weekly", ["world"], "subscribed")
+    assert (rows[0]["language"], rows[0]["frequency"], rows[0]["topics"], rows[0]["status"]) == (
+        "pt-BR",
+        "weekly",
+        ["world"],
+        "subscribed",
+    )
     # again: left as it is
     again = _cli(config, "subscribers", "add", "ana@example.org", "--json")
     assert json.loads(again.stdout)["outcome"] == "exists"
@@ -107,14 +129,27 @@ def test_import_validates_dedupes_and_never_reactivates(tmp_path: Path) -> None:
 
 def test_forget_erases_personal_data_and_keeps_a_hash(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    _cli(config, "subscribers", "add", "erase@example.org", "--name", "Erin Example", "--timezone", "Europe/Oslo")
+    _cli(
+        config,
+        "subscribers",
+        "add",
+        "erase@example.org",
+        "--name",
+        "Erin Example",
+        "--timezone",
+        "Europe/Oslo",
+    )
     out = _cli(config, "subscribers", "forget", "erase@example.org", "--yes")
     assert out.exit_code == 0 and "erased" in out.stdout
     settings = settings_for(config)
     store = Store.open(settings.database_url)
     try:
         with store.engine.connect() as conn:
-            dump = "\n".join(str(tuple(r)) for t in ("subscribers", "memberships", "suppressions", "deliveries") for r in conn.exec_driver_sql(f"select * from {t}"))
+            dump = "\n".join(
+                str(tuple(r))
+                for t in ("subscribers", "memberships", "suppressions", "deliveries")
+                for r in conn.exec_driver_sql(f"select * from {t}")
+            )
         assert "erase@example.org" not in dump and "Erin" not in dump and "Oslo" not in dump
         assert email_hash("erase@example.org") in dump
         assert WebStore(store).suppression_reason("ERASE@example.org") == "forgotten"
@@ -127,7 +162,15 @@ def test_forget_erases_personal_data_and_keeps_a_hash(tmp_path: Path) -> None:
 
 def test_editors_add_hashes_the_password_and_tokens_create(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    out = _cli(config, "editors", "add", "ed@news.example", "--role", "admin", input="a long password\na long password\n")
+    out = _cli(
+        config,
+        "editors",
+        "add",
+        "ed@news.example",
+        "--role",
+        "admin",
+        input="a long password\na long password\n",
+    )
     assert out.exit_code == 0, out.output
     short = _cli(config, "editors", "add", "ed2@news.example", input="short\nshort\n")
     assert short.exit_code == 2

@@ -17,11 +17,24 @@ def _form_token(env: WebEnv, page: str) -> str:
 
 
 def test_pages_need_a_login(env: WebEnv) -> None:
-    for page in ("/editor/", "/editor/stories", "/editor/posts", "/editor/history", "/editor/subscribers", "/editor/send/daily", "/editor/preview/daily/en"):
+    for page in (
+        "/editor/",
+        "/editor/stories",
+        "/editor/posts",
+        "/editor/history",
+        "/editor/subscribers",
+        "/editor/send/daily",
+        "/editor/preview/daily/en",
+    ):
         reply = env.client.get(page)
         assert reply.status_code == 302 and "/editor/login" in reply.headers["Location"], page
     env.import_sample()
-    for page in ("/editor/send/daily", "/editor/preview/daily/en/test", "/editor/stories/flag", "/editor/subscribers/import"):
+    for page in (
+        "/editor/send/daily",
+        "/editor/preview/daily/en/test",
+        "/editor/stories/flag",
+        "/editor/subscribers/import",
+    ):
         reply = env.client.post(page, data={"idempotency_key": "k"})
         assert reply.status_code == 401, page
     assert env.outbox() == [] and env.store.delivery_counts([1]).sent == 0
@@ -29,13 +42,24 @@ def test_pages_need_a_login(env: WebEnv) -> None:
 
 def test_login_sets_a_hardened_cookie_and_wrong_passwords_fail(env: WebEnv) -> None:
     password = env.add_editor()
-    bad = env.client.post("/editor/login", data={"email": "editor@news.example", "password": "nope", "csrf_token": csrf(env.client)})
+    bad = env.client.post(
+        "/editor/login",
+        data={"email": "editor@news.example", "password": "nope", "csrf_token": csrf(env.client)},
+    )
     assert bad.status_code == 401
-    unknown = env.client.post("/editor/login", data={"email": "who@news.example", "password": password, "csrf_token": csrf(env.client)})
+    unknown = env.client.post(
+        "/editor/login",
+        data={"email": "who@news.example", "password": password, "csrf_token": csrf(env.client)},
+    )
     assert unknown.status_code == 401
-    no_csrf = env.client.post("/editor/login", data={"email": "editor@news.example", "password": password})
+    no_csrf = env.client.post(
+        "/editor/login", data={"email": "editor@news.example", "password": password}
+    )
     assert no_csrf.status_code == 400
-    ok = env.client.post("/editor/login", data={"email": "editor@news.example", "password": password, "csrf_token": csrf(env.client)})
+    ok = env.client.post(
+        "/editor/login",
+        data={"email": "editor@news.example", "password": password, "csrf_token": csrf(env.client)},
+    )
     assert ok.status_code == 302
     cookie = ok.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -51,8 +75,18 @@ def test_login_sets_a_hardened_cookie_and_wrong_passwords_fail(env: WebEnv) -> N
 def test_login_is_rate_limited(env: WebEnv) -> None:
     env.add_editor()
     for _ in range(10):
-        env.client.post("/editor/login", data={"email": "editor@news.example", "password": "guess", "csrf_token": csrf(env.client)})
-    reply = env.client.post("/editor/login", data={"email": "editor@news.example", "password": "guess", "csrf_token": csrf(env.client)})
+        env.client.post(
+            "/editor/login",
+            data={
+                "email": "editor@news.example",
+                "password": "guess",
+                "csrf_token": csrf(env.client),
+            },
+        )
+    reply = env.client.post(
+        "/editor/login",
+        data={"email": "editor@news.example", "password": "guess", "csrf_token": csrf(env.client)},
+    )
     assert reply.status_code == 429
 
 
@@ -86,7 +120,10 @@ def test_preview_is_the_pipeline_rendering_and_test_send_goes_to_the_editor(env:
     assert mail["To"] == "editor@news.example" and mail["Subject"].startswith("[TEST] ")
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # the same stories, in the same order, as the real edition the run then makes
-    preview_titles = re.findall(r'class="(?:lead-title|story-title)"[^>]*>\s*<a [^>]*>([^<]+)<', decoded(mails[0].read_bytes()))
+    preview_titles = re.findall(
+        r'class="(?:lead-title|story-title)"[^>]*>\s*<a [^>]*>([^<]+)<',
+        decoded(mails[0].read_bytes()),
+    )
     ctx = make_context(env.settings, env.store, env.clock)
     try:
         run(ctx, list_names=["daily"])
@@ -94,7 +131,9 @@ def test_preview_is_the_pipeline_rendering_and_test_send_goes_to_the_editor(env:
         ctx.close()
     real = sorted(env.outbox("daily/"), key=lambda p: p.name)
     ar = [p for p in real if "/ar/" in str(p)]
-    real_titles = re.findall(r'class="(?:lead-title|story-title)"[^>]*>\s*<a [^>]*>([^<]+)<', decoded(ar[0].read_bytes()))
+    real_titles = re.findall(
+        r'class="(?:lead-title|story-title)"[^>]*>\s*<a [^>]*>([^<]+)<', decoded(ar[0].read_bytes())
+    )
     assert preview_titles and preview_titles == real_titles
     # nothing new now: the preview of that language is gone
     assert env.client.get("/editor/preview/daily/ar").status_code == 404
@@ -109,12 +148,19 @@ def test_send_now_shows_the_count_and_runs_once_per_key(env: WebEnv) -> None:
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert key and token
-    assert env.client.post("/editor/send/daily", data={"idempotency_key": key.group(1)}).status_code == 400
+    assert (
+        env.client.post("/editor/send/daily", data={"idempotency_key": key.group(1)}).status_code
+        == 400
+    )
     assert env.outbox("daily/") == []
-    first = env.client.post("/editor/send/daily", data={"idempotency_key": key.group(1), "csrf_token": token.group(1)})
+    first = env.client.post(
+        "/editor/send/daily", data={"idempotency_key": key.group(1), "csrf_token": token.group(1)}
+    )
     assert first.status_code == 200 and "24 sent" in first.get_data(as_text=True)
     # the double click / the retry
-    second = env.client.post("/editor/send/daily", data={"idempotency_key": key.group(1), "csrf_token": token.group(1)})
+    second = env.client.post(
+        "/editor/send/daily", data={"idempotency_key": key.group(1), "csrf_token": token.group(1)}
+    )
     text = second.get_data(as_text=True)
     assert second.status_code == 200 and "nothing was sent again" in text and "24 sent" in text
     assert len(env.outbox("daily/")) == 24
@@ -125,7 +171,9 @@ def test_send_now_shows_the_count_and_runs_once_per_key(env: WebEnv) -> None:
     assert "<strong>0</strong> recipients" in page
     key2 = re.search(r'name="idempotency_key" value="([^"]+)"', page)
     assert key2 and key2.group(1) != key.group(1)
-    env.client.post("/editor/send/daily", data={"idempotency_key": key2.group(1), "csrf_token": token.group(1)})
+    env.client.post(
+        "/editor/send/daily", data={"idempotency_key": key2.group(1), "csrf_token": token.group(1)}
+    )
     assert len(env.outbox("daily/")) == 24
 
 
@@ -143,17 +191,34 @@ def test_pin_and_exclude_change_the_next_edition(env: WebEnv) -> None:
     before = find_next(env.settings, env.store, env.clock, "daily", "en")
     assert before is not None
     lead, last = before.plan.stories[0], before.plan.stories[-1]
-    assert env.client.post("/editor/stories/flag", data={"story_id": lead.id, "flag": "excluded", "on": "1"}).status_code == 400
-    r = env.client.post("/editor/stories/flag", data={"story_id": lead.id, "flag": "excluded", "on": "1", "csrf_token": token.group(1)})
+    assert (
+        env.client.post(
+            "/editor/stories/flag", data={"story_id": lead.id, "flag": "excluded", "on": "1"}
+        ).status_code
+        == 400
+    )
+    r = env.client.post(
+        "/editor/stories/flag",
+        data={"story_id": lead.id, "flag": "excluded", "on": "1", "csrf_token": token.group(1)},
+    )
     assert r.status_code == 302
-    env.client.post("/editor/stories/flag", data={"story_id": last.id, "flag": "pinned", "on": "1", "csrf_token": token.group(1)})
+    env.client.post(
+        "/editor/stories/flag",
+        data={"story_id": last.id, "flag": "pinned", "on": "1", "csrf_token": token.group(1)},
+    )
     after = find_next(env.settings, env.store, env.clock, "daily", "en")
     assert after is not None
     assert after.plan.stories[0].id == last.id
     assert lead.id not in {s.id for s in after.plan.stories}
     listing = env.client.get("/editor/stories").get_data(as_text=True)
     assert "pinned</span>" in listing and "excluded</span>" in listing
-    assert env.client.post("/editor/stories/flag", data={"story_id": "nope", "flag": "pinned", "on": "1", "csrf_token": token.group(1)}).status_code == 404
+    assert (
+        env.client.post(
+            "/editor/stories/flag",
+            data={"story_id": "nope", "flag": "pinned", "on": "1", "csrf_token": token.group(1)},
+        ).status_code
+        == 404
+    )
 
 
 def test_history_posts_and_chart_after_a_run(env: WebEnv) -> None:
@@ -202,8 +267,14 @@ def test_admin_searches_imports_and_exports(env: WebEnv) -> None:
     token = csrf(env.client, "/editor/subscribers")
     import io
 
-    csv_bytes = b"email,name,language\nfresh@example.org,Fresh,en\nfresh@example.org,Again,en\nbad@,x,en\n"
-    no_token = env.client.post("/editor/subscribers/import", data={"list": "daily", "file": (io.BytesIO(csv_bytes), "s.csv")}, content_type="multipart/form-data")
+    csv_bytes = (
+        b"email,name,language\nfresh@example.org,Fresh,en\nfresh@example.org,Again,en\nbad@,x,en\n"
+    )
+    no_token = env.client.post(
+        "/editor/subscribers/import",
+        data={"list": "daily", "file": (io.BytesIO(csv_bytes), "s.csv")},
+        content_type="multipart/form-data",
+    )
     assert no_token.status_code == 400
     reply = env.client.post(
         "/editor/subscribers/import",
@@ -211,7 +282,12 @@ def test_admin_searches_imports_and_exports(env: WebEnv) -> None:
         content_type="multipart/form-data",
     )
     text = reply.get_data(as_text=True)
-    assert reply.status_code == 200 and "1 added" in text and "2 rejected" in text and "duplicate address" in text
+    assert (
+        reply.status_code == 200
+        and "1 added" in text
+        and "2 rejected" in text
+        and "duplicate address" in text
+    )
     export = env.client.get("/editor/subscribers/export.csv")
     assert export.mimetype == "text/csv" and "fresh@example.org" in export.get_data(as_text=True)
     assert Store  # the store type backs every page through the app

@@ -51,7 +51,7 @@ def test_double_opt_in_then_preferences_then_one_click_unsubscribe(env: WebEnv) 
 
     # GET only shows a button: scanners following the link confirm nothing
     page = env.client.get(path)
-    assert page.status_code == 200 and "<form method=\"post\"" in page.get_data(as_text=True)
+    assert page.status_code == 200 and '<form method="post"' in page.get_data(as_text=True)
     assert _membership(env, "reader@example.org") == SubscriberStatus.PENDING
 
     done = env.client.post(path)
@@ -59,7 +59,12 @@ def test_double_opt_in_then_preferences_then_one_click_unsubscribe(env: WebEnv) 
     assert _membership(env, "reader@example.org") == SubscriberStatus.SUBSCRIBED
     sub = env.web.subscriber_by_email("reader@example.org")
     assert sub is not None
-    assert (sub.language, sub.timezone, sub.topics, sub.name) == ("fr", "Europe/Paris", ("science",), "Ada")
+    assert (sub.language, sub.timezone, sub.topics, sub.name) == (
+        "fr",
+        "Europe/Paris",
+        ("science",),
+        "Ada",
+    )
     assert env.web.frequency(sub.id) == "weekly"
     assert [s.email for s in env.store.recipients("daily")] == ["reader@example.org"]
 
@@ -74,11 +79,21 @@ def test_double_opt_in_then_preferences_then_one_click_unsubscribe(env: WebEnv) 
     assert page.status_code == 200 and "reader@example.org" in page.get_data(as_text=True)
     saved = env.client.post(
         prefs_path,
-        data={"action": "save", "language": "es", "frequency": "daily", "timezone": "America/Lima", "topics": ["world", "culture"]},
+        data={
+            "action": "save",
+            "language": "es",
+            "frequency": "daily",
+            "timezone": "America/Lima",
+            "topics": ["world", "culture"],
+        },
     )
     assert saved.status_code == 200
     sub = env.web.subscriber_by_email("reader@example.org")
-    assert sub is not None and (sub.language, sub.timezone, sub.topics) == ("es", "America/Lima", ("world", "culture"))
+    assert sub is not None and (sub.language, sub.timezone, sub.topics) == (
+        "es",
+        "America/Lima",
+        ("world", "culture"),
+    )
     assert env.web.frequency(sub.id) == "daily"
 
     # GET on the unsubscribe URL never unsubscribes
@@ -97,7 +112,14 @@ def test_double_opt_in_then_preferences_then_one_click_unsubscribe(env: WebEnv) 
     assert _membership(env, "reader@example.org") == SubscriberStatus.UNSUBSCRIBED
     assert env.store.recipients("daily") == []
     # repeating it is harmless
-    assert fresh.post(unsub_path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded").status_code == 200
+    assert (
+        fresh.post(
+            unsub_path,
+            data="List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        ).status_code
+        == 200
+    )
 
     # and resubscribing works, from the preference center
     back = env.client.post(prefs_path, data={"action": "resubscribe"})
@@ -140,11 +162,15 @@ def test_expired_tampered_and_wrong_purpose_tokens_give_a_clear_page(env: WebEnv
             assert reply.status_code == 400
     sub = env.web.subscriber_by_email("late@example.org")
     assert sub is not None
-    unsub_token = Tokens(env.settings.secret_key.get_secret_value()).make("unsubscribe", sub.id, "daily")
+    unsub_token = Tokens(env.settings.secret_key.get_secret_value()).make(
+        "unsubscribe", sub.id, "daily"
+    )
     assert env.client.post(f"/confirm/{unsub_token}").status_code == 400
     assert env.client.post(f"/p/{unsub_token}", data={"action": "save"}).status_code == 400
     # signed with another key
-    foreign = URLSafeSerializer("not-our-secret", salt="distributor.unsubscribe").dumps([sub.id, "daily"])
+    foreign = URLSafeSerializer("not-our-secret", salt="distributor.unsubscribe").dumps(
+        [sub.id, "daily"]
+    )
     assert env.client.post(f"/u/{foreign}").status_code == 400
     garbage = env.client.get("/u/%00%ff..")
     assert garbage.status_code in (400, 404)
@@ -164,9 +190,22 @@ def test_signup_flooding_is_rate_limited_per_address_and_per_client(env: WebEnv)
     # per client: 5 an hour from one address, whatever the email
     other = env.app.test_client()
     for i in range(5):
-        reply = other.post("/subscribe", data={"email": f"x{i}@example.org", "language": "en", "frequency": "daily", "list": "daily"}, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+        reply = other.post(
+            "/subscribe",
+            data={
+                "email": f"x{i}@example.org",
+                "language": "en",
+                "frequency": "daily",
+                "list": "daily",
+            },
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
         assert reply.status_code == 200
-    blocked = other.post("/subscribe", data={"email": "x9@example.org", "language": "en", "frequency": "daily", "list": "daily"}, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    blocked = other.post(
+        "/subscribe",
+        data={"email": "x9@example.org", "language": "en", "frequency": "daily", "list": "daily"},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
     assert blocked.status_code == 429
     assert env.web.subscriber_by_email("x9@example.org") is None
     # an hour later the address may ask again
@@ -192,13 +231,23 @@ def test_already_subscribed_address_gets_no_new_mail(env: WebEnv) -> None:
 
 
 def test_invalid_input_is_refused_with_reasons(env: WebEnv) -> None:
-    reply = signup(env.client, "not an address", language="xx", frequency="hourly", timezone="Mars/Base", topics=["gossip"])
+    reply = signup(
+        env.client,
+        "not an address",
+        language="xx",
+        frequency="hourly",
+        timezone="Mars/Base",
+        topics=["gossip"],
+    )
     assert reply.status_code == 400
     html = reply.get_data(as_text=True)
     for word in ("not valid", "Language", "How often", "Time zone", "Topics"):
         assert word in html
     assert env.confirmation_mails() == []
-    assert env.client.post("/subscribe", data={"email": "a@example.org", "list": "nope"}).status_code == 404
+    assert (
+        env.client.post("/subscribe", data={"email": "a@example.org", "list": "nope"}).status_code
+        == 404
+    )
 
 
 def test_confirmation_of_an_address_suppressed_meanwhile_is_refused(env: WebEnv) -> None:

@@ -169,7 +169,7 @@ def test_reader_and_editor_in_a_real_browser(served: Served, page: Any) -> None:
     page.click("#fetch")
     expect(page.locator("p.ok")).to_contain_text("fetched 20 stories")
     _shot(page, "dashboard.png", full=True)
-    page.click(f"a[href='/editor/preview/daily/en']")
+    page.click("a[href='/editor/preview/daily/en']")
     expect(page.locator("#subject")).not_to_be_empty()
     frame = page.frame_locator("iframe.preview")
     expect(frame.locator("text=Unsubscribe").first).to_be_visible()

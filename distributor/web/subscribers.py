@@ -34,6 +34,16 @@ HONEYPOT = "website"
 HOUR = timedelta(hours=1)
 
 
+@bp.after_request
+def private(response: Any) -> Any:
+    """Pages reached by a signed link: never cached, never framed, never leak the link."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
 def _timezones() -> list[str]:
     return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
 
@@ -237,7 +247,7 @@ def _subject(purpose: str, token: str) -> tuple[TokenSubject, Subscriber] | None
     if subject is None or subject.list_name not in d.settings.lists:
         return None
     sub = d.web.subscriber(subject.subscriber_id)
-    if sub is None:
+    if sub is None or sub.email.endswith("@invalid"):  # forgotten: nothing left to show
         return None
     return subject, sub
 

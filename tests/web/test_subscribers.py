@@ -98,6 +98,10 @@ def test_double_opt_in_then_preferences_then_one_click_unsubscribe(env: WebEnv) 
 
     # GET on the unsubscribe URL never unsubscribes
     page = env.client.get(unsub_path)
+    assert (
+        page.headers["Referrer-Policy"] == "no-referrer"
+        and page.headers["X-Frame-Options"] == "DENY"
+    )
     assert page.status_code == 200 and "List-Unsubscribe" in page.get_data(as_text=True)
     assert _membership(env, "reader@example.org") == SubscriberStatus.SUBSCRIBED
 
@@ -264,3 +268,22 @@ def test_page_strings_escape_hostile_input(env: WebEnv) -> None:
     assert reply.status_code == 400
     assert "<script>alert(1)" not in reply.get_data(as_text=True)
     assert "&lt;script&gt;" in reply.get_data(as_text=True)
+
+
+def test_forgotten_reader_links_are_dead_and_they_may_sign_up_again(env: WebEnv) -> None:
+    signup(env.client, "gone@example.org")
+    env.client.post(env.confirmation_path(env.confirmation_mails()[0]))
+    sub = env.web.subscriber_by_email("gone@example.org")
+    assert sub is not None
+    unsub = DigestRenderer(env.settings).unsubscribe_url(sub, "daily").removeprefix(BASE)
+    assert env.web.forget("gone@example.org", env.clock())
+    assert env.client.get(unsub).status_code == 400
+    assert env.client.post(unsub, data="List-Unsubscribe=One-Click").status_code == 400
+    # the reader comes back on their own: double opt-in again, and the hash is lifted
+    env.clock.advance(hours=2)
+    signup(env.client, "gone@example.org")
+    mails = env.confirmation_mails()
+    assert len(mails) == 2
+    assert env.client.post(env.confirmation_path(mails[-1])).status_code == 200
+    assert _membership(env, "gone@example.org") == SubscriberStatus.SUBSCRIBED
+    assert env.web.suppression_reason("gone@example.org") is None

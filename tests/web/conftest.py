@@ -116,7 +116,7 @@ def decoded(raw: bytes) -> str:
     return quopri.decodestring(raw).decode("utf-8", "replace")
 
 
-def make_env(tmp_path: Path, extra: str = "") -> Iterator[WebEnv]:
+def make_env(tmp_path: Path, social: str = "") -> Iterator[WebEnv]:
     web = f"""
 [web]
 base_url = "{BASE}"
@@ -124,7 +124,7 @@ topics = ["world", "science", "culture"]
 signup_limit_per_address = 3
 signup_limit_per_client = 5
 """
-    path = write_config(tmp_path, extra=extra)
+    path = write_config(tmp_path, social=social)
     text = path.read_text().replace(f'[web]\nbase_url = "{BASE}"\n', web)
     path.write_text(text)
     settings = settings_for(path)
@@ -141,7 +141,14 @@ signup_limit_per_client = 5
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[WebEnv]:
+    """No social channel (no share cards to draw): fast runs."""
     yield from make_env(tmp_path)
+
+
+@pytest.fixture
+def social_env(tmp_path: Path) -> Iterator[WebEnv]:
+    """With the file social channel, for the posts page."""
+    yield from make_env(tmp_path, social='[social.outbox]\nprovider = "file"')
 
 
 def signup(client: FlaskClient, email: str, **fields: Any) -> Any:

@@ -194,7 +194,7 @@ def test_editors_add_hashes_the_password_and_tokens_create(tmp_path: Path) -> No
 
 
 def test_editions_list_and_show_after_a_run(tmp_path: Path) -> None:
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, social="")
     run = CliRunner().invoke(main, ["--config", str(config), "run", "--json"])
     assert run.exit_code == 0, run.output
     rows = json.loads(_cli(config, "editions", "list", "--json").stdout)

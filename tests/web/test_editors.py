@@ -4,10 +4,8 @@ posts, history, subscribers."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from distributor.pipeline import run
-from distributor.store import Store
 from distributor.web.editions import make_context
 from tests.web.conftest import WebEnv, csrf, decoded, read_mail
 
@@ -221,7 +219,8 @@ def test_pin_and_exclude_change_the_next_edition(env: WebEnv) -> None:
     )
 
 
-def test_history_posts_and_chart_after_a_run(env: WebEnv) -> None:
+def test_history_posts_and_chart_after_a_run(social_env: WebEnv) -> None:
+    env = social_env
     env.import_sample()
     env.login()
     ctx = make_context(env.settings, env.store, env.clock)
@@ -251,7 +250,7 @@ def test_history_posts_and_chart_after_a_run(env: WebEnv) -> None:
     assert env.client.get("/editor/cards/../distributor.db").status_code == 404
 
 
-def test_subscribers_pages_are_for_admins(env: WebEnv, tmp_path: Path) -> None:
+def test_subscribers_pages_are_for_admins(env: WebEnv) -> None:
     env.import_sample()
     env.login()
     assert env.client.get("/editor/subscribers").status_code == 403
@@ -290,4 +289,3 @@ def test_admin_searches_imports_and_exports(env: WebEnv) -> None:
     )
     export = env.client.get("/editor/subscribers/export.csv")
     assert export.mimetype == "text/csv" and "fresh@example.org" in export.get_data(as_text=True)
-    assert Store  # the store type backs every page through the app

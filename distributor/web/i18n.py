@@ -30,6 +30,9 @@ EN: dict[str, str] = {
     "invalid_field": "Please check this field: {field}",
     "too_many_title": "Too many requests",
     "too_many_body": "Too many sign-ups were requested. Please try again in an hour.",
+    "unavailable_title": "Please try again later",
+    "unavailable_body": "We could not send the confirmation email just now. "
+    "Please try again in a few minutes.",
     "confirm_title": "Confirm your subscription",
     "confirm_body": "Confirm that {email} wants to receive {list}.",
     "confirm_button": "Confirm my subscription",

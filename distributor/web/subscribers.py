@@ -177,7 +177,7 @@ def signup() -> Any:
         result = send_one(settings, cfg.mail, message)
     except DistributorError as err:
         log.warning("confirmation mail for list %s not sent: %s", list_name, err)
-        return message_page("too_many_title", "too_many_body", lang=lang, status=503)
+        return message_page("unavailable_title", "unavailable_body", lang=lang, status=503)
     if result.state is not DeliveryState.SENT:
         log.warning("confirmation mail for list %s: %s", list_name, result.error)
     return checked

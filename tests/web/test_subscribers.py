@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from itsdangerous import URLSafeSerializer
 
 from distributor.models import SubscriberStatus
@@ -287,3 +289,19 @@ def test_forgotten_reader_links_are_dead_and_they_may_sign_up_again(env: WebEnv)
     assert env.client.post(env.confirmation_path(mails[-1])).status_code == 200
     assert _membership(env, "gone@example.org") == SubscriberStatus.SUBSCRIBED
     assert env.web.suppression_reason("gone@example.org") is None
+
+
+def test_a_transport_outage_gives_a_clear_page(tmp_path: Path) -> None:
+    from tests.web.conftest import make_env
+
+    # a file outbox that cannot be written: the directory is a file
+    gen = make_env(tmp_path)
+    env = next(gen)
+    try:
+        blocker = env.settings.data_path("outbox/mail")
+        blocker.parent.mkdir(parents=True, exist_ok=True)
+        blocker.write_text("not a directory")
+        reply = signup(env.client, "later@example.org")
+        assert reply.status_code == 503 and "try again" in reply.get_data(as_text=True)
+    finally:
+        gen.close()

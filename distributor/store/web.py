@@ -436,9 +436,23 @@ class WebStore:
             ]
 
     def count_by_status(self, list_name: str) -> dict[str, int]:
+        """Members of a list per status (suppressed counted apart, whatever the membership)."""
         counts = {"pending": 0, "subscribed": 0, "unsubscribed": 0, SUPPRESSED: 0}
-        for e in self.entries(list_name=list_name):
-            counts[e.status] = counts.get(e.status, 0) + 1
+        q = (
+            select(
+                s.memberships.c.status,
+                s.suppressions.c.email.is_not(None).label("suppressed"),
+                func.count(),
+            )
+            .join(s.subscribers, s.subscribers.c.id == s.memberships.c.subscriber_id)
+            .outerjoin(s.suppressions, s.suppressions.c.email == s.subscribers.c.email)
+            .where(s.memberships.c.list_name == list_name)
+            .group_by(s.memberships.c.status, "suppressed")
+        )
+        with self.engine.connect() as conn:
+            for status, suppressed, n in conn.execute(q):
+                key = SUPPRESSED if suppressed else status
+                counts[key] = counts.get(key, 0) + n
         return counts
 
     def forget(self, email: str, now: datetime) -> bool:

@@ -21,6 +21,7 @@ from flask import Blueprint, abort, request, url_for
 
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState, Subscriber
+from distributor.render import i18n as digest_i18n
 from distributor.selection import normalize_language
 from distributor.store.web import FREQUENCIES, SUPPRESSED, Preferences, email_hash, preferences_from
 from distributor.tokens import TokenExpired, TokenSubject
@@ -44,6 +45,13 @@ def private(response: Any) -> Any:
     return response
 
 
+def language_name(tag: str) -> str:
+    """A language's name in itself (``fr`` -> ``français``), for the language menu."""
+    locale = digest_i18n.babel_locale(tag)
+    name = locale.get_display_name(locale) or tag
+    return name[:1].upper() + name[1:]
+
+
 def _timezones() -> list[str]:
     return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
 
@@ -59,11 +67,16 @@ def _list_name(value: str | None) -> str:
 
 def _form_context(list_name: str, form: dict[str, Any], errors: list[str]) -> dict[str, Any]:
     settings = deps().settings
+    languages = page_languages(settings)
+    current = form.get("language")
+    if current and current not in languages:  # a reader's own language stays selectable
+        languages = [*languages, current]
     return {
         "list_name": list_name,
         "list": settings.lists[list_name],
         "lists": settings.lists,
-        "languages": page_languages(settings),
+        "languages": languages,
+        "language_names": {tag: language_name(tag) for tag in languages},
         "topics": settings.web.topics,
         "frequencies": FREQUENCIES,
         "timezones": _timezones(),
@@ -357,7 +370,7 @@ def preferences(token: str) -> Any:
     topics = request.form.getlist("topics")
     errors = []
     if normalize_language(language or "x") not in {
-        normalize_language(x) for x in page_languages(d.settings)
+        normalize_language(x) for x in [*page_languages(d.settings), sub.language]
     }:
         errors.append(t["invalid_field"].format(field=t["language"]))
     if frequency not in FREQUENCIES:

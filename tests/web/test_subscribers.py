@@ -305,3 +305,16 @@ def test_a_transport_outage_gives_a_clear_page(tmp_path: Path) -> None:
         assert reply.status_code == 503 and "try again" in reply.get_data(as_text=True)
     finally:
         gen.close()
+
+
+def test_preferences_keep_a_language_the_form_does_not_offer(env: WebEnv) -> None:
+    env.import_sample()
+    sub = next(s for s in env.store.recipients("daily") if s.language == "pt-BR")
+    path = DigestRenderer(env.settings).preferences_url(sub, "daily").removeprefix(BASE)
+    page = env.client.get(path).get_data(as_text=True)
+    assert '<option value="pt-BR" selected lang="pt-BR">Português (Brasil)</option>' in page
+    assert (
+        env.client.post(path, data={"language": "pt-BR", "frequency": "weekly"}).status_code == 200
+    )
+    again = env.web.subscriber(sub.id)
+    assert again is not None and again.language == "pt-BR" and env.web.frequency(sub.id) == "weekly"

@@ -118,7 +118,13 @@ def _shot(page: Any, name: str, full: bool = False) -> None:
     target = _shots()
     if target is not None:
         target.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(target / name), full_page=full, type="png")
+        path = target / name
+        page.screenshot(path=str(path), full_page=full, type="png")
+        from PIL import Image  # small files for the README: a 256-colour palette
+
+        with Image.open(path) as shot:
+            small = shot.convert("RGB").quantize(256)
+        small.save(path, optimize=True)
 
 
 def _membership(served: Served, email: str) -> str | None:

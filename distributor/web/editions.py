@@ -45,6 +45,11 @@ class NextEdition:
     def recipients(self) -> int:
         return len(self.plan.recipients)
 
+    @property
+    def segment(self) -> str:
+        """The readers' topic segment of this variant, where selection makes segments."""
+        return str(getattr(self.plan, "segment", "") or "")
+
 
 @dataclass(frozen=True, slots=True)
 class SendOutcome:
@@ -84,10 +89,15 @@ def next_editions(settings: Settings, store: Store, clock: Clock) -> list[NextEd
 
 
 def find_next(
-    settings: Settings, store: Store, clock: Clock, list_name: str, language: str
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    list_name: str,
+    language: str,
+    segment: str = "",
 ) -> NextEdition | None:
     for ne in next_editions(settings, store, clock):
-        if ne.list_name == list_name and ne.language == language:
+        if (ne.list_name, ne.language, ne.segment) == (list_name, language, segment):
             return ne
     return None
 
@@ -98,7 +108,17 @@ def render_for(
     """The next edition rendered and personalized for one recipient, as a run would."""
     cfg = settings.lists[ne.list_name]
     stories = ne.plan.stories
-    edition = Edition(0, ne.list_name, ne.key, ne.language, tuple(s.id for s in stories), now)
+    fields: dict[str, Any] = {
+        "id": 0,
+        "list_name": ne.list_name,
+        "key": ne.key,
+        "language": ne.language,
+        "story_ids": tuple(s.id for s in stories),
+        "created_at": now,
+    }
+    if "segment" in Edition.__dataclass_fields__:  # editions per topic segment
+        fields["segment"] = ne.segment
+    edition = Edition(**fields)
     renderer = DigestRenderer(settings)
     links = make_links(stories, campaign=f"{ne.list_name}-{ne.key}")
     variant = renderer.render(edition, stories, links, cfg)

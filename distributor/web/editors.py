@@ -215,7 +215,8 @@ def _next_or_404(list_name: str, language: str) -> Any:
     d = deps()
     if list_name not in d.settings.lists:
         abort(404)
-    ne = find_next(d.settings, d.store, d.clock, list_name, language)
+    segment = request.args.get("segment", "")
+    ne = find_next(d.settings, d.store, d.clock, list_name, language, segment)
     if ne is None:
         abort(404)
     return ne
@@ -270,7 +271,15 @@ def preview_test_send(list_name: str, language: str) -> Any:
         )
     except DistributorError as err:
         text = f"test not sent: {err}"
-    return redirect(url_for("editors.preview", list_name=list_name, language=language, result=text))
+    return redirect(
+        url_for(
+            "editors.preview",
+            list_name=list_name,
+            language=language,
+            segment=ne.segment or None,
+            result=text,
+        )
+    )
 
 
 def _editor_as_reader(editor: Editor, language: str) -> Any:

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean distclean
+.PHONY: run test lint format bench clean distclean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP) ## run the daily job on the sample newsroom
 	$(BIN)/distributor run
 
-test: $(STAMP) ## run the test suite
+test: $(STAMP) browser ## run the test suite
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright
+# install`). Installed here when missing and apt is usable; otherwise those tests skip
+# and say why.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium (apt-get) for the browser tests"; \
+	    (apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	     (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium >/dev/null 2>&1)) \
+	     || echo "could not install chromium; the browser tests will be skipped"; \
+	  else echo "chromium missing and apt-get unusable; the browser tests will be skipped"; fi; \
+	fi
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check distributor tests $(wildcard bench)

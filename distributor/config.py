@@ -233,6 +233,18 @@ SocialConfig = Annotated[FileSocialConfig, Field(discriminator="provider")]
 class WebConfig(_Section):
     base_url: str = "http://localhost:8000"
     unsubscribe_mailto: str | None = None
+    #: languages offered on the sign-up form (default: those the digest speaks)
+    languages: tuple[Language, ...] = ()
+    #: topics offered on the sign-up form and preference center
+    topics: tuple[str, ...] = ()
+    confirm_max_age_hours: int = Field(default=48, ge=1)
+    #: sign-ups allowed per hour for one address, and for one client address
+    signup_limit_per_address: int = Field(default=3, ge=1)
+    signup_limit_per_client: int = Field(default=20, ge=1)
+    #: session cookies marked Secure; default: when base_url is https
+    secure_cookies: bool | None = None
+    #: how many reverse proxies in front set X-Forwarded-For/-Proto (werkzeug ProxyFix)
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
 
 
 class Settings(_Section):

@@ -35,6 +35,7 @@ from distributor.social.base import SocialChannel, build_channel
 from distributor.sources.base import build_source
 from distributor.store import ClaimedPost, Store
 from distributor.store import sources as source_store
+from distributor.store.web import WebStore
 from distributor.subscribers import read_subscribers_csv
 
 
@@ -156,6 +157,11 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
     window = Window(now=now, max_age=timedelta(hours=cfg.max_age_hours), last_edition_at=last)
     since = now - window.max_age if last is None else min(last, now - window.max_age)
     candidates = source_store.candidates(ctx.store, now=now, since=since)
+    # editors' choices (dashboard): excluded stories and their translations are left out
+    _, excluded = WebStore(ctx.store).story_flags()
+    candidates = [
+        c for c in candidates if c.story.id not in excluded and c.story.group not in excluded
+    ]
     recipients = ctx.store.recipients(list_name)
     variants = {(normalize_language(r.language), segment_of(r)) for r in recipients}
     sent = {v: source_store.sent_history(ctx.store, list_name, *v) for v in variants}

@@ -15,8 +15,13 @@ from distributor.cli.app import main
 # --- command registry: one line per module of commands -----------------------
 from distributor.cli.serve import serve
 from distributor.cli.stories import stories
+from distributor.cli.subscribers import editions, editors, subscribers, tokens
 
 main.add_command(serve)
 main.add_command(stories)
+main.add_command(subscribers)  # web (issue 7): subscribers, editions, editors, tokens
+main.add_command(editions)
+main.add_command(editors)
+main.add_command(tokens)
 
 __all__ = ["main"]

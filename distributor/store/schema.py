@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -75,6 +76,8 @@ stories = Table(
     Column("pinned", Boolean, nullable=True),
     Column("priority", Integer, nullable=True),
     Column("resend_updates", Boolean, nullable=True),
+    # editors' choice to keep a story out of the next edition (web dashboard, issue 7)
+    Column("excluded", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_stories_published", "status", "published_at"),
     Index("ix_stories_group", "translation_group"),
 )
@@ -199,6 +202,58 @@ source_state = Table(
 # --- tables: social (issue 6) ---
 
 # --- tables: web (issue 7) ---
+
+editors = Table(
+    "editors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+)
+
+# one row per counted event (sign-ups per address and per client); old rows are pruned
+rate_limit_events = Table(
+    "rate_limit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bucket", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_rate_limit_bucket", "bucket", "at"),
+)
+
+# "send now" from the dashboard and POST /api/editions: one run per key, ever
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(100), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("response", JSON, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("scope", "key", name="uq_idempotency_key"),
+)
+
+subscriber_preferences = Table(
+    "subscriber_preferences",
+    metadata,
+    Column("subscriber_id", ForeignKey("subscribers.id"), primary_key=True),
+    Column("frequency", String(16), nullable=False),
+)
 
 # --- tables: schedule (issue 8) ---
 

@@ -11,6 +11,7 @@ from flask import Flask, Response, jsonify
 from distributor import __version__
 from distributor.config import Settings
 from distributor.store import Store
+from distributor.web import site as web_site
 
 
 def create_app(settings: Settings, store: Store) -> Flask:
@@ -28,5 +29,6 @@ def create_app(settings: Settings, store: Store) -> Flask:
         return jsonify(status="ok", version=__version__)
 
     # --- blueprint registry: one line per area -------------------------------
+    web_site.install(app)  # web (issue 7): subscriber pages, editor dashboard, JSON API
 
     return app

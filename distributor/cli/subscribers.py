@@ -1,0 +1,339 @@
+"""``distributor subscribers|editions|editors|tokens``: the CLI side of the web app."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from email_validator import EmailNotValidError, validate_email
+from rich.console import Console
+from rich.table import Table
+from werkzeug.security import generate_password_hash
+
+from distributor.cli.common import CliState, errors_as_one_line, fail
+from distributor.config import Settings
+from distributor.errors import ConfigError
+from distributor.models import Subscriber
+from distributor.selection import normalize_language
+from distributor.store import Store
+from distributor.store.web import FREQUENCIES, ROLES, SUPPRESSED, WebStore
+from distributor.subscribers import read_subscribers_csv
+
+STATUSES = ("pending", "subscribed", "unsubscribed", SUPPRESSED)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def _open(state: CliState) -> Iterator[tuple[Settings, Store, WebStore]]:
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        store = Store.open(settings.database_url)
+        try:
+            yield settings, store, WebStore(store)
+        finally:
+            store.close()
+
+
+def _list_name(settings: Settings, name: str | None) -> str:
+    if name is None:
+        return next(iter(settings.lists))
+    if name not in settings.lists:
+        raise ConfigError(f"no list named {name!r} (known: {', '.join(sorted(settings.lists))})")
+    return name
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as err:
+        raise click.BadParameter(str(err), param_hint="EMAIL") from err
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(title=title, header_style="bold")
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*[str(x) for x in r])
+    # piped output is not cut to 80 columns
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+# ----------------------------------------------------------------- subscribers
+@click.group()
+def subscribers() -> None:
+    """Add, remove, list, import, export and forget subscribers."""
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--list", "list_name", metavar="NAME", help="The list (default: the first one).")
+@click.option("--name", default="", help="The reader's name.")
+@click.option("--language", default=None, help="Language tag (default: the newsroom's).")
+@click.option("--timezone", default=None, help="IANA time zone, e.g. Europe/Paris.")
+@click.option("--topic", "topics", multiple=True, help="A topic (repeatable).")
+@click.option("--frequency", type=click.Choice(FREQUENCIES), default="daily", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def add(
+    state: CliState,
+    email: str,
+    list_name: str | None,
+    name: str,
+    language: str | None,
+    timezone: str | None,
+    topics: tuple[str, ...],
+    frequency: str,
+    as_json: bool,
+) -> None:
+    """Add EMAIL as subscribed (you vouch for consent). Never re-adds a suppressed or
+    unsubscribed address."""
+    address = _email(email)
+    with _open(state) as (settings, _store, web):
+        lst = _list_name(settings, list_name)
+        if timezone:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError) as err:
+                raise ConfigError(f"unknown time zone {timezone!r}") from err
+        lang = normalize_language(language or settings.newsroom.default_language)
+        outcome, sid = web.add(
+            lst,
+            Subscriber(0, address, " ".join(name.split()), lang, timezone, topics),
+            frequency,
+            _now(),
+        )
+    if as_json:
+        click.echo(json.dumps({"email": address, "list": lst, "outcome": outcome, "id": sid}))
+    else:
+        click.echo(f"{address}: {outcome} ({lst})")
+    if outcome in ("suppressed", "unsubscribed"):
+        sys.exit(1)
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@click.option("--list", "list_name", metavar="NAME", help="Only this list (default: every list).")
+@click.pass_obj
+def remove(state: CliState, email: str, list_name: str | None) -> None:
+    """Unsubscribe EMAIL (the data stays; see ``forget`` to erase it)."""
+    address = _email(email)
+    with _open(state) as (settings, _store, web):
+        sub = web.subscriber_by_email(address)
+        if sub is None:
+            fail(f"no subscriber {address}")
+            return
+        lists = [_list_name(settings, list_name)] if list_name else list(settings.lists)
+        for name in lists:
+            web.unsubscribe(sub.id, name, _now())
+    click.echo(f"{address}: unsubscribed from {', '.join(lists)}")
+
+
+@subscribers.command("list")
+@click.option("--list", "list_name", metavar="NAME", help="Only this list.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
+@click.option("--search", "query", help="Part of the email or name.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def list_(
+    state: CliState, list_name: str | None, status: str | None, query: str | None, as_json: bool
+) -> None:
+    """List subscribers with their status per list."""
+    with _open(state) as (settings, _store, web):
+        if list_name:
+            _list_name(settings, list_name)
+        rows = web.entries(list_name=list_name, status=status, query=query)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+        return
+    _table(
+        f"subscribers ({len(rows)})",
+        ["email", "name", "list", "status", "language", "frequency", "topics"],
+        [
+            [r.email, r.name, r.list_name, r.status, r.language, r.frequency, ";".join(r.topics)]
+            for r in rows
+        ],
+    )
+
+
+@subscribers.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--list", "list_name", metavar="NAME", help="The list (default: the first one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def import_(state: CliState, path: Path, list_name: str | None, as_json: bool) -> None:
+    """Import a CSV (email,name,language,timezone,topics). Every rejected row is reported
+    with its reason; suppressed and unsubscribed addresses are never reactivated."""
+    with _open(state) as (settings, _store, web):
+        lst = _list_name(settings, list_name)
+        good, rejected = read_subscribers_csv(
+            path, default_language=settings.newsroom.default_language
+        )
+        result = web.import_rows(lst, good, _now())
+    refused: list[dict[str, Any]] = [
+        {"line": r.line, "value": r.value, "reason": r.reason} for r in rejected
+    ] + [{"line": None, "value": e, "reason": why} for e, why in result.refused]
+    report = {"list": lst, "added": result.added, "kept": result.kept, "rejected": refused}
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(
+            f"{lst}: {result.added} added, {result.kept} already there, {len(refused)} rejected"
+        )
+        for r in refused:
+            where = f"line {r['line']}: " if r["line"] else ""
+            click.echo(f"  rejected {where}{r['value']!r}: {r['reason']}")
+
+
+@subscribers.command("export")
+@click.option("--list", "list_name", metavar="NAME", help="Only this list.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File.")
+@click.pass_obj
+def export(state: CliState, list_name: str | None, output: Path | None) -> None:
+    """Export subscribers as CSV (the import columns plus frequency, list and status)."""
+    from distributor.web.editors import write_csv
+
+    with _open(state) as (settings, _store, web):
+        if list_name:
+            _list_name(settings, list_name)
+        rows = web.entries(list_name=list_name)
+    if output:
+        with output.open("w", newline="", encoding="utf-8") as fh:
+            write_csv(fh, rows)
+        click.echo(f"{len(rows)} rows written to {output}", err=True)
+    else:
+        write_csv(sys.stdout, rows)
+
+
+@subscribers.command("forget")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def forget(state: CliState, email: str, yes: bool) -> None:
+    """Erase EMAIL's personal data; keep only a hashed suppression entry."""
+    address = _email(email)
+    if not yes:
+        click.confirm(f"Erase every personal data of {address}?", abort=True)
+    with _open(state) as (_settings, _store, web):
+        known = web.forget(address, _now())
+    click.echo(
+        f"{address}: "
+        + ("personal data erased" if known else "not a subscriber")
+        + "; a hashed suppression entry is kept"
+    )
+
+
+# -------------------------------------------------------------------- editions
+@click.group()
+def editions() -> None:
+    """Editions and their delivery figures."""
+
+
+@editions.command("list")
+@click.option("--list", "list_name", metavar="NAME", help="Only this list.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def editions_list(state: CliState, list_name: str | None, limit: int, as_json: bool) -> None:
+    """Editions, newest first, with sent/failed/unknown/bounced/complained/unsubscribed."""
+    with _open(state) as (_settings, _store, web):
+        rows = web.edition_figures(list_name=list_name, limit=limit)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    cols = ["id", "list", "key", "language", "recipients", "sent", "failed", "unknown"]
+    cols += ["pending", "bounced", "complained", "unsubscribed"]
+    _table(
+        "editions",
+        cols,
+        [[r.to_dict()[c] for c in cols] for r in rows],
+    )
+
+
+@editions.command("show")
+@click.argument("edition_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def editions_show(state: CliState, edition_id: int, as_json: bool) -> None:
+    """One edition: its figures and its stories."""
+    with _open(state) as (_settings, store, web):
+        rows = web.edition_figures(edition_id=edition_id, limit=1)
+        if not rows:
+            fail(f"no edition {edition_id}")
+            return
+        edition = store.edition(edition_id)
+        stories = store.stories_by_id(edition.story_ids)
+    out = rows[0].to_dict()
+    out["stories_list"] = [
+        {"id": i, "title": stories[i].title if i in stories else None} for i in edition.story_ids
+    ]
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    for k, v in out.items():
+        if k != "stories_list":
+            click.echo(f"{k}: {v}")
+    for i, s in enumerate(out["stories_list"], 1):
+        click.echo(f"  {i}. {s['title']}")
+
+
+# ---------------------------------------------------------------------- editors
+@click.group()
+def editors() -> None:
+    """Dashboard accounts."""
+
+
+@editors.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="editor", show_default=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="DISTRIBUTOR_EDITOR_PASSWORD",
+    help="Asked for when not given (or DISTRIBUTOR_EDITOR_PASSWORD).",
+)
+@click.pass_obj
+def editors_add(state: CliState, email: str, role: str, password: str) -> None:
+    """Create an editor, or reset an existing one's password and role."""
+    address = _email(email)
+    if len(password) < 10:
+        raise click.BadParameter("use at least 10 characters", param_hint="--password")
+    with _open(state) as (_settings, _store, web):
+        created = web.add_editor(address, generate_password_hash(password), role, _now())
+    click.echo(f"{address}: {'created' if created else 'updated'} ({role})")
+
+
+# ----------------------------------------------------------------------- tokens
+@click.group()
+def tokens() -> None:
+    """Bearer tokens of the JSON API."""
+
+
+@tokens.command("create")
+@click.option(
+    "--name", required=True, help="Who uses it, e.g. 'cms'. Replaces a token of that name."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def tokens_create(state: CliState, name: str, as_json: bool) -> None:
+    """Create a token; it is shown once and stored hashed."""
+    with _open(state) as (_settings, _store, web):
+        token = web.create_api_token(name, _now())
+    if as_json:
+        click.echo(json.dumps({"name": name, "token": token}))
+    else:
+        click.echo(token)
+        click.echo(f"token {name!r} created; it is not shown again", err=True)

@@ -1,0 +1,72 @@
+"""The double opt-in mail: the only message ever sent to an unconfirmed address."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+
+from distributor.config import ListConfig, Settings
+from distributor.mail.base import build_mail_backend
+from distributor.models import DeliveryResult, Message
+from distributor.render.digest import header_safe
+from distributor.web.i18n import strings_for
+
+
+def confirmation_message(
+    *,
+    list_name: str,
+    list_config: ListConfig,
+    email: str,
+    url: str,
+    language: str,
+    hours: int,
+    now: datetime,
+    key: str,
+) -> Message:
+    """A plain-text confirmation mail in the reader's language, as a ready :class:`Message`."""
+    t = strings_for(language)
+    title = header_safe(list_config.title)
+    subject = header_safe(t["confirm_mail_subject"].format(list=title))
+    body = t["confirm_mail_body"].format(email=email, list=title, hours=hours, url=url)
+    sender = header_safe(list_config.from_address)
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:24]}.confirm@{domain}>"
+
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender
+    msg["To"] = email
+    if list_config.reply_to:
+        msg["Reply-To"] = header_safe(list_config.reply_to)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body, charset="utf-8", cte="quoted-printable")
+    msg["Content-Language"] = language
+    mime = {"mime-version", "content-type", "content-transfer-encoding"}
+    return Message(
+        key=key,
+        sender=str(Address(addr_spec=parseaddr(sender)[1])),
+        recipient=email,
+        subject=subject,
+        message_id=message_id,
+        raw=msg.as_bytes(),
+        text=body,
+        headers=tuple((k, str(v)) for k, v in msg.items() if k.lower() not in mime),
+    )
+
+
+def send_one(settings: Settings, transport: str, message: Message) -> DeliveryResult:
+    """Send one message through a configured mail transport; ProviderError propagates."""
+    backend = build_mail_backend(transport, settings)
+    try:
+        results = backend.send_batch([message])
+    finally:
+        backend.close()
+    if not results:
+        return DeliveryResult.unknown(message.key, "transport returned no result")
+    return results[0]

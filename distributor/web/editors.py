@@ -1,0 +1,499 @@
+"""The editor dashboard: login, next editions with preview and test send, "send now",
+stories (pin/exclude), social posts, history with a chart, subscribers.
+
+Every POST here needs a CSRF token (Flask-WTF) and every page but the login
+form needs a logged-in editor.  Pages with readers' personal data
+(subscribers, import, export) need the ``admin`` role.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from markupsafe import Markup
+from werkzeug.security import check_password_hash
+from wtforms.validators import ValidationError  # type: ignore[import-untyped]
+
+from distributor.errors import DistributorError
+from distributor.models import DeliveryState, Story
+from distributor.pipeline import fetch_sources, sync_subscribers
+from distributor.render.digest import DigestRenderer
+from distributor.report import RunReport
+from distributor.share.cards import CardMaker
+from distributor.share.links import with_utm
+from distributor.share.posts import compose_post
+from distributor.store.web import EditionFigures, Editor
+from distributor.subscribers import read_subscribers_csv
+from distributor.web.chart import history_chart
+from distributor.web.common import deps
+from distributor.web.editions import (
+    close_context,
+    find_next,
+    make_context,
+    next_editions,
+    render_for,
+    send_now,
+    test_send,
+)
+
+bp = Blueprint("editors", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = {"editors.login", "editors.login_form"}
+# a hash to check against when the address is unknown, so timing does not tell
+_DUMMY_HASH = "scrypt:32768:8:1$abcdefghijklmnop$" + "0" * 128
+
+
+def _page(template: str, http_status: int = 200, **context: Any) -> Any:
+    d = deps()
+    return (
+        render_template(
+            f"editor/{template}",
+            newsroom=d.settings.newsroom,
+            editor=g.get("editor"),
+            **context,
+        ),
+        http_status,
+    )
+
+
+@bp.app_template_global("csrf_field")
+def csrf_field() -> Markup:
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
+
+
+@bp.before_request
+def guard() -> Any:
+    """Login first (except the login form), then CSRF on every POST."""
+    d = deps()
+    editor_id = session.get("editor_id")
+    editor = d.web.editor(int(editor_id)) if editor_id is not None else None
+    if editor is not None and session.get("pw") != editor.password_hash[-16:]:
+        editor = None  # the password changed since this session began
+    g.editor = editor
+    if editor is None and request.endpoint not in PUBLIC:
+        if request.method == "GET":
+            return redirect(url_for("editors.login_form", next=request.full_path))
+        return _page(
+            "message.html.j2", http_status=401, title="Please log in", body="Log in first."
+        )
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except (ValidationError, CSRFError) as err:
+            return _page(
+                "message.html.j2", http_status=400, title="Form expired or forged", body=str(err)
+            )
+    return None
+
+
+def admin_only(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.editor is None or g.editor.role != "admin":
+            return _page(
+                "message.html.j2", http_status=403, title="Admins only", body="Ask an admin."
+            )
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return response
+
+
+# ----------------------------------------------------------------------- login
+@bp.get("/login")
+def login_form() -> Any:
+    return _page("login.html.j2", next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+def login() -> Any:
+    d = deps()
+    now = d.clock()
+    client = request.remote_addr or "unknown"
+    if not d.web.rate_limited_hit(
+        f"login:{client}", limit=10, window=timedelta(minutes=15), now=now
+    ):
+        return _page(
+            "login.html.j2", http_status=429, error="Too many attempts; wait 15 minutes.", next=""
+        )
+    email = request.form.get("email", "").strip().lower()
+    password = request.form.get("password", "")
+    editor = d.web.editor_by_email(email)
+    ok = check_password_hash(editor.password_hash if editor else _DUMMY_HASH, password)
+    if editor is None or not ok:
+        return _page("login.html.j2", http_status=401, error="Wrong email or password.", next="")
+    session.clear()  # a fresh session: nothing carried over from before the login
+    session.permanent = True
+    session["editor_id"] = editor.id
+    session["pw"] = editor.password_hash[-16:]
+    d.web.editor_logged_in(editor.id, now)
+    target = request.form.get("next", "")
+    if not target.startswith("/editor") or target.startswith("//"):
+        target = url_for("editors.dashboard")
+    return redirect(target)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("editors.login_form"))
+
+
+# ------------------------------------------------------------------- dashboard
+@bp.get("/")
+def dashboard() -> Any:
+    d = deps()
+    try:
+        upcoming = next_editions(d.settings, d.store, d.clock)
+        problem = None
+    except DistributorError as err:
+        upcoming, problem = [], str(err)
+    counts = {name: d.web.count_by_status(name) for name in d.settings.lists}
+    history = d.web.edition_figures(limit=14)
+    return _page(
+        "dashboard.html.j2",
+        result=request.args.get("result"),
+        lists=d.settings.lists,
+        upcoming=upcoming,
+        problem=problem,
+        counts=counts,
+        history=history,
+        chart=history_chart(list(reversed(history))),
+    )
+
+
+@bp.post("/fetch")
+def fetch() -> Any:
+    """Fetch every source (and each list's subscribers file) now, so previews are current."""
+    d = deps()
+    report = RunReport(started_at=d.clock().isoformat(), dry_run=True)
+    ctx = make_context(d.settings, d.store, d.clock)
+    try:
+        fetch_sources(ctx, report)
+        for name, cfg in d.settings.lists.items():
+            try:
+                sync_subscribers(ctx, name, cfg, report)
+            except DistributorError as err:
+                report.error("subscribers", name, str(err))
+    finally:
+        close_context(ctx)
+    problems = "; ".join(f"{p.subject}: {p.cause}" for p in report.errors)
+    summary = f"fetched {report.stories_fetched} stories" + (
+        f"; errors: {problems}" if problems else ""
+    )
+    return redirect(url_for("editors.dashboard", result=summary))
+
+
+def _next_or_404(list_name: str, language: str) -> Any:
+    d = deps()
+    if list_name not in d.settings.lists:
+        abort(404)
+    segment = request.args.get("segment", "")
+    ne = find_next(d.settings, d.store, d.clock, list_name, language, segment)
+    if ne is None:
+        abort(404)
+    return ne
+
+
+@bp.get("/preview/<list_name>/<language>")
+def preview(list_name: str, language: str) -> Any:
+    ne = _next_or_404(list_name, language)
+    d = deps()
+    editor: Editor = g.editor
+    message = render_for(
+        d.settings, ne, _editor_as_reader(editor, language), d.clock(), _preview_key(ne)
+    )
+    return _page(
+        "preview.html.j2",
+        ne=ne,
+        list=d.settings.lists[list_name],
+        subject=message.subject,
+        headers=message.headers,
+        text=message.text,
+        result=request.args.get("result"),
+    )
+
+
+@bp.get("/preview/<list_name>/<language>/html")
+def preview_html(list_name: str, language: str) -> Any:
+    ne = _next_or_404(list_name, language)
+    d = deps()
+    message = render_for(
+        d.settings, ne, _editor_as_reader(g.editor, language), d.clock(), _preview_key(ne)
+    )
+    resp = Response(message.html, mimetype="text/html")
+    # the digest is shown in a frame of our own page, sandboxed: no scripts, no forms
+    resp.headers["Content-Security-Policy"] = (
+        "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
+        "img-src https: http: data:; style-src 'unsafe-inline'"
+    )
+    return resp
+
+
+@bp.post("/preview/<list_name>/<language>/test")
+def preview_test_send(list_name: str, language: str) -> Any:
+    ne = _next_or_404(list_name, language)
+    d = deps()
+    editor: Editor = g.editor
+    try:
+        result = test_send(d.settings, ne, editor.email, d.clock(), editor.id)
+        text = (
+            f"test sent to {editor.email}"
+            if result.state is DeliveryState.SENT
+            else f"test not sent: {result.error}"
+        )
+    except DistributorError as err:
+        text = f"test not sent: {err}"
+    return redirect(
+        url_for(
+            "editors.preview",
+            list_name=list_name,
+            language=language,
+            segment=ne.segment or None,
+            result=text,
+        )
+    )
+
+
+def _editor_as_reader(editor: Editor, language: str) -> Any:
+    from distributor.models import Subscriber
+
+    return Subscriber(id=0, email=editor.email, name="", language=language)
+
+
+def _preview_key(ne: Any) -> str:
+    return f"preview/{ne.list_name}/{ne.key}/{ne.language}/0"
+
+
+# -------------------------------------------------------------------- send now
+@bp.get("/send/<list_name>")
+def send_form(list_name: str) -> Any:
+    d = deps()
+    if list_name not in d.settings.lists:
+        abort(404)
+    upcoming = [
+        ne for ne in next_editions(d.settings, d.store, d.clock) if ne.list_name == list_name
+    ]
+    pending = sum(
+        f.pending for f in d.web.edition_figures(list_name=list_name, limit=50) if f.pending
+    )
+    return _page(
+        "send.html.j2",
+        list_name=list_name,
+        list=d.settings.lists[list_name],
+        upcoming=upcoming,
+        recipients=sum(ne.recipients for ne in upcoming),
+        pending=pending,
+        key=str(uuid.uuid4()),
+    )
+
+
+@bp.post("/send/<list_name>")
+def send(list_name: str) -> Any:
+    d = deps()
+    if list_name not in d.settings.lists:
+        abort(404)
+    key = request.form.get("idempotency_key", "")
+    if not key or len(key) > 200:
+        return _page(
+            "message.html.j2", http_status=400, title="Missing key", body="Reload the send page."
+        )
+    outcome = send_now(
+        d.settings,
+        d.store,
+        d.clock,
+        list_name=list_name,
+        idempotency_key=key,
+        scope=f"dashboard:{list_name}",
+    )
+    return _page("sent.html.j2", list_name=list_name, outcome=outcome)
+
+
+# --------------------------------------------------------------------- stories
+@bp.get("/stories")
+def stories() -> Any:
+    d = deps()
+    window = max(c.max_age_hours for c in d.settings.lists.values()) if d.settings.lists else 48
+    rows = d.web.recent_stories(d.clock() - timedelta(hours=window))
+    return _page("stories.html.j2", stories=rows)
+
+
+@bp.post("/stories/flag")
+def flag_story() -> Any:
+    d = deps()
+    flag = request.form.get("flag")
+    if flag not in ("pinned", "excluded"):
+        abort(400)
+    on = request.form.get("on") == "1"
+    if not d.web.set_story_flag(
+        request.form.get("story_id", ""), "pinned" if flag == "pinned" else "excluded", on
+    ):
+        abort(404)
+    return redirect(url_for("editors.stories"))
+
+
+# ----------------------------------------------------------------------- posts
+@bp.get("/posts")
+def posts() -> Any:
+    d = deps()
+    rows = d.web.posts(limit=60)
+    env = DigestRenderer(d.settings).env
+    maker = CardMaker(
+        d.settings.data_path("cards"),
+        brand_name=d.settings.newsroom.name,
+        brand_color=d.settings.newsroom.brand_color,
+    )
+    by_channel: dict[str, list[dict[str, Any]]] = {}
+    stories = d.store.stories_by_id([r["story_id"] for r in rows])
+    for row in rows:
+        story: Story | None = stories.get(row["story_id"])
+        cfg = d.settings.social.get(row["channel"])
+        if story is None or cfg is None:
+            continue
+        url = with_utm(story.url, source=row["channel"], medium="social", campaign="social")
+        try:
+            card = maker.card(story)
+            card_name: str | None = Path(card.path).name
+        except DistributorError:
+            card_name = None
+        post = compose_post(
+            story, channel=row["channel"], url=url, max_chars=cfg.max_chars, env=env
+        )
+        by_channel.setdefault(row["channel"], []).append(
+            {
+                "row": row,
+                "text": post.text,
+                "length": len(post.text),
+                "max": cfg.max_chars,
+                "card": card_name,
+            }
+        )
+    return _page("posts.html.j2", by_channel=by_channel)
+
+
+@bp.get("/cards/<path:name>")
+def card_image(name: str) -> Any:
+    return send_from_directory(deps().settings.data_path("cards"), name, mimetype="image/png")
+
+
+# --------------------------------------------------------------------- history
+@bp.get("/history")
+def history() -> Any:
+    d = deps()
+    rows: list[EditionFigures] = d.web.edition_figures(
+        list_name=request.args.get("list") or None, limit=100
+    )
+    return _page("history.html.j2", rows=rows, chart=history_chart(list(reversed(rows[:30]))))
+
+
+# ----------------------------------------------------------------- subscribers
+@bp.get("/subscribers")
+@admin_only
+def subscribers() -> Any:
+    d = deps()
+    q = request.args.get("q", "").strip()
+    status = request.args.get("status") or None
+    rows = d.web.entries(query=q or None, status=status, limit=200)
+    return _page(
+        "subscribers.html.j2",
+        rows=rows,
+        q=q,
+        status=status or "",
+        lists=d.settings.lists,
+        report=None,
+    )
+
+
+@bp.post("/subscribers/import")
+@admin_only
+def subscribers_import() -> Any:
+    d = deps()
+    list_name = request.form.get("list", "")
+    upload = request.files.get("file")
+    if list_name not in d.settings.lists or upload is None:
+        return _page(
+            "message.html.j2", http_status=400, title="Import", body="Choose a list and a CSV file."
+        )
+    tmp = d.settings.data_path(f"tmp/import-{secrets.token_hex(8)}.csv")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    upload.save(str(tmp))
+    try:
+        good, rejected = read_subscribers_csv(
+            tmp, default_language=d.settings.newsroom.default_language
+        )
+    except DistributorError as err:
+        return _page("message.html.j2", http_status=400, title="Import", body=str(err))
+    finally:
+        tmp.unlink(missing_ok=True)
+    result = d.web.import_rows(list_name, good, d.clock())
+    report = {
+        "added": result.added,
+        "kept": result.kept,
+        "rejected": [(r.line, r.value, r.reason) for r in rejected]
+        + [(0, email, reason) for email, reason in result.refused],
+    }
+    rows = d.web.entries(limit=200)
+    return _page(
+        "subscribers.html.j2", rows=rows, q="", status="", lists=d.settings.lists, report=report
+    )
+
+
+@bp.get("/subscribers/export.csv")
+@admin_only
+def subscribers_export() -> Any:
+    d = deps()
+    buf = io.StringIO()
+    write_csv(buf, d.web.entries(list_name=request.args.get("list") or None))
+    return Response(
+        buf.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=subscribers.csv"},
+    )
+
+
+def write_csv(out: Any, entries: Any) -> None:
+    """Subscribers as CSV, in the import format plus list, status and frequency."""
+    writer = csv.writer(out)
+    writer.writerow(
+        ["email", "name", "language", "timezone", "topics", "frequency", "list", "status"]
+    )
+    for e in entries:
+        writer.writerow(
+            [
+                e.email,
+                e.name,
+                e.language,
+                e.timezone or "",
+                ";".join(e.topics),
+                e.frequency,
+                e.list_name,
+                e.status,
+            ]
+        )

@@ -11,6 +11,7 @@ from flask import Flask, Response, jsonify
 from distributor import __version__
 from distributor.config import Settings
 from distributor.store import Store
+from distributor.web import webhooks
 
 
 def create_app(settings: Settings, store: Store) -> Flask:
@@ -28,5 +29,6 @@ def create_app(settings: Settings, store: Store) -> Flask:
         return jsonify(status="ok", version=__version__)
 
     # --- blueprint registry: one line per area -------------------------------
+    webhooks.init_app(app)  # mail providers (issue 5): /webhooks/<provider>
 
     return app

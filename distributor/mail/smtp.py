@@ -1,9 +1,19 @@
-"""SMTP: one connection per batch, STARTTLS or implicit TLS, optional AUTH.
+"""SMTP: pooled connections, STARTTLS or implicit TLS, optional AUTH, DKIM.
+
+Connections are kept open and reused across batches (up to ``pool_size``
+idle ones) and replaced after ``max_messages_per_connection`` messages.
+Certificates are always checked.  A pooled connection that the server has
+dropped meanwhile is replaced and the message tried again (nothing of it had
+been sent).
 
 Each message is sent as MAIL / RCPT / DATA so the outcome is known per
-recipient: a 4xx reply is a transient failure, a 5xx a permanent one, and a
-connection lost *during* DATA leaves the message ``unknown`` (the server may
-have accepted it), never silently resent.
+recipient: a 4xx reply is a transient failure, a 5xx a permanent one, a 421
+closes the connection (the next message gets a new one), and a connection
+lost *during* DATA leaves the message ``unknown`` (the server may have
+accepted it), never silently resent.
+
+With a DKIM key configured, every message is signed with dkimpy (relaxed /
+simple), the List-Unsubscribe headers included in the signature.
 """
 
 from __future__ import annotations
@@ -11,12 +21,32 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Sequence
+from email.utils import parseaddr
 from typing import Any
 
+import dkim
+
 from distributor.config import Settings, SmtpConfig
-from distributor.errors import AuthenticationError, TransientProviderError
+from distributor.errors import AuthenticationError, ConfigError, TransientProviderError
 from distributor.mail.base import MailBackend
 from distributor.models import DeliveryResult, Message
+
+#: signed when present: the identity, the content and the one-click unsubscribe headers
+DKIM_HEADERS = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Reply-To",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Language",
+)
+_MIME = {"mime-version", "content-type"}
 
 
 def _reply(code: int, resp: bytes | str) -> str:
@@ -33,6 +63,45 @@ class SmtpBackend(MailBackend):
         assert isinstance(config, SmtpConfig)
         self.cfg: SmtpConfig = config
         self.batch_size = config.batch_size
+        self.idle: list[tuple[smtplib.SMTP, int]] = []  # open connections, messages sent on each
+        self.connections_opened = 0
+        self.dkim_key = self._dkim_key()
+
+    def _dkim_key(self) -> bytes | None:
+        cfg = self.cfg
+        if cfg.dkim_private_key is not None:
+            key = cfg.dkim_private_key.get_secret_value().encode()
+        elif cfg.dkim_private_key_file:
+            try:
+                key = self.settings.resolve(cfg.dkim_private_key_file).read_bytes()
+            except OSError as err:
+                raise ConfigError(
+                    f"mail.{self.name}.dkim_private_key_file: cannot read: {err}"
+                ) from err
+        else:
+            return None
+        if not cfg.dkim_selector:
+            raise ConfigError(f"mail.{self.name}.dkim_selector: required with a DKIM key")
+        return key
+
+    def sign(self, message: Message) -> bytes:
+        """The message, DKIM-signed when a key is configured."""
+        if self.dkim_key is None:
+            return message.raw
+        domain = self.cfg.dkim_domain or parseaddr(message.sender)[1].rpartition("@")[2]
+        present = {k.lower() for k, _ in message.headers}
+        wanted = [h for h in DKIM_HEADERS if h.lower() in present or h.lower() in _MIME]
+        try:
+            signature = dkim.sign(
+                message.raw,
+                (self.cfg.dkim_selector or "").encode(),
+                domain.encode(),
+                self.dkim_key,
+                include_headers=[h.encode() for h in wanted],
+            )
+        except dkim.DKIMException as err:
+            raise ConfigError(f"mail.{self.name}: DKIM signing failed: {err}") from err
+        return bytes(signature) + message.raw
 
     def _tls_context(self) -> ssl.SSLContext:
         cafile = str(self.settings.resolve(self.cfg.ca_file)) if self.cfg.ca_file else None
@@ -77,16 +146,35 @@ class SmtpBackend(MailBackend):
             raise
         return conn
 
+    def _take(self) -> tuple[smtplib.SMTP, int, bool]:
+        """A connection from the pool (reused: True) or a new one."""
+        if self.idle:
+            conn, count = self.idle.pop()
+            return conn, count, True
+        conn = self.connect()
+        self.connections_opened += 1
+        return conn, 0, False
+
+    def _give_back(self, conn: smtplib.SMTP, count: int) -> None:
+        if count >= self.cfg.max_messages_per_connection or len(self.idle) >= self.cfg.pool_size:
+            _close(conn, quit=True)
+        else:
+            self.idle.append((conn, count))
+
     def send_batch(self, messages: Sequence[Message]) -> list[DeliveryResult]:
         if not messages:
             return []
-        conn: smtplib.SMTP | None = self.connect()
+        conn, count, reused = self._take()  # raises: nothing of the batch was handed over
+        current: smtplib.SMTP | None = conn
         results: list[DeliveryResult] = []
         try:
             for message in messages:
-                if conn is None:
+                if current is None or count >= self.cfg.max_messages_per_connection:
+                    if current is not None:
+                        _close(current, quit=True)
+                        current = None
                     try:
-                        conn = self.connect()
+                        current, count, reused = self._take()
                     except TransientProviderError as err:
                         results.append(
                             DeliveryResult.failed(
@@ -94,45 +182,77 @@ class SmtpBackend(MailBackend):
                             )
                         )
                         continue
-                result, alive = self._send_one(conn, message)
+                raw = self.sign(message)
+                result, alive, before_data = self._send_one(current, message, raw)
+                if not alive and before_data and reused:
+                    # a pooled connection the server had closed: nothing was sent, retry
+                    _close(current)
+                    try:
+                        current, count, reused = self.connect(), 0, False
+                        self.connections_opened += 1
+                        result, alive, before_data = self._send_one(current, message, raw)
+                    except TransientProviderError as err:
+                        current = None
+                        result = DeliveryResult.failed(
+                            message.key, f"not attempted: {err.reason}", retryable=True
+                        )
+                        results.append(result)
+                        continue
                 results.append(result)
+                count += 1
+                reused = True
                 if not alive:
-                    _close(conn)
-                    conn = None
+                    _close(current)
+                    current = None
         finally:
-            if conn is not None:
-                _close(conn, quit=True)
+            if current is not None:
+                self._give_back(current, count)
         return results
 
-    def _send_one(self, conn: smtplib.SMTP, message: Message) -> tuple[DeliveryResult, bool]:
-        """Send one message; returns its result and whether the connection is still usable."""
+    def close(self) -> None:
+        while self.idle:
+            conn, _ = self.idle.pop()
+            _close(conn, quit=True)
+
+    def _send_one(
+        self, conn: smtplib.SMTP, message: Message, raw: bytes
+    ) -> tuple[DeliveryResult, bool, bool]:
+        """Send one message: its result, whether the connection is still usable, and
+        whether a lost connection happened before DATA (so nothing was sent)."""
         key = message.key
         try:
             code, resp = conn.mail(message.sender)
             if code != 250:
                 conn.rset()
-                return _refused(key, "MAIL FROM", code, resp), code != 421
+                return _refused(key, "MAIL FROM", code, resp), code != 421, False
             code, resp = conn.rcpt(message.recipient)
             if code not in (250, 251):
                 conn.rset()
-                return _refused(key, "RCPT TO", code, resp), code != 421
+                return _refused(key, "RCPT TO", code, resp), code != 421, False
         except (smtplib.SMTPServerDisconnected, OSError) as err:
-            return DeliveryResult.failed(
-                key, f"connection lost before DATA: {err}", retryable=True
-            ), False
+            return (
+                DeliveryResult.failed(key, f"connection lost before DATA: {err}", retryable=True),
+                False,
+                True,
+            )
         try:
-            code, resp = conn.data(message.raw)
+            code, resp = conn.data(raw)
         except smtplib.SMTPDataError as err:
-            return _refused(key, "DATA", err.smtp_code, err.smtp_error), True
+            return _refused(key, "DATA", err.smtp_code, err.smtp_error), True, False
         except smtplib.SMTPResponseException as err:
-            return _refused(key, "DATA", err.smtp_code, err.smtp_error), err.smtp_code != 421
+            refused = _refused(key, "DATA", err.smtp_code, err.smtp_error)
+            return refused, err.smtp_code != 421, False
         except (smtplib.SMTPServerDisconnected, OSError) as err:
-            return DeliveryResult.unknown(
-                key, f"connection lost during DATA; the server may have accepted it: {err}"
-            ), False
+            return (
+                DeliveryResult.unknown(
+                    key, f"connection lost during DATA; the server may have accepted it: {err}"
+                ),
+                False,
+                False,
+            )
         if code != 250:
-            return _refused(key, "DATA", code, resp), True
-        return DeliveryResult.sent(key, provider_id=_reply(code, resp)), True
+            return _refused(key, "DATA", code, resp), True, False
+        return DeliveryResult.sent(key, provider_id=_reply(code, resp)), True, False
 
 
 def _refused(key: str, stage: str, code: int, resp: bytes | str) -> DeliveryResult:

@@ -13,8 +13,10 @@ one line each.
 from distributor.cli.app import main
 
 # --- command registry: one line per module of commands -----------------------
+from distributor.cli.providers import providers  # mail providers (issue 5)
 from distributor.cli.serve import serve
 
 main.add_command(serve)
+main.add_command(providers)  # mail providers (issue 5)
 
 __all__ = ["main"]

@@ -33,7 +33,6 @@ import abc
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
@@ -43,19 +42,12 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from distributor import __version__
 from distributor.config import Settings
 from distributor.errors import AuthenticationError, ProviderError, TransientProviderError
+from distributor.mail.base import CheckResult as CheckResult
 from distributor.mail.base import MailBackend
 from distributor.models import DeliveryResult, Message
 
 USER_AGENT = f"distributor/{__version__} (+https://github.com/distributor)"
 RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset", "x-sib-ratelimit-reset")
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """What ``distributor providers check`` says about one provider."""
-
-    ok: bool
-    detail: str
 
 
 class _Retry(Exception):
@@ -208,9 +200,7 @@ class HttpMailBackend(MailBackend):
                 self.stopped = err
                 if not results:
                     raise
-                results += [
-                    DeliveryResult.failed(m.key, err.reason, retryable=True) for m in chunk
-                ]
+                results += [DeliveryResult.failed(m.key, err.reason, retryable=True) for m in chunk]
             except TransientProviderError as err:
                 if not results:
                     raise

@@ -100,9 +100,7 @@ class SendGridBackend(HttpMailBackend):
     def send_chunk(self, chunk: Sequence[Message]) -> list[DeliveryResult]:
         results: list[DeliveryResult] = []
         for messages, body in self.payloads(chunk):
-            response = self.request(
-                "POST", "/v3/mail/send", json=body, headers=self.auth_header
-            )
+            response = self.request("POST", "/v3/mail/send", json=body, headers=self.auth_header)
             provider_id = response.headers.get("X-Message-Id")
             results += [DeliveryResult.sent(m.key, provider_id=provider_id) for m in messages]
         return results

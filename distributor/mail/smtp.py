@@ -28,7 +28,7 @@ import dkim
 
 from distributor.config import Settings, SmtpConfig
 from distributor.errors import AuthenticationError, ConfigError, TransientProviderError
-from distributor.mail.base import MailBackend
+from distributor.mail.base import CheckResult, MailBackend
 from distributor.models import DeliveryResult, Message
 
 #: signed when present: the identity, the content and the one-click unsubscribe headers
@@ -208,6 +208,15 @@ class SmtpBackend(MailBackend):
             if current is not None:
                 self._give_back(current, count)
         return results
+
+    def check(self) -> CheckResult:
+        """Connect, secure, authenticate, QUIT: proves host, TLS and credentials."""
+        conn = self.connect()
+        tls = "implicit TLS" if self.cfg.security == "tls" else self.cfg.security
+        _close(conn, quit=True)
+        auth = f", authenticated as {self.cfg.username}" if self.cfg.username else ""
+        dkim_note = f", DKIM selector {self.cfg.dkim_selector}" if self.dkim_key else ""
+        return CheckResult(True, f"{self.cfg.host}:{self.cfg.port} ({tls}{auth}{dkim_note})")
 
     def close(self) -> None:
         while self.idle:

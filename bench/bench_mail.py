@@ -77,25 +77,36 @@ def bench_smtp(tmp: Path) -> dict[str, float]:
     ca_file = tmp / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
 
-    def authenticator(server: object, session: object, envelope: object, mechanism: str, data: object) -> AuthResult:
+    def authenticator(
+        server: object, session: object, envelope: object, mechanism: str, data: object
+    ) -> AuthResult:
         ok = isinstance(data, LoginPassword) and data.password == b"s3cret"
         return AuthResult(success=ok, handled=False)
 
     recorder = SmtpRecorder()
     controller = Controller(
-        recorder, hostname="127.0.0.1", port=free_port(), tls_context=server_ctx,
-        require_starttls=True, authenticator=authenticator, auth_required=True,
+        recorder,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=server_ctx,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
     )
     controller.start()
     try:
         figures = {}
         for label, per_connection, batch in (("pooled", 1000, 100), ("naive", 1, 1)):
-            path = write_config(
-                tmp / label,
-                mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\n'
-                f'username = "digest"\nca_file = "{ca_file}"\n'
-                f"batch_size = {batch}\nmax_messages_per_connection = {per_connection}\n",
-            ) if (tmp / label).mkdir() is None else None
+            path = (
+                write_config(
+                    tmp / label,
+                    mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\n'
+                    f'username = "digest"\nca_file = "{ca_file}"\n'
+                    f"batch_size = {batch}\nmax_messages_per_connection = {per_connection}\n",
+                )
+                if (tmp / label).mkdir() is None
+                else None
+            )
             assert path is not None
             settings = settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "s3cret"})
             backend = SmtpBackend("main", settings.mail["main"], settings)

@@ -72,7 +72,7 @@ def make_messages(n: int, start: int = 0) -> list[Message]:
         unsub = f"https://news.example/u/tok{i:05d}x"
         html = (
             '<!DOCTYPE html><html lang="en"><body>\n<p>Hello Reader {i},</p>\n'
-            '<h1>Meridian Daily</h1>\n<p>Story one &amp; two: 50% off {{curly}} %recipient.x%</p>\n'
+            "<h1>Meridian Daily</h1>\n<p>Story one &amp; two: 50% off {{curly}} %recipient.x%</p>\n"
             f'<a href="{unsub}">Unsubscribe</a>\n</body></html>'
         ).replace("{i}", str(i))
         text = f"Hello Reader {i},\n\nMeridian Daily\n\nUnsubscribe: {unsub}\n"
@@ -83,7 +83,10 @@ def make_messages(n: int, start: int = 0) -> list[Message]:
             ("Subject", "Meridian Daily: 28 November"),
             ("Message-ID", f"<{i:024x}.2026-11-28@news.example>"),
             ("List-Id", "Meridian Daily <daily.news.example>"),
-            ("List-Unsubscribe", f"<{unsub}>, <mailto:unsubscribe@news.example?subject=unsubscribe>"),
+            (
+                "List-Unsubscribe",
+                f"<{unsub}>, <mailto:unsubscribe@news.example?subject=unsubscribe>",
+            ),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         )
         out.append(

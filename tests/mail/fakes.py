@@ -52,7 +52,9 @@ class Fake:
     refuse: set[str] = field(default_factory=set)  # addresses refused per message
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail_next(self, kind: str, value: Any = None, headers: dict[str, str] | None = None) -> None:
+    def fail_next(
+        self, kind: str, value: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         """``("status", 429, {"Retry-After": "2"})``, ``("hang", 2.0)``, ``("json", (400, body))``."""
         self.failures.append((kind, value, headers or {}))
 
@@ -72,7 +74,10 @@ class Fake:
             if kind == "json":
                 status, body = value
                 return Response(
-                    json.dumps(body), status=status, headers=headers, content_type="application/json"
+                    json.dumps(body),
+                    status=status,
+                    headers=headers,
+                    content_type="application/json",
                 )
             return Response(
                 json.dumps({"message": f"injected {value}"}),
@@ -84,7 +89,9 @@ class Fake:
             return self.handle(request)
         except ContractError as err:
             return Response(
-                json.dumps({"message": str(err)}), status=err.status, content_type="application/json"
+                json.dumps({"message": str(err)}),
+                status=err.status,
+                content_type="application/json",
             )
 
     def handle(self, request: Request) -> Response:  # pragma: no cover - overridden
@@ -132,7 +139,8 @@ class MailgunFake(Fake):
             401,
         )
         need(
-            (request.mimetype or "") in ("multipart/form-data", "application/x-www-form-urlencoded"),
+            (request.mimetype or "")
+            in ("multipart/form-data", "application/x-www-form-urlencoded"),
             "form data expected",
         )
         request.max_form_memory_size = 25 * 1024 * 1024  # Mailgun's 25 MB message limit
@@ -152,7 +160,9 @@ class MailgunFake(Fake):
         for rcpt in to:
             vals = variables[rcpt]
             headers = {
-                k[2:]: substitute(v, vals, pattern) for k, v in form.items(multi=True) if k.startswith("h:")
+                k[2:]: substitute(v, vals, pattern)
+                for k, v in form.items(multi=True)
+                if k.startswith("h:")
             }
             self.delivered.append(
                 Delivered(
@@ -165,7 +175,11 @@ class MailgunFake(Fake):
                 )
             )
         msg_id = f"<{uuid.uuid4().hex}@{self.domain}>"
-        return Response(json.dumps({"id": msg_id, "message": "Queued. Thank you."}), 200, content_type="application/json")
+        return Response(
+            json.dumps({"id": msg_id, "message": "Queued. Thank you."}),
+            200,
+            content_type="application/json",
+        )
 
 
 # ----------------------------------------------------------------------------- SendGrid
@@ -175,7 +189,11 @@ class SendGridFake(Fake):
 
     def handle(self, request: Request) -> Response:
         need(request.method == "POST" and request.path == "/v3/mail/send", "route", 404)
-        need(request.headers.get("Authorization") == f"Bearer {self.api_key}", "authorization required", 401)
+        need(
+            request.headers.get("Authorization") == f"Bearer {self.api_key}",
+            "authorization required",
+            401,
+        )
         need(request.mimetype == "application/json", "Content-Type must be application/json", 415)
         body = request.get_json()
         pers = body.get("personalizations") or []
@@ -242,13 +260,27 @@ class PostmarkFake(Fake):
                 need(bool(m.get(k)), f"{k} required")
             need(bool(m.get("HtmlBody") or m.get("TextBody")), "body required")
             if m["To"] in self.inactive:
-                out.append({"ErrorCode": 406, "Message": "You tried to send to recipient(s) that have been marked as inactive."})
+                out.append(
+                    {
+                        "ErrorCode": 406,
+                        "Message": "You tried to send to recipient(s) that have been marked as inactive.",
+                    }
+                )
                 continue
             headers = {h["Name"]: h["Value"] for h in m.get("Headers", [])}
             self.delivered.append(
-                Delivered(m["To"], m["Subject"], m.get("TextBody", ""), m.get("HtmlBody", ""), headers, m["From"])
+                Delivered(
+                    m["To"],
+                    m["Subject"],
+                    m.get("TextBody", ""),
+                    m.get("HtmlBody", ""),
+                    headers,
+                    m["From"],
+                )
             )
-            out.append({"ErrorCode": 0, "Message": "OK", "MessageID": str(uuid.uuid4()), "To": m["To"]})
+            out.append(
+                {"ErrorCode": 0, "Message": "OK", "MessageID": str(uuid.uuid4()), "To": m["To"]}
+            )
         return Response(json.dumps(out), 200, content_type="application/json")
 
 
@@ -268,7 +300,9 @@ def check_sigv4(request: Request, region: str = "us-east-1") -> None:
     need(reg == region, "credential scope region", 403)
     names = signed.split(";")
     headers = {n: request.headers.get(n, "") for n in names}
-    aws = AWSRequest(method=request.method, url=request.url, data=request.get_data(), headers=headers)
+    aws = AWSRequest(
+        method=request.method, url=request.url, data=request.get_data(), headers=headers
+    )
     aws.context["timestamp"] = request.headers["X-Amz-Date"]
     signer = SigV4Auth(Credentials(SES_KEY_ID, SES_SECRET), "ses", region)
     canonical = signer.canonical_request(aws)
@@ -281,7 +315,11 @@ class SesFake(Fake):
     rejected: set[str] = field(default_factory=set)
 
     def handle(self, request: Request) -> Response:
-        need(request.method == "POST" and request.path == "/v2/email/outbound-bulk-emails", "route", 404)
+        need(
+            request.method == "POST" and request.path == "/v2/email/outbound-bulk-emails",
+            "route",
+            404,
+        )
         check_sigv4(request)
         body = request.get_json()
         entries = body.get("BulkEmailEntries", [])
@@ -295,10 +333,17 @@ class SesFake(Fake):
             to = e["Destination"]["ToAddresses"]
             need(len(to) == 1, "one address per entry here")
             if to[0] in self.rejected:
-                results.append({"Status": "MESSAGE_REJECTED", "Error": "Email address is not verified."})
+                results.append(
+                    {"Status": "MESSAGE_REJECTED", "Error": "Email address is not verified."}
+                )
                 continue
-            data = json.loads(e["ReplacementEmailContent"]["ReplacementTemplate"]["ReplacementTemplateData"])
-            need("{{" not in re.sub(pattern, "", content.get("Html", "") + content.get("Text", "")), "stray braces")
+            data = json.loads(
+                e["ReplacementEmailContent"]["ReplacementTemplate"]["ReplacementTemplateData"]
+            )
+            need(
+                "{{" not in re.sub(pattern, "", content.get("Html", "") + content.get("Text", "")),
+                "stray braces",
+            )
             headers = {h["Name"]: h["Value"] for h in tmpl.get("Headers", [])}
             headers.update({h["Name"]: h["Value"] for h in e.get("ReplacementHeaders", [])})
             self.delivered.append(
@@ -312,7 +357,9 @@ class SesFake(Fake):
                 )
             )
             results.append({"Status": "SUCCESS", "MessageId": uuid.uuid4().hex})
-        return Response(json.dumps({"BulkEmailEntryResults": results}), 200, content_type="application/json")
+        return Response(
+            json.dumps({"BulkEmailEntryResults": results}), 200, content_type="application/json"
+        )
 
 
 # ----------------------------------------------------------------------------- Resend
@@ -323,7 +370,11 @@ class ResendFake(Fake):
 
     def handle(self, request: Request) -> Response:
         need(request.method == "POST" and request.path == "/emails/batch", "route", 404)
-        need(request.headers.get("Authorization") == f"Bearer {self.api_key}", "API key is invalid", 401)
+        need(
+            request.headers.get("Authorization") == f"Bearer {self.api_key}",
+            "API key is invalid",
+            401,
+        )
         need(request.mimetype == "application/json", "Content-Type")
         key = request.headers.get("Idempotency-Key", "")
         need(0 < len(key) <= 256, "Idempotency-Key expected")
@@ -340,7 +391,14 @@ class ResendFake(Fake):
         data = []
         for e in emails:
             self.delivered.append(
-                Delivered(e["to"][0], e["subject"], e.get("text", ""), e.get("html", ""), e.get("headers", {}), e["from"])
+                Delivered(
+                    e["to"][0],
+                    e["subject"],
+                    e.get("text", ""),
+                    e.get("html", ""),
+                    e.get("headers", {}),
+                    e["from"],
+                )
             )
             data.append({"id": str(uuid.uuid4())})
         reply = json.dumps({"data": data})

@@ -61,7 +61,9 @@ def test_sends_the_sample_digest(
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_content_is_exact_per_recipient(case: ProviderCase, server: HTTPServer, tmp_path: Path) -> None:
+def test_content_is_exact_per_recipient(
+    case: ProviderCase, server: HTTPServer, tmp_path: Path
+) -> None:
     """The template and values the provider expands give back each message byte for byte."""
     fake = case.fake()
     backend, _ = make_backend(tmp_path, case, server, fake)
@@ -76,7 +78,14 @@ def test_content_is_exact_per_recipient(case: ProviderCase, server: HTTPServer, 
         assert "Reply-To" not in d.headers or d.headers["Reply-To"] == "newsroom@news.example"
 
 
-LIMITS = {"mailgun": 1000, "sendgrid": 1000, "postmark": 500, "ses": 50, "resend": 100, "brevo": 1000}
+LIMITS = {
+    "mailgun": 1000,
+    "sendgrid": 1000,
+    "postmark": 500,
+    "ses": 50,
+    "resend": 100,
+    "brevo": 1000,
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -147,7 +156,9 @@ def test_retry_after_too_long_stops_for_this_run(
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_401_stops_the_provider_at_once(case: ProviderCase, server: HTTPServer, tmp_path: Path) -> None:
+def test_401_stops_the_provider_at_once(
+    case: ProviderCase, server: HTTPServer, tmp_path: Path
+) -> None:
     fake = case.fake()
     backend, t = make_backend(tmp_path, case, server, fake)
     fake.fail_next("status", 401)
@@ -178,7 +189,9 @@ def test_wrong_credentials_refused_by_the_fake(
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_400_fails_for_good_without_retry(case: ProviderCase, server: HTTPServer, tmp_path: Path) -> None:
+def test_400_fails_for_good_without_retry(
+    case: ProviderCase, server: HTTPServer, tmp_path: Path
+) -> None:
     fake = case.fake()
     fake.fail_next("json", (400, {"message": "'from' parameter is not a valid address"}))
     backend, t = make_backend(tmp_path, case, server, fake)
@@ -210,7 +223,9 @@ def test_no_reply_in_time(case: ProviderCase, server: HTTPServer, tmp_path: Path
 def test_connection_refused_is_transient(case: ProviderCase, tmp_path: Path) -> None:
     from tests.conftest import free_port
 
-    settings = provider_settings(tmp_path, case, f"http://127.0.0.1:{free_port()}", "max_retries = 1\n")
+    settings = provider_settings(
+        tmp_path, case, f"http://127.0.0.1:{free_port()}", "max_retries = 1\n"
+    )
     from distributor.registry import mail_backend_class
 
     sleeps: list[float] = []

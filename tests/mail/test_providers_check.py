@@ -17,24 +17,34 @@ from tests.conftest import ROOT, write_config
 from tests.mail.fakes import CASES, ProviderCase
 
 READS: dict[str, tuple[str, dict[str, Any]]] = {
-    "mailgun": ("/v3/domains/mg.news.example", {"domain": {"name": "mg.news.example", "state": "active"}}),
+    "mailgun": (
+        "/v3/domains/mg.news.example",
+        {"domain": {"name": "mg.news.example", "state": "active"}},
+    ),
     "sendgrid": ("/v3/scopes", {"scopes": ["mail.send", "user.profile.read"]}),
     "postmark": ("/server", {"Name": "Meridian"}),
-    "ses": ("/v2/email/account", {"SendingEnabled": True, "ProductionAccessEnabled": True, "SendQuota": {"MaxSendRate": 14}}),
+    "ses": (
+        "/v2/email/account",
+        {"SendingEnabled": True, "ProductionAccessEnabled": True, "SendQuota": {"MaxSendRate": 14}},
+    ),
     "resend": ("/domains", {"data": [{"name": "news.example"}]}),
     "brevo": ("/v3/account", {"email": "ops@news.example"}),
 }
 
 
 def invoke(path: Path, env: dict[str, str]) -> Any:
-    return CliRunner().invoke(main, ["--config", str(path), "providers", "check", "--json"], env=env)
+    return CliRunner().invoke(
+        main, ["--config", str(path), "providers", "check", "--json"], env=env
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.provider for c in CASES])
 def test_check_ok_and_refused(case: ProviderCase, httpserver: HTTPServer, tmp_path: Path) -> None:
     endpoint, reply = READS[case.provider]
     httpserver.expect_oneshot_request(endpoint, method="GET").respond_with_json(reply)
-    httpserver.expect_oneshot_request(endpoint, method="GET").respond_with_json({"message": "bad key"}, status=401)
+    httpserver.expect_oneshot_request(endpoint, method="GET").respond_with_json(
+        {"message": "bad key"}, status=401
+    )
     path = write_config(tmp_path, mail=case.toml(httpserver.url_for("").rstrip("/")))
     ok = invoke(path, case.env)
     assert ok.exit_code == 0, ok.output
@@ -62,6 +72,10 @@ def test_every_registered_provider_has_docs_and_tests() -> None:
     tested = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
     tested += (ROOT / "tests" / "mail" / "fakes.py").read_text(encoding="utf-8")
     for name in MAIL_BACKENDS:
-        assert re.search(rf'provider = "{name}"', readme), f"README has no configuration example for {name}"
+        assert re.search(rf'provider = "{name}"', readme), (
+            f"README has no configuration example for {name}"
+        )
         assert f"`{name}`" in guide, f"docs/adding-a-provider.md does not list {name}"
-        assert re.search(rf'provider = \\?"{name}\\?"|"{name}"', tested), f"no test configures {name}"
+        assert re.search(rf'provider = \\?"{name}\\?"|"{name}"', tested), (
+            f"no test configures {name}"
+        )

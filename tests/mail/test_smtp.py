@@ -44,7 +44,9 @@ def plain_server() -> Iterator[tuple[Controller, PeerRecorder]]:
     controller.stop()
 
 
-def backend_for(tmp_path: Path, port: int, extra: str = "", env: dict[str, str] | None = None) -> SmtpBackend:
+def backend_for(
+    tmp_path: Path, port: int, extra: str = "", env: dict[str, str] | None = None
+) -> SmtpBackend:
     path = write_config(
         tmp_path, mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {port}\n{extra}'
     )
@@ -52,9 +54,13 @@ def backend_for(tmp_path: Path, port: int, extra: str = "", env: dict[str, str] 
     return SmtpBackend("main", settings.mail["main"], settings)
 
 
-def test_pool_reuses_connections_across_batches_with_a_cap(tmp_path: Path, plain_server: Any) -> None:
+def test_pool_reuses_connections_across_batches_with_a_cap(
+    tmp_path: Path, plain_server: Any
+) -> None:
     controller, recorder = plain_server
-    backend = backend_for(tmp_path, controller.port, 'security = "none"\nmax_messages_per_connection = 4\n')
+    backend = backend_for(
+        tmp_path, controller.port, 'security = "none"\nmax_messages_per_connection = 4\n'
+    )
     msgs = make_messages(10)
     for i in range(0, 10, 3):  # four batches: 3, 3, 3, 1
         results = backend.send_batch(msgs[i : i + 3])
@@ -68,12 +74,16 @@ def test_pool_reuses_connections_across_batches_with_a_cap(tmp_path: Path, plain
 def test_starttls_and_auth(tmp_path: Path, smtp_tls_server: Any) -> None:
     controller, recorder, ca_file = smtp_tls_server
     extra = f'security = "starttls"\nusername = "digest"\nca_file = "{ca_file}"\n'
-    backend = backend_for(tmp_path, controller.port, extra, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "s3cret"})
+    backend = backend_for(
+        tmp_path, controller.port, extra, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "s3cret"}
+    )
     results = backend.send_batch(make_messages(3))
     backend.close()
     assert [r.state for r in results] == ["sent"] * 3 and len(recorder.messages) == 3
 
-    wrong = backend_for(tmp_path, controller.port, extra, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "nope"})
+    wrong = backend_for(
+        tmp_path, controller.port, extra, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "nope"}
+    )
     with pytest.raises(AuthenticationError, match="refused the credentials"):
         wrong.send_batch(make_messages(1))
 
@@ -81,10 +91,14 @@ def test_starttls_and_auth(tmp_path: Path, smtp_tls_server: Any) -> None:
 def test_certificate_is_checked(tmp_path: Path, smtp_tls_server: Any) -> None:
     controller, recorder, _ca = smtp_tls_server
     backend = backend_for(
-        tmp_path, controller.port, 'security = "starttls"\nusername = "digest"\n',
+        tmp_path,
+        controller.port,
+        'security = "starttls"\nusername = "digest"\n',
         {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "s3cret"},
     )
-    with pytest.raises(TransientProviderError, match="CERTIFICATE_VERIFY_FAILED|certificate verify"):
+    with pytest.raises(
+        TransientProviderError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify"
+    ):
         backend.send_batch(make_messages(1))
     assert recorder.messages == []
 
@@ -99,7 +113,9 @@ def test_implicit_tls(tmp_path: Path, tls_ca: Any) -> None:
     controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), ssl_context=ctx)
     controller.start()
     try:
-        backend = backend_for(tmp_path, controller.port, f'security = "tls"\nca_file = "{ca_file}"\n')
+        backend = backend_for(
+            tmp_path, controller.port, f'security = "tls"\nca_file = "{ca_file}"\n'
+        )
         assert [r.state for r in backend.send_batch(make_messages(2))] == ["sent", "sent"]
         backend.close()
     finally:
@@ -143,7 +159,9 @@ def test_dropped_pooled_connection_is_replaced(tmp_path: Path) -> None:
     assert backend.connections_opened == 2 and len(recorder.messages) == 3
 
 
-def test_dkim_signature_verifies_and_covers_list_unsubscribe(tmp_path: Path, plain_server: Any) -> None:
+def test_dkim_signature_verifies_and_covers_list_unsubscribe(
+    tmp_path: Path, plain_server: Any
+) -> None:
     controller, recorder = plain_server
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
@@ -156,7 +174,9 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(tmp_path: Path, pla
 
     txt = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public_der)
     backend = backend_for(
-        tmp_path, controller.port, 'security = "none"\ndkim_selector = "mail2026"\n',
+        tmp_path,
+        controller.port,
+        'security = "none"\ndkim_selector = "mail2026"\n',
         {"DISTRIBUTOR_MAIL_MAIN_DKIM_PRIVATE_KEY": pem},
     )
     from dataclasses import replace

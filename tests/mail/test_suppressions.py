@@ -63,5 +63,7 @@ def test_suppressed_address_gets_no_new_edition(tmp_path: Path, make_context: An
     report = run(ctx)
     assert report.emails.sent == len(emails) - 1
     outbox = tmp_path / "var" / "outbox" / "mail"
-    written = {p.read_bytes().split(b"\r\nTo: ")[1].split(b"\r\n")[0] for p in outbox.rglob("*.eml")}
+    written = {
+        p.read_bytes().split(b"\r\nTo: ")[1].split(b"\r\n")[0] for p in outbox.rglob("*.eml")
+    }
     assert not any(emails[3].encode() in w for w in written)

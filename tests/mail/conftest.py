@@ -18,17 +18,20 @@ from tests.conftest import settings_for, write_config
 from tests.mail.fakes import ProviderCase
 
 
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    """A threaded server: a hanging handler must not block the client's retry."""
+@pytest.fixture(scope="session")
+def _threaded_server() -> Iterator[HTTPServer]:
     srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     srv.start()
-    try:
-        yield srv
-    finally:
-        srv.clear()
-        if srv.is_running():
-            srv.stop()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def server(_threaded_server: HTTPServer) -> Iterator[HTTPServer]:
+    """A threaded local server (a hanging handler must not block the client's retry),
+    started once per session and cleared after each test."""
+    yield _threaded_server
+    _threaded_server.clear()
 
 
 @dataclass

@@ -300,3 +300,37 @@ def test_missing_secret_is_one_line(tmp_path: Path) -> None:
     path = write_config(tmp_path, mail='provider = "sendgrid"\n')
     with pytest.raises(ConfigError, match="DISTRIBUTOR_MAIL_MAIN_API_KEY"):
         settings_for(path, {})
+
+
+def test_unknown_outcome_reaches_ledger_and_report_and_is_not_resent(
+    server: HTTPServer, tmp_path: Path, make_context: Any
+) -> None:
+    case = next(c for c in CASES if c.provider == "postmark")
+    fake = case.fake()
+    fake.fail_next("slow", 1.0)  # the first call is processed but answered too late
+    server.expect_request(case.endpoint).respond_with_handler(fake.handler)
+    settings = provider_settings(tmp_path, case, server.url_for("").rstrip("/"), "timeout = 0.4\n")
+    ctx = make_context(settings)
+    report = run(ctx)
+    assert report.emails.unknown > 0
+    assert report.emails.unknown + report.emails.sent == len(sample_subscribers())
+    assert any("outcome unknown" in f"{e.subject} {e.cause}" for e in report.errors)
+    delivered = len(fake.delivered)
+    second = run(ctx)
+    assert second.emails.sent == 0 and len(fake.delivered) == delivered  # never resent blindly
+
+
+def test_refused_credentials_stop_the_provider_for_the_run(
+    server: HTTPServer, tmp_path: Path, make_context: Any
+) -> None:
+    case = next(c for c in CASES if c.provider == "sendgrid")
+    fake = case.fake()
+    fake.fail_next("status", 401)
+    server.expect_request(case.endpoint).respond_with_handler(fake.handler)
+    ctx = make_context(provider_settings(tmp_path, case, server.url_for("").rstrip("/")))
+    report = run(ctx)
+    assert len(fake.calls) == 1  # every later edition is stopped without a call
+    assert report.emails.sent == 0 and not fake.delivered
+    assert any("credentials refused" in f"{e.subject} {e.cause}" for e in report.errors), report.errors
+    # the rows stay pending: the next run (a new process, credentials fixed) delivers them
+    assert run(make_context(ctx.settings)).emails.sent == len(sample_subscribers())

@@ -3,10 +3,12 @@
 1. 100,000 recipients through the Mailgun backend (recipient-variables, 1,000 per call)
    into a local HTTP server: number of calls and seconds; next to it, one call per
    recipient (the naive way) measured on a sample of BENCH_NAIVE recipients.
-2. SMTP into a local aiosmtpd server (STARTTLS + AUTH, like a real submission port): pooled connections (one connection reused for up
-   to 1,000 messages) next to one connection per message, same messages, same run.
+2. SMTP into a local aiosmtpd server (STARTTLS + AUTH, like a real submission port, in its
+   own process): a pool of POOL kept-open connections sending in parallel (each reused for
+   up to 1,000 messages) next to one connection per message, same messages, same run.
 
-Ends with ONE JSON line of figures.  Sizes: BENCH_RECIPIENTS (100000), BENCH_SMTP (2000).
+Ends with ONE JSON line of figures.  Sizes: BENCH_RECIPIENTS (100000), BENCH_NAIVE (2000),
+BENCH_SMTP (2000), BENCH_POOL (4).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from tests.mail.conftest import make_messages  # noqa: E402
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
 NAIVE_SAMPLE = int(os.environ.get("BENCH_NAIVE", "2000"))
 SMTP_MESSAGES = int(os.environ.get("BENCH_SMTP", "2000"))
+POOL = int(os.environ.get("BENCH_POOL", "4"))
 
 
 class CountingMailgun:
@@ -165,13 +168,16 @@ def bench_smtp(tmp: Path) -> dict[str, float]:
     try:
         assert ready.wait(30), "SMTP server did not start"
         figures = {}
-        for label, per_connection, batch in (("pooled", 1000, 100), ("naive", 1, 1)):
+        for label, per_connection, batch, lanes in (
+            ("pooled", 1000, 100, POOL),
+            ("naive", 1, 1, 1),
+        ):
             (tmp / label).mkdir()
             path = write_config(
                 tmp / label,
                 mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {port}\n'
                 f'username = "digest"\nca_file = "{ca_file}"\n'
-                f"batch_size = {batch}\nmax_messages_per_connection = {per_connection}\n",
+                f"batch_size = {batch}\nmax_messages_per_connection = {per_connection}\npool_size = {lanes}\n",
             )
             settings = settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_PASSWORD": "s3cret"})
             backend = SmtpBackend("main", settings.mail["main"], settings)
@@ -194,6 +200,7 @@ def bench_smtp(tmp: Path) -> dict[str, float]:
         "smtp_pooled_connections": pooled[1],
         "smtp_per_message_seconds": round(naive[0], 2),
         "smtp_per_message_connections": naive[1],
+        "smtp_pool_size": POOL,
         "smtp_pooling_speedup": round(naive[0] / pooled[0], 1),
     }
 

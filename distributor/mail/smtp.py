@@ -20,14 +20,21 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import parseaddr
 from typing import Any
 
 import dkim
 
 from distributor.config import Settings, SmtpConfig
-from distributor.errors import AuthenticationError, ConfigError, TransientProviderError
+from distributor.errors import (
+    AuthenticationError,
+    ConfigError,
+    ProviderError,
+    TransientProviderError,
+)
 from distributor.mail.base import CheckResult, MailBackend
 from distributor.models import DeliveryResult, Message
 
@@ -65,6 +72,7 @@ class SmtpBackend(MailBackend):
         self.batch_size = config.batch_size
         self.idle: list[tuple[smtplib.SMTP, int]] = []  # open connections, messages sent on each
         self.connections_opened = 0
+        self.lock = threading.Lock()
         self.dkim_key = self._dkim_key()
 
     def _dkim_key(self) -> bytes | None:
@@ -148,24 +156,52 @@ class SmtpBackend(MailBackend):
 
     def _take(self) -> tuple[smtplib.SMTP, int, bool]:
         """A connection from the pool (reused: True) or a new one."""
-        if self.idle:
-            conn, count = self.idle.pop()
-            return conn, count, True
+        with self.lock:
+            if self.idle:
+                conn, count = self.idle.pop()
+                return conn, count, True
         conn = self.connect()
-        self.connections_opened += 1
+        with self.lock:
+            self.connections_opened += 1
         return conn, 0, False
 
     def _give_back(self, conn: smtplib.SMTP, count: int) -> None:
-        if count >= self.cfg.max_messages_per_connection or len(self.idle) >= self.cfg.pool_size:
+        with self.lock:
+            keep = count < self.cfg.max_messages_per_connection and len(self.idle) < (
+                self.cfg.pool_size
+            )
+            if keep:
+                self.idle.append((conn, count))
+        if not keep:
             _close(conn, quit=True)
-        else:
-            self.idle.append((conn, count))
 
     def send_batch(self, messages: Sequence[Message]) -> list[DeliveryResult]:
+        """Send over up to ``pool_size`` connections at once, one slice of the batch each."""
         if not messages:
             return []
-        conn, count, reused = self._take()  # raises: nothing of the batch was handed over
-        current: smtplib.SMTP | None = conn
+        lanes = [self._take()]  # raises: nothing of the batch was handed over
+        while len(lanes) < min(self.cfg.pool_size, len(messages)):
+            try:
+                lanes.append(self._take())
+            except ProviderError:
+                break
+        size = -(-len(messages) // len(lanes))
+        slices = [messages[i * size : (i + 1) * size] for i in range(len(lanes))]
+        for lane, part in zip(lanes, slices, strict=True):
+            if not part:
+                self._give_back(lane[0], lane[1])
+        work = [(lane, part) for lane, part in zip(lanes, slices, strict=True) if part]
+        if len(work) == 1:
+            return self._send_lane(*work[0])
+        with ThreadPoolExecutor(len(work), thread_name_prefix="smtp") as pool:
+            parts = list(pool.map(lambda w: self._send_lane(*w), work))
+        return [r for part in parts for r in part]
+
+    def _send_lane(
+        self, taken: tuple[smtplib.SMTP, int, bool], messages: Sequence[Message]
+    ) -> list[DeliveryResult]:
+        current: smtplib.SMTP | None
+        current, count, reused = taken
         results: list[DeliveryResult] = []
         try:
             for message in messages:
@@ -175,7 +211,8 @@ class SmtpBackend(MailBackend):
                         current = None
                     try:
                         current, count, reused = self._take()
-                    except TransientProviderError as err:
+                    except ProviderError as err:
+                        # some of the batch went out already: report, never raise
                         results.append(
                             DeliveryResult.failed(
                                 message.key, f"not attempted: {err.reason}", retryable=True
@@ -187,12 +224,14 @@ class SmtpBackend(MailBackend):
                 if not alive and before_data and reused:
                     # a pooled connection the server had closed: nothing was sent, retry
                     _close(current)
+                    current = None
                     try:
-                        current, count, reused = self.connect(), 0, False
-                        self.connections_opened += 1
+                        current = self.connect()
+                        count, reused = 0, False
+                        with self.lock:
+                            self.connections_opened += 1
                         result, alive, before_data = self._send_one(current, message, raw)
-                    except TransientProviderError as err:
-                        current = None
+                    except ProviderError as err:
                         result = DeliveryResult.failed(
                             message.key, f"not attempted: {err.reason}", retryable=True
                         )

@@ -208,3 +208,18 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(
         # tampering with the unsubscribe header breaks the signature
         forged = raw.replace(b"tok", b"TOK", 1)
         assert not dkim.verify(forged, dnsfunc=dns)
+
+
+def test_pool_sends_over_parallel_connections_in_order(tmp_path: Path, plain_server: Any) -> None:
+    controller, recorder = plain_server
+    backend = backend_for(tmp_path, controller.port, 'security = "none"\npool_size = 3\n')
+    msgs = make_messages(10)
+    recorder.refuse[msgs[7].recipient] = "550 5.1.1 no such user"
+    results = backend.send_batch(msgs)
+    assert [r.key for r in results] == [m.key for m in msgs]  # one result per message, in order
+    assert [r.state for r in results] == ["sent"] * 7 + ["failed"] + ["sent"] * 2
+    assert backend.connections_opened == 3 == len(set(recorder.peers))
+    # the three connections are kept for the next batch
+    backend.send_batch(make_messages(3, start=10))
+    backend.close()
+    assert backend.connections_opened == 3 and len(recorder.messages) == 12

@@ -121,7 +121,7 @@ class SmtpConfig(_Section):
     batch_size: int = Field(default=100, ge=1)
     ca_file: str | None = None
     # mail providers (issue 5): connection pool and DKIM
-    pool_size: int = Field(default=1, ge=1, le=32)  # connections kept open and reused
+    pool_size: int = Field(default=1, ge=1, le=32)  # connections used in parallel, kept open
     max_messages_per_connection: int = Field(default=100, ge=1)
     dkim_selector: str | None = None
     dkim_domain: str | None = None  # default: the sender's domain

@@ -144,10 +144,21 @@ def _factor(
     # statics alternate with variables: s0 v s1 v s2 ... sk
     for i, static in enumerate(statics):
         if static and any(f in static for f in forbidden):
-            name = counter.next()
-            parts.append(Var(name))
-            for row in values:
-                row[name] = static
+            # only the pieces holding the provider's syntax become (constant) values
+            clean = ""
+            for token in _tokens(static):
+                if not any(f in token for f in forbidden):
+                    clean += token
+                    continue
+                if clean:
+                    parts.append(clean)
+                    clean = ""
+                name = counter.next()
+                parts.append(Var(name))
+                for row in values:
+                    row[name] = token
+            if clean:
+                parts.append(clean)
         elif static:
             parts.append(static)
         if i < len(statics) - 1:
@@ -217,22 +228,32 @@ def _build(ref: list[str], intervals: list[tuple[int, int]]) -> list[str]:
 
 
 def _match(statics: list[str], value: str) -> list[str] | None:
-    """The variable parts of ``value`` between ``statics``, or None if it does not fit."""
+    """The variable parts of ``value`` between ``statics``, or None if it does not fit.
+
+    A static part may also occur inside a personal value; when the first
+    occurrence leads nowhere the next one is tried (a bounded search).
+    """
     head, tail = statics[0], statics[-1]
     if len(statics) == 1:
         return [] if value == head else None
     if not value.startswith(head) or not value.endswith(tail):
         return None
     end = len(value) - len(tail)
-    pos = len(head)
-    if end < pos:
+    if end < len(head):
         return None
-    parts: list[str] = []
-    for static in statics[1:-1]:
+    budget = [256]
+
+    def fit(k: int, pos: int) -> list[str] | None:
+        if k == len(statics) - 1:
+            return [value[pos:end]]
+        static = statics[k]
         at = value.find(static, pos, end)
-        if at < 0:
-            return None
-        parts.append(value[pos:at])
-        pos = at + len(static)
-    parts.append(value[pos:end])
-    return parts
+        while at >= 0 and budget[0] > 0:
+            budget[0] -= 1
+            rest = fit(k + 1, at + len(static))
+            if rest is not None:
+                return [value[pos:at], *rest]
+            at = value.find(static, at + 1, end)
+        return None
+
+    return fit(1, len(head))

@@ -15,9 +15,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from distributor.config import SendGridConfig, Settings
+from distributor.errors import AuthenticationError, ProviderError
 from distributor.mail.http import (
     CheckResult,
     HttpMailBackend,
+    OutcomeUnknown,
     describe_reply,
     from_parts,
     grouped_chunks,
@@ -100,7 +102,23 @@ class SendGridBackend(HttpMailBackend):
     def send_chunk(self, chunk: Sequence[Message]) -> list[DeliveryResult]:
         results: list[DeliveryResult] = []
         for messages, body in self.payloads(chunk):
-            response = self.request("POST", "/v3/mail/send", json=body, headers=self.auth_header)
+            try:
+                response = self.request(
+                    "POST", "/v3/mail/send", json=body, headers=self.auth_header
+                )
+            except ProviderError as err:
+                if not results:
+                    raise
+                # part of this chunk went out already: report the rest, never raise
+                if isinstance(err, AuthenticationError):
+                    self.stopped = err
+                results += [
+                    DeliveryResult.unknown(m.key, err.reason)
+                    if isinstance(err, OutcomeUnknown)
+                    else DeliveryResult.failed(m.key, err.reason, retryable=err.retryable)
+                    for m in messages
+                ]
+                continue
             provider_id = response.headers.get("X-Message-Id")
             results += [DeliveryResult.sent(m.key, provider_id=provider_id) for m in messages]
         return results

@@ -1,7 +1,8 @@
 """SMTP: pooled connections, STARTTLS or implicit TLS, optional AUTH, DKIM.
 
-Connections are kept open and reused across batches (up to ``pool_size``
-idle ones) and replaced after ``max_messages_per_connection`` messages.
+A batch is split over up to ``pool_size`` connections sending in parallel;
+connections are kept open and reused across batches and replaced after
+``max_messages_per_connection`` messages.
 Certificates are always checked.  A pooled connection that the server has
 dropped meanwhile is replaced and the message tried again (nothing of it had
 been sent).

@@ -331,6 +331,27 @@ def test_refused_credentials_stop_the_provider_for_the_run(
     report = run(ctx)
     assert len(fake.calls) == 1  # every later edition is stopped without a call
     assert report.emails.sent == 0 and not fake.delivered
-    assert any("credentials refused" in f"{e.subject} {e.cause}" for e in report.errors), report.errors
+    assert any("credentials refused" in f"{e.subject} {e.cause}" for e in report.errors), (
+        report.errors
+    )
     # the rows stay pending: the next run (a new process, credentials fixed) delivers them
     assert run(make_context(ctx.settings)).emails.sent == len(sample_subscribers())
+
+
+def test_sendgrid_large_personal_values_go_in_their_own_request(
+    server: HTTPServer, tmp_path: Path
+) -> None:
+    """Substitutions are limited to 10,000 bytes per personalization."""
+    from dataclasses import replace
+
+    case = next(c for c in CASES if c.provider == "sendgrid")
+    fake = case.fake()
+    backend, _ = make_backend(tmp_path, case, server, fake)
+    messages = make_messages(4)
+    big = "<p>" + "personal note " * 1000 + "</p>\n"
+    messages[2] = replace(messages[2], html=messages[2].html.replace("<h1>", big + "<h1>"))
+    results = backend.send_batch(messages)
+    assert all(r.state == DeliveryState.SENT for r in results)
+    assert len(fake.calls) == 2  # the fake refuses substitutions over 10,000 bytes
+    got = fake.by_recipient()
+    assert all(got[m.recipient].html == m.html for m in messages)

@@ -115,6 +115,19 @@ class PostmarkBackend(HttpMailBackend):
         if response.status_code != 200:
             return CheckResult(False, describe_reply(response))
         server = response.json().get("Name", "?")
-        return CheckResult(
-            True, f"server {server!r}, stream {self.cfg.message_stream!r} ({self.base_url})"
+        stream = self.cfg.message_stream
+        reply = self.session.get(
+            f"{self.base_url}/message-streams/{stream}",
+            headers=self.auth_headers,
+            timeout=self.timeout,
         )
+        if reply.status_code != 200:
+            return CheckResult(
+                False, f"message stream {stream!r} not found: {describe_reply(reply)}"
+            )
+        kind = reply.json().get("MessageStreamType", "?")
+        if kind != "Broadcasts":
+            return CheckResult(
+                False, f"stream {stream!r} is {kind}; digests must go on a Broadcasts stream"
+            )
+        return CheckResult(True, f"server {server!r}, broadcast stream {stream!r}")

@@ -42,6 +42,10 @@ def invoke(path: Path, env: dict[str, str]) -> Any:
 def test_check_ok_and_refused(case: ProviderCase, httpserver: HTTPServer, tmp_path: Path) -> None:
     endpoint, reply = READS[case.provider]
     httpserver.expect_oneshot_request(endpoint, method="GET").respond_with_json(reply)
+    if case.provider == "postmark":
+        httpserver.expect_oneshot_request(
+            "/message-streams/broadcast", method="GET"
+        ).respond_with_json({"ID": "broadcast", "MessageStreamType": "Broadcasts"})
     httpserver.expect_oneshot_request(endpoint, method="GET").respond_with_json(
         {"message": "bad key"}, status=401
     )
@@ -79,3 +83,20 @@ def test_every_registered_provider_has_docs_and_tests() -> None:
         assert re.search(rf'provider = \\?"{name}\\?"|"{name}"', tested), (
             f"no test configures {name}"
         )
+
+
+def test_postmark_check_refuses_a_transactional_stream(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    case = next(c for c in CASES if c.provider == "postmark")
+    httpserver.expect_request("/server").respond_with_json({"Name": "Meridian"})
+    httpserver.expect_request("/message-streams/outbound").respond_with_json(
+        {"ID": "outbound", "MessageStreamType": "Transactional"}
+    )
+    path = write_config(
+        tmp_path,
+        mail=case.toml(httpserver.url_for("").rstrip("/")) + 'message_stream = "outbound"\n',
+    )
+    result = invoke(path, case.env)
+    assert result.exit_code == 1
+    assert "Broadcasts stream" in json.loads(result.output)["providers"][0]["detail"]

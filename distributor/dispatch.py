@@ -22,6 +22,7 @@ from distributor.models import DeliveryResult, Edition, Post, ShareLink, Story
 from distributor.render.digest import DigestRenderer
 from distributor.social.base import SocialChannel
 from distributor.store import ClaimedPost, Store
+from distributor.store.mail import suppressed_among
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int], None]
@@ -75,7 +76,13 @@ def deliver_edition(
         messages = []
         results: list[DeliveryResult] = []
         by_key = {c.key: c for c in claimed}
+        # an address suppressed since the edition was made (bounce, complaint) is not sent
+        suppressed = suppressed_among(store, [c.subscriber.email for c in claimed])
         for c in claimed:
+            if c.subscriber.email.lower() in suppressed:
+                reason = f"suppressed: {suppressed[c.subscriber.email.lower()]}"
+                results.append(DeliveryResult.failed(c.key, reason, retryable=False))
+                continue
             try:
                 messages.append(
                     renderer.personalize(variant, c.subscriber, c.key, list_config, clock())

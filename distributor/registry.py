@@ -16,6 +16,13 @@ from distributor.errors import ConfigError
 MAIL_BACKENDS: dict[str, str] = {
     "file": "distributor.mail.file:FileMailBackend",
     "smtp": "distributor.mail.smtp:SmtpBackend",
+    # mail providers (issue 5)
+    "mailgun": "distributor.mail.mailgun:MailgunBackend",
+    "sendgrid": "distributor.mail.sendgrid:SendGridBackend",
+    "postmark": "distributor.mail.postmark:PostmarkBackend",
+    "ses": "distributor.mail.ses:SesBackend",
+    "resend": "distributor.mail.resend:ResendBackend",
+    "brevo": "distributor.mail.brevo:BrevoBackend",
 }
 
 SOCIAL_CHANNELS: dict[str, str] = {

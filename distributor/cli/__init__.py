@@ -13,6 +13,7 @@ one line each.
 from distributor.cli.app import main
 
 # --- command registry: one line per module of commands -----------------------
+from distributor.cli.providers import providers  # mail providers (issue 5)
 from distributor.cli.serve import serve
 from distributor.cli.stories import stories
 from distributor.cli.subscribers import editions, editors, subscribers, tokens
@@ -23,5 +24,6 @@ main.add_command(subscribers)  # web (issue 7): subscribers, editions, editors, 
 main.add_command(editions)
 main.add_command(editors)
 main.add_command(tokens)
+main.add_command(providers)  # mail providers (issue 5)
 
 __all__ = ["main"]

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from distributor.config import Settings
 from distributor.models import DeliveryResult, Message
 from distributor.registry import mail_backend_class
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What ``distributor providers check`` says about one provider."""
+
+    ok: bool
+    detail: str
 
 
 class MailBackend(abc.ABC):
@@ -33,6 +42,10 @@ class MailBackend(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default holds none."""
+
+    def check(self) -> CheckResult:
+        """Verify settings and credentials with the cheapest read-only step there is."""
+        return CheckResult(True, "nothing to check")
 
 
 def build_mail_backend(name: str, settings: Settings) -> MailBackend:

@@ -13,7 +13,7 @@ from typing import Any
 
 from distributor.config import FileMailConfig, Settings
 from distributor.errors import TransientProviderError
-from distributor.mail.base import MailBackend
+from distributor.mail.base import CheckResult, MailBackend
 from distributor.models import DeliveryResult, Message
 
 
@@ -29,6 +29,16 @@ class FileMailBackend(MailBackend):
 
     def path_for(self, key: str) -> Path:
         return self.directory.joinpath(*key.split("/")).with_suffix(".eml")
+
+    def check(self) -> CheckResult:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            probe = self.directory / ".distributor-check"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            return CheckResult(False, f"cannot write to {self.directory}: {err}")
+        return CheckResult(True, f"writes to {self.directory}")
 
     def send_batch(self, messages: Sequence[Message]) -> list[DeliveryResult]:
         results: list[DeliveryResult] = []

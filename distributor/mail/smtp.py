@@ -1,22 +1,60 @@
-"""SMTP: one connection per batch, STARTTLS or implicit TLS, optional AUTH.
+"""SMTP: pooled connections, STARTTLS or implicit TLS, optional AUTH, DKIM.
+
+A batch is split over up to ``pool_size`` connections sending in parallel;
+connections are kept open and reused across batches and replaced after
+``max_messages_per_connection`` messages.
+Certificates are always checked.  A pooled connection that the server has
+dropped meanwhile is replaced and the message tried again (nothing of it had
+been sent).
 
 Each message is sent as MAIL / RCPT / DATA so the outcome is known per
-recipient: a 4xx reply is a transient failure, a 5xx a permanent one, and a
-connection lost *during* DATA leaves the message ``unknown`` (the server may
-have accepted it), never silently resent.
+recipient: a 4xx reply is a transient failure, a 5xx a permanent one, a 421
+closes the connection (the next message gets a new one), and a connection
+lost *during* DATA leaves the message ``unknown`` (the server may have
+accepted it), never silently resent.
+
+With a DKIM key configured, every message is signed with dkimpy (relaxed /
+simple), the List-Unsubscribe headers included in the signature.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import parseaddr
 from typing import Any
 
+import dkim
+
 from distributor.config import Settings, SmtpConfig
-from distributor.errors import AuthenticationError, TransientProviderError
-from distributor.mail.base import MailBackend
+from distributor.errors import (
+    AuthenticationError,
+    ConfigError,
+    ProviderError,
+    TransientProviderError,
+)
+from distributor.mail.base import CheckResult, MailBackend
 from distributor.models import DeliveryResult, Message
+
+#: signed when present: the identity, the content and the one-click unsubscribe headers
+DKIM_HEADERS = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Reply-To",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Language",
+)
+_MIME = {"mime-version", "content-type"}
 
 
 def _reply(code: int, resp: bytes | str) -> str:
@@ -33,6 +71,46 @@ class SmtpBackend(MailBackend):
         assert isinstance(config, SmtpConfig)
         self.cfg: SmtpConfig = config
         self.batch_size = config.batch_size
+        self.idle: list[tuple[smtplib.SMTP, int]] = []  # open connections, messages sent on each
+        self.connections_opened = 0
+        self.lock = threading.Lock()
+        self.dkim_key = self._dkim_key()
+
+    def _dkim_key(self) -> bytes | None:
+        cfg = self.cfg
+        if cfg.dkim_private_key is not None:
+            key = cfg.dkim_private_key.get_secret_value().encode()
+        elif cfg.dkim_private_key_file:
+            try:
+                key = self.settings.resolve(cfg.dkim_private_key_file).read_bytes()
+            except OSError as err:
+                raise ConfigError(
+                    f"mail.{self.name}.dkim_private_key_file: cannot read: {err}"
+                ) from err
+        else:
+            return None
+        if not cfg.dkim_selector:
+            raise ConfigError(f"mail.{self.name}.dkim_selector: required with a DKIM key")
+        return key
+
+    def sign(self, message: Message) -> bytes:
+        """The message, DKIM-signed when a key is configured."""
+        if self.dkim_key is None:
+            return message.raw
+        domain = self.cfg.dkim_domain or parseaddr(message.sender)[1].rpartition("@")[2]
+        present = {k.lower() for k, _ in message.headers}
+        wanted = [h for h in DKIM_HEADERS if h.lower() in present or h.lower() in _MIME]
+        try:
+            signature = dkim.sign(
+                message.raw,
+                (self.cfg.dkim_selector or "").encode(),
+                domain.encode(),
+                self.dkim_key,
+                include_headers=[h.encode() for h in wanted],
+            )
+        except dkim.DKIMException as err:
+            raise ConfigError(f"mail.{self.name}: DKIM signing failed: {err}") from err
+        return bytes(signature) + message.raw
 
     def _tls_context(self) -> ssl.SSLContext:
         cafile = str(self.settings.resolve(self.cfg.ca_file)) if self.cfg.ca_file else None
@@ -77,62 +155,153 @@ class SmtpBackend(MailBackend):
             raise
         return conn
 
+    def _take(self) -> tuple[smtplib.SMTP, int, bool]:
+        """A connection from the pool (reused: True) or a new one."""
+        with self.lock:
+            if self.idle:
+                conn, count = self.idle.pop()
+                return conn, count, True
+        conn = self.connect()
+        with self.lock:
+            self.connections_opened += 1
+        return conn, 0, False
+
+    def _give_back(self, conn: smtplib.SMTP, count: int) -> None:
+        with self.lock:
+            keep = count < self.cfg.max_messages_per_connection and len(self.idle) < (
+                self.cfg.pool_size
+            )
+            if keep:
+                self.idle.append((conn, count))
+        if not keep:
+            _close(conn, quit=True)
+
     def send_batch(self, messages: Sequence[Message]) -> list[DeliveryResult]:
+        """Send over up to ``pool_size`` connections at once, one slice of the batch each."""
         if not messages:
             return []
-        conn: smtplib.SMTP | None = self.connect()
+        lanes = [self._take()]  # raises: nothing of the batch was handed over
+        while len(lanes) < min(self.cfg.pool_size, len(messages)):
+            try:
+                lanes.append(self._take())
+            except ProviderError:
+                break
+        size = -(-len(messages) // len(lanes))
+        slices = [messages[i * size : (i + 1) * size] for i in range(len(lanes))]
+        for lane, part in zip(lanes, slices, strict=True):
+            if not part:
+                self._give_back(lane[0], lane[1])
+        work = [(lane, part) for lane, part in zip(lanes, slices, strict=True) if part]
+        if len(work) == 1:
+            return self._send_lane(*work[0])
+        with ThreadPoolExecutor(len(work), thread_name_prefix="smtp") as pool:
+            parts = list(pool.map(lambda w: self._send_lane(*w), work))
+        return [r for part in parts for r in part]
+
+    def _send_lane(
+        self, taken: tuple[smtplib.SMTP, int, bool], messages: Sequence[Message]
+    ) -> list[DeliveryResult]:
+        current: smtplib.SMTP | None
+        current, count, reused = taken
         results: list[DeliveryResult] = []
         try:
             for message in messages:
-                if conn is None:
+                if current is None or count >= self.cfg.max_messages_per_connection:
+                    if current is not None:
+                        _close(current, quit=True)
+                        current = None
                     try:
-                        conn = self.connect()
-                    except TransientProviderError as err:
+                        current, count, reused = self._take()
+                    except ProviderError as err:
+                        # some of the batch went out already: report, never raise
                         results.append(
                             DeliveryResult.failed(
                                 message.key, f"not attempted: {err.reason}", retryable=True
                             )
                         )
                         continue
-                result, alive = self._send_one(conn, message)
+                raw = self.sign(message)
+                result, alive, before_data = self._send_one(current, message, raw)
+                if not alive and before_data and reused:
+                    # a pooled connection the server had closed: nothing was sent, retry
+                    _close(current)
+                    current = None
+                    try:
+                        current = self.connect()
+                        count, reused = 0, False
+                        with self.lock:
+                            self.connections_opened += 1
+                        result, alive, before_data = self._send_one(current, message, raw)
+                    except ProviderError as err:
+                        result = DeliveryResult.failed(
+                            message.key, f"not attempted: {err.reason}", retryable=True
+                        )
+                        results.append(result)
+                        continue
                 results.append(result)
+                count += 1
+                reused = True
                 if not alive:
-                    _close(conn)
-                    conn = None
+                    _close(current)
+                    current = None
         finally:
-            if conn is not None:
-                _close(conn, quit=True)
+            if current is not None:
+                self._give_back(current, count)
         return results
 
-    def _send_one(self, conn: smtplib.SMTP, message: Message) -> tuple[DeliveryResult, bool]:
-        """Send one message; returns its result and whether the connection is still usable."""
+    def check(self) -> CheckResult:
+        """Connect, secure, authenticate, QUIT: proves host, TLS and credentials."""
+        conn = self.connect()
+        tls = "implicit TLS" if self.cfg.security == "tls" else self.cfg.security
+        _close(conn, quit=True)
+        auth = f", authenticated as {self.cfg.username}" if self.cfg.username else ""
+        dkim_note = f", DKIM selector {self.cfg.dkim_selector}" if self.dkim_key else ""
+        return CheckResult(True, f"{self.cfg.host}:{self.cfg.port} ({tls}{auth}{dkim_note})")
+
+    def close(self) -> None:
+        while self.idle:
+            conn, _ = self.idle.pop()
+            _close(conn, quit=True)
+
+    def _send_one(
+        self, conn: smtplib.SMTP, message: Message, raw: bytes
+    ) -> tuple[DeliveryResult, bool, bool]:
+        """Send one message: its result, whether the connection is still usable, and
+        whether a lost connection happened before DATA (so nothing was sent)."""
         key = message.key
         try:
             code, resp = conn.mail(message.sender)
             if code != 250:
                 conn.rset()
-                return _refused(key, "MAIL FROM", code, resp), code != 421
+                return _refused(key, "MAIL FROM", code, resp), code != 421, False
             code, resp = conn.rcpt(message.recipient)
             if code not in (250, 251):
                 conn.rset()
-                return _refused(key, "RCPT TO", code, resp), code != 421
+                return _refused(key, "RCPT TO", code, resp), code != 421, False
         except (smtplib.SMTPServerDisconnected, OSError) as err:
-            return DeliveryResult.failed(
-                key, f"connection lost before DATA: {err}", retryable=True
-            ), False
+            return (
+                DeliveryResult.failed(key, f"connection lost before DATA: {err}", retryable=True),
+                False,
+                True,
+            )
         try:
-            code, resp = conn.data(message.raw)
+            code, resp = conn.data(raw)
         except smtplib.SMTPDataError as err:
-            return _refused(key, "DATA", err.smtp_code, err.smtp_error), True
+            return _refused(key, "DATA", err.smtp_code, err.smtp_error), True, False
         except smtplib.SMTPResponseException as err:
-            return _refused(key, "DATA", err.smtp_code, err.smtp_error), err.smtp_code != 421
+            refused = _refused(key, "DATA", err.smtp_code, err.smtp_error)
+            return refused, err.smtp_code != 421, False
         except (smtplib.SMTPServerDisconnected, OSError) as err:
-            return DeliveryResult.unknown(
-                key, f"connection lost during DATA; the server may have accepted it: {err}"
-            ), False
+            return (
+                DeliveryResult.unknown(
+                    key, f"connection lost during DATA; the server may have accepted it: {err}"
+                ),
+                False,
+                False,
+            )
         if code != 250:
-            return _refused(key, "DATA", code, resp), True
-        return DeliveryResult.sent(key, provider_id=_reply(code, resp)), True
+            return _refused(key, "DATA", code, resp), True, False
+        return DeliveryResult.sent(key, provider_id=_reply(code, resp)), True, False
 
 
 def _refused(key: str, stage: str, code: int, resp: bytes | str) -> DeliveryResult:

@@ -199,6 +199,25 @@ source_state = Table(
 
 # --- tables: mail providers (issue 5) ---
 
+#: soft bounces per address; at the provider's threshold the address is suppressed
+soft_bounces = Table(
+    "soft_bounces",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_reason", Text, nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: webhook deliveries already processed (replay protection), by provider and event id
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
 # --- tables: social (issue 6) ---
 
 # --- tables: web (issue 7) ---

@@ -12,6 +12,7 @@ from distributor import __version__
 from distributor.config import Settings
 from distributor.store import Store
 from distributor.web import site as web_site
+from distributor.web import webhooks
 
 
 def create_app(settings: Settings, store: Store) -> Flask:
@@ -30,5 +31,6 @@ def create_app(settings: Settings, store: Store) -> Flask:
 
     # --- blueprint registry: one line per area -------------------------------
     web_site.install(app)  # web (issue 7): subscriber pages, editor dashboard, JSON API
+    webhooks.init_app(app)  # mail providers (issue 5): /webhooks/<provider>
 
     return app

@@ -130,8 +130,9 @@ def test_preview_is_the_pipeline_rendering_and_test_send_goes_to_the_editor(env:
     real = sorted(env.outbox("daily/"), key=lambda p: p.name)
     # the preview shows the edition of readers without topics (segment ""): compare
     # with the mail of such a reader, not one of a topic segment
-    plain_ids = {str(s.id) for s in env.store.recipients("daily")
-                 if s.language == "ar" and not s.topics}
+    plain_ids = {
+        str(s.id) for s in env.store.recipients("daily") if s.language == "ar" and not s.topics
+    }
     ar = [p for p in real if "/ar/" in str(p) and p.stem in plain_ids]
     real_titles = re.findall(
         r'class="(?:lead-title|story-title)"[^>]*>\s*<a [^>]*>([^<]+)<', decoded(ar[0].read_bytes())

@@ -171,6 +171,9 @@ class TelegramConfig(_NetworkConfig):
     provider: Literal["telegram"]
     base_url: str = "https://api.telegram.org"
     chat_id: str
+    # false: text fits the photo caption (1,024); true: photo, then the text as a
+    # message of up to 4,096 when it does not fit the caption
+    long_posts: bool = False
     bot_token: SecretStr | None = None
 
 

@@ -53,7 +53,7 @@ def test_file_outboxes(tmp_path: Path, make_context: Any) -> None:
             assert card.size == (1200, 630) and card.format == "PNG"
         assert post["alt_text"]
 
-    cards = list((tmp_path / "var/cards").glob("*.png"))
+    cards = list((tmp_path / "var/cards").glob("*-og.*"))  # one card set per story
     assert len(cards) == report.cards_made > 0
 
     again = run(ctx)

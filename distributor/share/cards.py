@@ -387,7 +387,9 @@ class CardMaker:
         else:
             image = Image.new("RGB", spec.size, brand)
         draw = ImageDraw.Draw(image)
-        draw.rectangle([0, height - 14, width, height], fill=brand if background else (255, 255, 255))
+        draw.rectangle(
+            [0, height - 14, width, height], fill=brand if background else (255, 255, 255)
+        )
         setter = self.setter(story.language)
         m = spec.margin
         start, end = m, width - m
@@ -416,7 +418,7 @@ class CardMaker:
             max_size=spec.max_font,
             min_size=spec.min_font,
         )
-        y = spec.box_top + size
+        y = float(spec.box_top + size)
         for line in lines:
             setter.draw_line(
                 image, line, size, start=start, end=end, baseline=y, fill=(255, 255, 255)

@@ -101,9 +101,7 @@ def rules_for(network: str, *, limit: int | None = None, caption: bool = True) -
         "bluesky": Rules("bluesky", 300, bluesky_length, byte_limit=3000, unit="graphemes"),
         "mastodon": Rules("mastodon", 500, mastodon_length, unit="characters (URL = 23)"),
         "threads": Rules("threads", 500, utf16_units, unit="UTF-16 units"),
-        "telegram": Rules(
-            "telegram", 1024 if caption else 4096, utf16_units, unit="UTF-16 units"
-        ),
+        "telegram": Rules("telegram", 1024 if caption else 4096, utf16_units, unit="UTF-16 units"),
         "linkedin": Rules("linkedin", 3000, len, link_in_text=False),
         "facebook": Rules("facebook", 63206, len, link_in_text=False),
         "discord": Rules("discord", 2000, len),

@@ -133,9 +133,7 @@ def fetch_image(
     for _ in range(limits.max_redirects + 1):
         check_url(current, policy)
         try:
-            resp = session.get(
-                current, stream=True, timeout=limits.timeout, allow_redirects=False
-            )
+            resp = session.get(current, stream=True, timeout=limits.timeout, allow_redirects=False)
         except requests.RequestException as err:
             raise ImageRefused(f"cannot fetch image: {type(err).__name__}") from err
         with resp:

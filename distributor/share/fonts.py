@@ -195,9 +195,7 @@ class FontChain:
         if shutil.which("fc-match"):
             self._from_fontconfig()
         bundled = bundled_faces()
-        self.by_script.setdefault("arabic", []).extend(
-            f for f in bundled if "Arabic" in f.path
-        )
+        self.by_script.setdefault("arabic", []).extend(f for f in bundled if "Arabic" in f.path)
         self.by_script.setdefault("devanagari", []).extend(
             f for f in bundled if "Devanagari" in f.path
         )
@@ -208,7 +206,9 @@ class FontChain:
     def _from_fontconfig(self) -> None:
         lang = self.language.lower()
         weight = ":weight=bold" if self.bold else ""
-        primary = _fc(["fc-match", "--format", "%{file}|%{index}\n", f"sans-serif:lang={lang}{weight}"])
+        primary = _fc(
+            ["fc-match", "--format", "%{file}|%{index}\n", f"sans-serif:lang={lang}{weight}"]
+        )
         self.general += primary
         cjk = CJK_FAMILY.get(lang) or CJK_FAMILY.get(lang.split("-")[0], "Noto Sans CJK JP")
         families = {**SCRIPT_FAMILIES, "cjk": (cjk, *sorted(set(CJK_FAMILY.values()) - {cjk}))}

@@ -142,7 +142,7 @@ def render_body(env: Environment, story: Story, network: str, channel: str) -> s
     body = template.render(
         story=story, channel=channel, network=network, section=section, hashtag=hashtag
     )
-    return regex.sub(r"\n{3,}", "\n\n", body).strip()
+    return str(regex.sub(r"\n{3,}", "\n\n", body)).strip()
 
 
 def compose_text(body: str, url: str, rules: Rules) -> str:

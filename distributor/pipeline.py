@@ -459,7 +459,8 @@ def _publish(ctx: Context, stories: list[Story], report: RunReport, *, dry_run: 
         if out.recovered:
             state = "reposted" if channel.idempotent else "marked unknown"
             report.notes.append(
-                f"channel {name}: {out.recovered} posts interrupted by an earlier crash were {state}"
+                f"channel {name}: {out.recovered} posts interrupted by an earlier crash "
+                f"were {state}"
             )
         for line in out.errors:
             report.error("social", name, line)

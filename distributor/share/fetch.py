@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import socket
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -164,8 +165,12 @@ def decode_image(data: bytes, limits: FetchLimits | None = None) -> Image.Image:
     """Decode ``data`` after checking its format and pixel count from the header."""
     limits = limits or FetchLimits()
     try:
-        image = Image.open(io.BytesIO(data))
-    except (OSError, Image.DecompressionBombError, ValueError) as err:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+        raise ImageRefused(f"over the pixel limit: {err}") from err
+    except (OSError, ValueError) as err:
         raise ImageRefused(f"not a readable image: {err}") from err
     if image.format not in limits.formats:
         raise ImageRefused(f"decoded format {image.format!r} is not allowed")

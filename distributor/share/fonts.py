@@ -21,6 +21,7 @@ Runs are shaped by Pillow's raqm layout (never pre-shaped by another library).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 import subprocess
@@ -273,16 +274,25 @@ class FontChain:
             engine = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
             font = ImageFont.truetype(face.path, real, index=face.index, layout_engine=engine)
             if self.bold and "[" in face.path:  # variable font: pick the bold instance
-                try:
+                with contextlib.suppress(OSError, ValueError):
                     font.set_variation_by_name("Bold")
-                except (OSError, ValueError):
-                    pass
             self._sizes[key] = font
         return self._sizes[key]
 
 
+@functools.cache
 def _is_bitmap(face: Face) -> bool:
-    return "ColorEmoji" in face.path or "Emoji" in Path(face.path).stem and "Color" in face.path
+    """Colour bitmap fonts (CBDT or sbix, no outlines) only load at their strike size."""
+    try:
+        if face.path.lower().endswith((".ttc", ".otc")):
+            with TTCollection(face.path, lazy=True) as collection:
+                tags = set(collection.fonts[face.index].keys())
+        else:
+            with TTFont(face.path, lazy=True, fontNumber=face.index) as font:
+                tags = set(font.keys())
+    except Exception:
+        return False
+    return bool(tags & {"CBDT", "sbix"}) and not tags & {"glyf", "CFF ", "CFF2"}
 
 
 def is_bitmap(face: Face | None) -> bool:

@@ -59,7 +59,9 @@ def need_fonts(lang: str) -> None:
         )
 
 
-def png_bytes(size: tuple[int, int] = (800, 600), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+def png_bytes(
+    size: tuple[int, int] = (800, 600), color: tuple[int, int, int] = (200, 30, 30)
+) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, format="PNG")
     return buf.getvalue()

@@ -55,7 +55,11 @@ def test_scripts_get_their_own_fonts() -> None:
 def test_card_sizes_budgets_and_alt_text(tmp_path: Path) -> None:
     need_fonts("ja")
     cards = maker(tmp_path).card_set(story("ja"))
-    for card, size in ((cards.og, (1200, 630)), (cards.square, (1080, 1080)), (cards.thumb, (1200, 630))):
+    for card, size in (
+        (cards.og, (1200, 630)),
+        (cards.square, (1080, 1080)),
+        (cards.thumb, (1200, 630)),
+    ):
         with Image.open(card.path) as img:
             assert img.size == size == (card.width, card.height)
         assert card.alt_text.startswith(HEADLINES["ja"])
@@ -68,7 +72,9 @@ def test_card_sizes_budgets_and_alt_text(tmp_path: Path) -> None:
 
 def test_jpeg_budget_holds_for_noise() -> None:
     rnd = random.Random(1)
-    noise = Image.frombytes("RGB", (1200, 630), bytes(rnd.getrandbits(8) for _ in range(1200 * 630 * 3)))
+    noise = Image.frombytes(
+        "RGB", (1200, 630), bytes(rnd.getrandbits(8) for _ in range(1200 * 630 * 3))
+    )
     data = jpeg_under(noise, THUMB_MAX_BYTES)
     assert len(data) <= THUMB_MAX_BYTES
     assert Image.open(io.BytesIO(data)).format == "JPEG"
@@ -147,7 +153,9 @@ def test_cache_renders_nothing_the_second_time(tmp_path: Path) -> None:
     m = maker(tmp_path)
     first = m.card_set(story("en"))
     assert not first.cached
-    mtimes = {p: os.stat(p).st_mtime_ns for p in (first.og.path, first.square.path, first.thumb.path)}
+    mtimes = {
+        p: os.stat(p).st_mtime_ns for p in (first.og.path, first.square.path, first.thumb.path)
+    }
     again = maker(tmp_path).card_set(story("en"))
     assert again.cached and again.og.path == first.og.path
     assert {p: os.stat(p).st_mtime_ns for p in mtimes} == mtimes

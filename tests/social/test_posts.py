@@ -25,14 +25,43 @@ from tests.social.conftest import story
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = Environment(loader=FileSystemLoader(str(ROOT / "templates")), autoescape=False)
-NETWORKS = ("x", "bluesky", "mastodon", "threads", "telegram", "linkedin", "facebook", "discord", "slack")
+NETWORKS = (
+    "x",
+    "bluesky",
+    "mastodon",
+    "threads",
+    "telegram",
+    "linkedin",
+    "facebook",
+    "discord",
+    "slack",
+)
 
 EMOJI = ["😀", "👩🏽‍🔬", "🇯🇵", "👨‍👩‍👧‍👦", "❤️", "1️⃣", "🏳️‍🌈"]
 pieces = st.one_of(
     st.sampled_from(EMOJI),
-    st.sampled_from(["東京", "記録的な夜", "한국어", "中文新闻", "שלום", "مرحبا بالعالم", "नमस्ते", "Привет", "ünïcödé"]),
-    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12),
-    st.builds(lambda s: f"https://example.com/{s}", st.text(alphabet="abcdefghij0123456789-_/", min_size=1, max_size=200)),
+    st.sampled_from(
+        [
+            "東京",
+            "記録的な夜",
+            "한국어",
+            "中文新闻",
+            "שלום",
+            "مرحبا بالعالم",
+            "नमस्ते",
+            "Привет",
+            "ünïcödé",
+        ]
+    ),
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+        min_size=1,
+        max_size=12,
+    ),
+    st.builds(
+        lambda s: f"https://example.com/{s}",
+        st.text(alphabet="abcdefghij0123456789-_/", min_size=1, max_size=200),
+    ),
     st.builds(lambda s: f"#{s}", st.sampled_from(["World", "気候", "طقس", "Climate2026"])),
     st.builds(lambda s: f"@{s}", st.sampled_from(["alice", "bob@mastodon.example"])),
     st.just(" "),
@@ -60,7 +89,9 @@ def test_other_counts() -> None:
 
 
 def test_shorten_keeps_urls_hashtags_and_words_whole() -> None:
-    text = "Breaking news about climate #ClimateAction https://example.com/a/very/long/path more words"
+    text = (
+        "Breaking news about climate #ClimateAction https://example.com/a/very/long/path more words"
+    )
     for limit in range(5, 90):
         out = shorten(text, lambda t, n=limit: len(t) <= n)
         assert len(out) <= limit
@@ -70,7 +101,7 @@ def test_shorten_keeps_urls_hashtags_and_words_whole() -> None:
             for m in URL.finditer(text):
                 assert m.group(0) in out or m.group(0)[:10] not in out
             assert "#ClimateAction" in out or "#Clim" not in out
-            rest = text[len(body):]
+            rest = text[len(body) :]
             first_word = text.split(" ")[0]
             if len(first_word) + 1 <= limit:  # else: the only way is a cut inside the word
                 assert rest == "" or rest[0] == " "  # cut at a word boundary
@@ -79,8 +110,12 @@ def test_shorten_keeps_urls_hashtags_and_words_whole() -> None:
 @pytest.mark.parametrize("network", NETWORKS)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(title=texts, summary=texts, path=st.text(alphabet="abc/-_0123456789", max_size=300))
-def test_every_composed_post_fits_its_network(network: str, title: str, summary: str, path: str) -> None:
-    s = story("ja", title=title or "x", summary_text=summary, url=f"https://news.example/{path}?a=1")
+def test_every_composed_post_fits_its_network(
+    network: str, title: str, summary: str, path: str
+) -> None:
+    s = story(
+        "ja", title=title or "x", summary_text=summary, url=f"https://news.example/{path}?a=1"
+    )
     rules = rules_for(network)
     post = compose(s, channel=network, rules=rules, url=s.url + "&utm_source=x", env=ENV)
     assert rules.count(post.text) <= rules.limit, (network, post.text)
@@ -109,7 +144,9 @@ def test_bluesky_facets_cover_exactly_the_url_bytes(text: str) -> None:
 
 def test_bluesky_post_has_byte_offset_facets_after_multibyte_text() -> None:
     s = story("ja", title="記録的な夜 👩🏽‍🔬", sections=("気候",))
-    post = compose(s, channel="bsky", rules=rules_for("bluesky"), url="https://news.example/a", env=ENV)
+    post = compose(
+        s, channel="bsky", rules=rules_for("bluesky"), url="https://news.example/a", env=ENV
+    )
     data = post.text.encode("utf-8")
     link = next(f for f in post.facets if f.kind == "link")
     tag = next(f for f in post.facets if f.kind == "tag")
@@ -123,7 +160,9 @@ def test_templates_are_overridable_per_network_and_language(tmp_path: Path) -> N
     (tmp_path / "social" / "x.ja.txt.j2").write_text("【速報】{{ story.title }}", encoding="utf-8")
     from jinja2 import ChoiceLoader
 
-    env = Environment(loader=ChoiceLoader([FileSystemLoader(str(tmp_path)), ENV.loader]), autoescape=False)  # type: ignore[list-item]
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(tmp_path)), ENV.loader]), autoescape=False
+    )  # type: ignore[list-item]
     ja = compose(story("ja"), channel="x", rules=rules_for("x"), url="https://n.example/a", env=env)
     en = compose(story("en"), channel="x", rules=rules_for("x"), url="https://n.example/a", env=env)
     assert ja.text.startswith("【速報】")

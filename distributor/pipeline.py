@@ -26,7 +26,7 @@ from distributor.selection import EditionPlan, plan_editions
 from distributor.share.cards import CardMaker, CardSet
 from distributor.share.fetch import AddressPolicy, FetchLimits
 from distributor.share.links import NETWORKS, UtmPolicy, share_links
-from distributor.share.posts import compose_post
+from distributor.share.posts import ComposedPost, compose_post, composed_view
 from distributor.social.base import SocialChannel, build_channel
 from distributor.sources.base import build_source
 from distributor.store import ClaimedPost, Store
@@ -409,22 +409,63 @@ def _dry_render(
     report.emails.skipped += len(plan.recipients)
 
 
+def social_stories(ctx: Context, story_id: str | None = None) -> list[Story]:
+    """The stories to post: one story by id, or every published story in any list's window."""
+    now = ctx.clock()
+    if story_id is not None:
+        found = ctx.store.stories_by_id([story_id]).get(story_id)
+        return [found] if found else []
+    out: dict[str, Story] = {}
+    for cfg in ctx.settings.lists.values():
+        since = now - timedelta(hours=cfg.max_age_hours)
+        for story in ctx.store.published_stories(now=now, since=since):
+            out.setdefault(story.id, story)
+    return list(out.values())
+
+
 def _publish(ctx: Context, stories: list[Story], report: RunReport, *, dry_run: bool) -> None:
+    publish_social(ctx, stories, report, dry_run=dry_run)
+
+
+def publish_social(
+    ctx: Context,
+    stories: list[Story],
+    report: RunReport,
+    *,
+    dry_run: bool,
+    only_channel: str | None = None,
+) -> list[tuple[str, Story, ComposedPost]]:
     """Share cards and one post per (story, channel, language) not posted before.
 
-    A dry run composes for every defined channel, enabled or not, and records nothing.
+    A dry run composes for every defined channel, enabled or not, records
+    nothing, and returns what each network would get.
     """
+    if only_channel is not None and only_channel not in ctx.settings.social:
+        known = ", ".join(sorted(ctx.settings.social)) or "none"
+        raise ConfigError(f"no social channel named {only_channel!r} (known: {known})")
     try:
         channels = ctx.all_channels() if dry_run else ctx.enabled_channels()
     except DistributorError as err:
         report.error("social", "channels", str(err))
-        return
+        return []
+    if only_channel is not None:
+        channels = {k: v for k, v in channels.items() if k == only_channel}
     wanted = [(s, name) for name, ch in channels.items() for s in stories if ch.wants(s.language)]
     if not wanted:
-        return
+        return []
     cards = make_cards(ctx, list({s.id: s for s, _ in wanted}.values()), report)
     by_id = {s.id: s for s, _ in wanted}
     env = DigestRenderer(ctx.settings).env
+
+    if dry_run:
+        previews = []
+        for story, name in wanted:
+            channel = channels[name]
+            post = compose_for(ctx, story, channel, cards, env)
+            rules = channel.rules()
+            previews.append((name, story, composed_view(post.text, rules)))
+        report.posts.skipped += len(wanted)
+        return previews
 
     def compose(claimed: ClaimedPost) -> Post | None:
         story = by_id.get(claimed.story_id) or ctx.store.stories_by_id([claimed.story_id]).get(
@@ -434,11 +475,6 @@ def _publish(ctx: Context, stories: list[Story], report: RunReport, *, dry_run: 
             return None
         return compose_for(ctx, story, channels[claimed.channel], cards, env)
 
-    if dry_run:
-        for story, name in wanted:
-            compose_for(ctx, story, channels[name], cards, env)
-        report.posts.skipped += len(wanted)
-        return
     ctx.store.ensure_posts(((s.id, name, s.language) for s, name in wanted), ctx.clock())
     ctx.progress.start("posts", len(wanted))
     for name, channel in channels.items():
@@ -464,3 +500,4 @@ def _publish(ctx: Context, stories: list[Story], report: RunReport, *, dry_run: 
             )
         for line in out.errors:
             report.error("social", name, line)
+    return []

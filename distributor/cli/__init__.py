@@ -16,5 +16,9 @@ from distributor.cli.app import main
 from distributor.cli.serve import serve
 
 main.add_command(serve)
+from distributor.cli.social import cards, links, post  # noqa: E402
+
+for _command in (cards, links, post):
+    main.add_command(_command)
 
 __all__ = ["main"]

@@ -127,6 +127,20 @@ class ComposedPost:
         return out
 
 
+def composed_view(text: str, rules: Rules) -> ComposedPost:
+    """``text`` as ``rules``' network counts it (length, bytes, Bluesky facets)."""
+    return ComposedPost(
+        network=rules.network,
+        text=text,
+        length=rules.count(text),
+        limit=rules.limit,
+        unit=rules.unit,
+        byte_length=len(text.encode("utf-8")),
+        byte_limit=rules.byte_limit,
+        facets=tuple(bluesky_facets(text)) if rules.network == "bluesky" else (),
+    )
+
+
 def render_body(env: Environment, story: Story, network: str, channel: str) -> str:
     """The post body from the most specific template for (network, language)."""
     lang = story.language
@@ -171,18 +185,7 @@ def compose(
         body = render_body(env, story, rules.network, channel)
     except TemplateNotFound:  # pragma: no cover - post.txt.j2 always exists
         body = story.title
-    text = compose_text(body, url, rules)
-    facets = tuple(bluesky_facets(text)) if rules.network == "bluesky" else ()
-    return ComposedPost(
-        network=rules.network,
-        text=text,
-        length=rules.count(text),
-        limit=rules.limit,
-        unit=rules.unit,
-        byte_length=len(text.encode("utf-8")),
-        byte_limit=rules.byte_limit,
-        facets=facets,
-    )
+    return composed_view(compose_text(body, url, rules), rules)
 
 
 def compose_post(

@@ -1,10 +1,13 @@
 """Share cards, made with Pillow: per story and language, three images.
 
-* ``og``: the Open Graph card, 1200x630 PNG (JPEG when a photo would make the
-  PNG reach 5 MB);
-* ``square``: 1080x1080 PNG, for networks that crop to squares;
-* ``thumb``: a 1200x630 JPEG of at most 1,000,000 bytes, the Bluesky link-card
-  thumbnail (quality lowered until it fits).
+* ``og``: the Open Graph card, 1200x630 JPEG (quality 90, no chroma
+  subsampling, always under 5 MB);
+* ``square``: 1080x1080 JPEG, for networks that crop to squares;
+* ``thumb``: the Bluesky link-card thumbnail, a JPEG of at most 1,000,000
+  bytes: the Open Graph card itself when it fits, else re-encoded smaller.
+
+JPEG rather than PNG: encoding is about ten times faster, and photo
+backgrounds make PNGs large.
 
 Layout: the story image cropped to fill and darkened (or the brand colour),
 the brand name, the section label, and the headline auto-fitted: the largest
@@ -38,7 +41,8 @@ from distributor.render.i18n import direction
 from distributor.share.fetch import AddressPolicy, FetchLimits, ImageRefused, fetch_image
 from distributor.share.fonts import BITMAP_STRIKE, FontChain, Run, is_bitmap, script_of
 
-CARD_VERSION = "2"
+CARD_VERSION = "3"
+CARD_QUALITY = 90
 OG_SIZE = (1200, 630)
 SQUARE_SIZE = (1080, 1080)
 OG_MAX_BYTES = 5_000_000
@@ -110,6 +114,7 @@ class TextSetter:
         self.language = language
         self.rtl = direction(language) == "rtl"
         self._widths: dict[tuple[str, int], float] = {}
+        self._line_widths: dict[tuple[str, int], float] = {}
 
     def run_width(self, run: Run, size: int) -> float:
         key = (run.text, size) if run.face is None else (f"{run.face.path}\0{run.text}", size)
@@ -128,7 +133,12 @@ class TextSetter:
         return width
 
     def width(self, text: str, size: int) -> float:
-        return sum(self.run_width(r, size) for r in self.chain.runs(text))
+        key = (text, size)
+        found = self._line_widths.get(key)
+        if found is None:
+            found = sum(self.run_width(r, size) for r in self.chain.runs(text))
+            self._line_widths[key] = found
+        return found
 
     def wrap(self, text: str, size: int, width: float) -> list[str] | None:
         """Lines of ``text`` no wider than ``width``; None if a single unit is too wide."""
@@ -314,14 +324,12 @@ class CardMaker:
         digest = self.fingerprint(story)
         alt = self.alt_text(story)
         paths = {
-            "og": self.directory / f"{digest}-og.png",
-            "og_jpeg": self.directory / f"{digest}-og.jpg",
-            "square": self.directory / f"{digest}-square.png",
+            "og": self.directory / f"{digest}-og.jpg",
+            "square": self.directory / f"{digest}-square.jpg",
             "thumb": self.directory / f"{digest}-thumb.jpg",
         }
-        og_path = paths["og"] if paths["og"].is_file() else paths["og_jpeg"]
-        if og_path.is_file() and paths["square"].is_file() and paths["thumb"].is_file():
-            return self._set(story, og_path, paths, alt, cached=True, problem=None)
+        if all(p.is_file() for p in paths.values()):
+            return self._set(story, paths, alt, cached=True, problem=None)
 
         background: Image.Image | None = None
         problem: str | None = None
@@ -334,18 +342,23 @@ class CardMaker:
                 problem = f"image {story.image_url} refused: {err}"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            og = self.draw(story, "og", background)
-            og_path = self._save_og(og, paths["og"], paths["og_jpeg"])
-            self._save(self.draw(story, "square", background), paths["square"], "PNG")
-            _atomic_write(paths["thumb"], jpeg_under(og, THUMB_MAX_BYTES))
+            og = jpeg_under(self.draw(story, "og", background), OG_MAX_BYTES, first=CARD_QUALITY)
+            _atomic_write(paths["og"], og)
+            square = self.draw(story, "square", background)
+            _atomic_write(paths["square"], jpeg_under(square, OG_MAX_BYTES, first=CARD_QUALITY))
+            # the thumbnail is the Open Graph card itself when it fits Bluesky's budget
+            thumb = og if len(og) <= THUMB_MAX_BYTES else None
+            if thumb is None:
+                with Image.open(io.BytesIO(og)) as decoded:
+                    thumb = jpeg_under(decoded, THUMB_MAX_BYTES)
+            _atomic_write(paths["thumb"], thumb)
         except OSError as err:
             raise ShareError(f"card for {story.id}: {err}") from err
-        return self._set(story, og_path, paths, alt, cached=False, problem=problem)
+        return self._set(story, paths, alt, cached=False, problem=problem)
 
     def _set(
         self,
         story: Story,
-        og_path: Path,
         paths: dict[str, Path],
         alt: str,
         *,
@@ -356,25 +369,11 @@ class CardMaker:
             return ShareCard(story.id, story.language, str(path), *size, alt, cached=cached)
 
         return CardSet(
-            card(og_path, OG_SIZE),
+            card(paths["og"], OG_SIZE),
             card(paths["square"], SQUARE_SIZE),
             card(paths["thumb"], OG_SIZE),
             problem,
         )
-
-    def _save_og(self, image: Image.Image, png: Path, jpeg: Path) -> Path:
-        buf = io.BytesIO()
-        image.save(buf, format="PNG", compress_level=3)
-        if buf.tell() < OG_MAX_BYTES:
-            _atomic_write(png, buf.getvalue())
-            return png
-        _atomic_write(jpeg, jpeg_under(image, OG_MAX_BYTES))
-        return jpeg
-
-    def _save(self, image: Image.Image, path: Path, fmt: str) -> None:
-        buf = io.BytesIO()
-        image.save(buf, format=fmt, compress_level=3)
-        _atomic_write(path, buf.getvalue())
 
     def draw(self, story: Story, kind: str, background: Image.Image | None) -> Image.Image:
         """One card image (``og`` or ``square``) of ``story``."""
@@ -433,13 +432,14 @@ def _fit_one_line(setter: TextSetter, text: str, size: int, width: float) -> str
     return setter.truncate(text, size, width, 1)[0]
 
 
-def jpeg_under(image: Image.Image, max_bytes: int) -> bytes:
+def jpeg_under(image: Image.Image, max_bytes: int, *, first: int = 85) -> bytes:
     """``image`` as a JPEG of at most ``max_bytes``, lowering quality (then size) to fit."""
     img = image.convert("RGB")
     for _ in range(4):
-        for quality in (88, 78, 66, 52, 40):
+        for quality in (first, 75, 62, 50, 40):
             buf = io.BytesIO()
-            img.save(buf, format="JPEG", quality=quality, optimize=True)
+            # no chroma subsampling at high quality: keeps the edges of text crisp
+            img.save(buf, format="JPEG", quality=quality, subsampling=0 if quality >= 85 else 2)
             if buf.tell() <= max_bytes:
                 return buf.getvalue()
         img = img.resize((img.width * 3 // 4, img.height * 3 // 4), Image.Resampling.LANCZOS)

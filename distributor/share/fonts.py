@@ -203,6 +203,7 @@ class FontChain:
         self.general += bundled
         self._sizes: dict[tuple[Face, int], ImageFont.FreeTypeFont] = {}
         self._pick: dict[str, Face | None] = {}
+        self._runs: dict[str, list[Run]] = {}
 
     def _from_fontconfig(self) -> None:
         lang = self.language.lower()
@@ -237,6 +238,14 @@ class FontChain:
 
     def runs(self, text: str) -> list[Run]:
         """``text`` split into runs of one face each, in logical order."""
+        found = self._runs.get(text)
+        if found is None:
+            if len(self._runs) > 50_000:  # bound the memory of a long run
+                self._runs.clear()
+            found = self._runs[text] = self._split(text)
+        return found
+
+    def _split(self, text: str) -> list[Run]:
         runs: list[Run] = []
         current: Face | None = None
         buf: list[str] = []

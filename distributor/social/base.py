@@ -223,6 +223,13 @@ def read_card(post: Post, key: str = "card") -> bytes | None:
         return None
 
 
+def card_file(post: Post) -> tuple[str, str]:
+    """A file name and MIME type for the post's card (JPEG or PNG, by its suffix)."""
+    if (post.card_path or "").lower().endswith(".png"):
+        return "card.png", "image/png"
+    return "card.jpg", "image/jpeg"
+
+
 def build_channel(name: str, settings: Settings) -> SocialChannel:
     """The channel configured under ``[social.NAME]``."""
     config = settings.social[name]

@@ -2,7 +2,7 @@
 
 ``POST {webhook_url}?wait=true`` as ``multipart/form-data``: ``payload_json``
 with the content (2,000 characters) and an embed showing the attached card
-(``attachment://card.png``), and the card as ``files[0]``.  Mentions are never
+(``attachment://card.jpg``), and the card as ``files[0]``.  Mentions are never
 parsed (``allowed_mentions``), so a headline cannot ping anyone.  A 429 carries
 ``Retry-After`` and ``X-RateLimit-Reset-After``.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from distributor.config import DiscordConfig, Settings
 from distributor.models import DeliveryResult, Post
-from distributor.social.base import HttpChannel, read_card, secret
+from distributor.social.base import HttpChannel, card_file, read_card, secret
 
 
 class DiscordChannel(HttpChannel):
@@ -36,17 +36,18 @@ class DiscordChannel(HttpChannel):
         card = read_card(post)
         files: dict[str, Any] = {}
         if card is not None:
+            filename, mime = card_file(post)
             payload["embeds"] = [
                 {
                     "title": post.extra.get("title", "")[:256],
                     "url": post.url,
-                    "image": {"url": "attachment://card.png"},
+                    "image": {"url": f"attachment://{filename}"},
                 }
             ]
             payload["attachments"] = [
-                {"id": 0, "filename": "card.png", "description": post.alt_text[:1024]}
+                {"id": 0, "filename": filename, "description": post.alt_text[:1024]}
             ]
-            files["files[0]"] = ("card.png", card, "image/png")
+            files["files[0]"] = (filename, card, mime)
         files["payload_json"] = (None, json.dumps(payload), "application/json")
         resp = self.request("POST", url, params={"wait": "true"}, files=files)
         if resp.status_code == 200:

@@ -19,7 +19,7 @@ from distributor.config import MastodonConfig, Settings
 from distributor.errors import TransientProviderError
 from distributor.models import DeliveryResult, Post
 from distributor.share.counting import Rules, rules_for
-from distributor.social.base import HttpChannel, read_card, secret
+from distributor.social.base import HttpChannel, card_file, read_card, secret
 
 
 class MastodonChannel(HttpChannel):
@@ -67,7 +67,7 @@ class MastodonChannel(HttpChannel):
             "POST",
             "/api/v2/media",
             headers=self._auth(),
-            files={"file": ("card" + _suffix(post.card_path), data, _mime(post.card_path))},
+            files={"file": (*card_file(post)[:1], data, card_file(post)[1])},
             data={"description": post.alt_text[:1500]},
         )
         if resp.status_code not in (200, 202):
@@ -107,11 +107,3 @@ class MastodonChannel(HttpChannel):
             raise self.fail(resp, "status")
         status = resp.json()
         return DeliveryResult.sent(post.key, provider_id=str(status.get("url") or status["id"]))
-
-
-def _suffix(path: str | None) -> str:
-    return ".jpg" if path and path.endswith(".jpg") else ".png"
-
-
-def _mime(path: str | None) -> str:
-    return "image/jpeg" if path and path.endswith(".jpg") else "image/png"

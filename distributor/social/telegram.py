@@ -16,7 +16,7 @@ from distributor.config import Settings, TelegramConfig
 from distributor.errors import AuthenticationError
 from distributor.models import DeliveryResult, Post
 from distributor.share.counting import Rules, rules_for, telegram_escape, utf16_units
-from distributor.social.base import HttpChannel, read_card, secret
+from distributor.social.base import HttpChannel, card_file, read_card, secret
 
 CAPTION_LIMIT = 1024
 MESSAGE_LIMIT = 4096
@@ -71,8 +71,8 @@ class TelegramChannel(HttpChannel):
         data = {"chat_id": chat}
         if fits:
             data |= {"caption": text, "parse_mode": "HTML"}
-        name = "card.jpg" if (post.card_path or "").endswith(".jpg") else "card.png"
-        msg = self._call("sendPhoto", data=data, files={"photo": (name, photo)})
+        name, mime = card_file(post)
+        msg = self._call("sendPhoto", data=data, files={"photo": (name, photo, mime)})
         if not fits:
             msg = self._call(
                 "sendMessage", data={"chat_id": chat, "text": text, "parse_mode": "HTML"}

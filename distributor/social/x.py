@@ -15,7 +15,7 @@ from requests_oauthlib import OAuth1
 
 from distributor.config import Settings, XConfig
 from distributor.models import DeliveryResult, Post
-from distributor.social.base import HttpChannel, read_card, secret
+from distributor.social.base import HttpChannel, card_file, read_card, secret
 
 
 class XChannel(HttpChannel):
@@ -47,7 +47,7 @@ class XChannel(HttpChannel):
             "POST",
             "/2/media/upload",
             auth=auth,
-            files={"media": ("card.png", data, "image/png")},
+            files={"media": (*card_file(post)[:1], data, card_file(post)[1])},
             data={"media_category": "tweet_image"},
         )
         if resp.status_code not in (200, 201):

@@ -149,7 +149,7 @@ def test_mastodon_media_polling_language_and_idempotency_key(
     assert result.state == "sent" and result.provider_id == "https://m.example/@news/9"
     media = requests_to(httpserver, "/api/v2/media")[0]
     assert media.headers["Authorization"] == "Bearer tok"
-    assert media.files["file"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert media.files["file"][:3] == b"\xff\xd8\xff"
     assert media.form["description"] == cards.og.alt_text
     assert len(requests_to(httpserver, "/api/v1/media/m1")) == 2 and len(sleeps) == 2
     status = requests_to(httpserver, "/api/v1/statuses")[0]
@@ -377,7 +377,8 @@ def test_x_oauth1_media_alt_text_and_post(
         assert 'oauth_signature_method="HMAC-SHA1"' in auth and "oauth_signature=" in auth
     upload = requests_to(httpserver, "/2/media/upload")[0]
     assert (
-        upload.form["media_category"] == "tweet_image" and upload.files["media"][:4] == b"\x89PNG"
+        upload.form["media_category"] == "tweet_image"
+        and upload.files["media"][:3] == b"\xff\xd8\xff"
     )
     assert requests_to(httpserver, "/2/media/metadata")[0].get_json() == {
         "id": "777",
@@ -460,7 +461,7 @@ def test_telegram_photo_with_escaped_caption_and_retry_after(
     req = requests_to(httpserver, "/botT0K3N/sendPhoto")[-1]
     assert req.form["chat_id"] == "@meridian" and req.form["parse_mode"] == "HTML"
     assert "Ministers agree &lt;climate&gt; pact &amp; more" in req.form["caption"]
-    assert req.files["photo"][:4] == b"\x89PNG"
+    assert req.files["photo"][:3] == b"\xff\xd8\xff"
 
 
 def test_telegram_long_text_goes_after_the_photo(
@@ -550,7 +551,7 @@ def test_linkedin_posts_api_article_with_thumbnail(
     assert ch.publish(post).provider_id == "urn:li:share:6844785523593134080"
     init = requests_to(httpserver, "/rest/images")[0]
     assert init.get_json() == {"initializeUploadRequest": {"owner": "urn:li:organization:5515715"}}
-    assert requests_to(httpserver, "/upload/abc")[0].get_data()[:4] == b"\x89PNG"
+    assert requests_to(httpserver, "/upload/abc")[0].get_data()[:3] == b"\xff\xd8\xff"
     req = requests_to(httpserver, "/rest/posts")[0]
     assert (
         req.headers["Linkedin-Version"] == "202411"
@@ -622,10 +623,10 @@ def test_discord_webhook_with_card_and_no_mentions(
     payload = json.loads(req.form["payload_json"])
     assert payload["content"] == post.text and payload["allowed_mentions"] == {"parse": []}
     assert (
-        payload["embeds"][0]["image"]["url"] == "attachment://card.png"
+        payload["embeds"][0]["image"]["url"] == "attachment://card.jpg"
         and payload["username"] == "Meridian"
     )
-    assert req.files["files[0]"][:4] == b"\x89PNG"
+    assert req.files["files[0]"][:3] == b"\xff\xd8\xff"
 
 
 def test_slack_webhook_escapes_and_reports_refusals(

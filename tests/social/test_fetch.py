@@ -25,7 +25,7 @@ def session() -> requests.Session:
 
 def test_loopback_is_refused_by_default(httpserver: HTTPServer, session: requests.Session) -> None:
     httpserver.expect_request("/a.png").respond_with_data(png_bytes(), content_type="image/png")
-    with pytest.raises(ImageRefused, match="127.0.0.1 is not public"):
+    with pytest.raises(ImageRefused, match=r"127\.0\.0\.1 is not public"):
         fetch_image(httpserver.url_for("/a.png"), session)
     assert httpserver.log == []  # refused before any request
 
@@ -69,7 +69,7 @@ def test_only_plain_http_urls(url: str) -> None:
 
 def test_every_resolved_address_is_checked() -> None:
     policy = AddressPolicy(resolver=lambda h, p: ["93.184.216.34", "10.0.0.5"])
-    with pytest.raises(ImageRefused, match="10.0.0.5"):
+    with pytest.raises(ImageRefused, match=r"10\.0\.0\.5"):
         check_url("https://images.example/a.png", policy)
 
 
@@ -89,7 +89,7 @@ def test_redirect_to_metadata_address_is_refused(
     httpserver.expect_request("/a.png").respond_with_data(
         "", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
     )
-    with pytest.raises(ImageRefused, match="169.254.169.254 is not public"):
+    with pytest.raises(ImageRefused, match=r"169\.254\.169\.254 is not public"):
         fetch_image(httpserver.url_for("/a.png"), session, policy=LOOPBACK)
 
 
@@ -101,7 +101,7 @@ def test_redirect_to_a_host_resolving_privately_is_refused(
     httpserver.expect_request("/a.png").respond_with_data(
         "", status=301, headers={"Location": f"http://internal.test:{httpserver.port}/b.png"}
     )
-    with pytest.raises(ImageRefused, match="10.0.0.7"):
+    with pytest.raises(ImageRefused, match=r"10\.0\.0\.7"):
         fetch_image(httpserver.url_for("/a.png"), session, policy=policy)
     assert len(httpserver.log) == 1  # the redirect target was never asked
 
@@ -198,7 +198,11 @@ def test_refused_image_falls_back_to_brand_background(
     refused = default.card_set(story("en", image_url=url))
     assert refused.image_problem and "not public" in refused.image_problem
     with Image.open(refused.og.path) as img:
-        assert img.convert("RGB").getpixel((5, 5)) == (11, 61, 145)  # brand colour
+        pixel = img.convert("RGB").getpixel((5, 5))
+        assert isinstance(pixel, tuple)
+        assert all(
+            abs(a - b) <= 3 for a, b in zip(pixel, (11, 61, 145), strict=True)
+        )  # brand colour
     allowed = CardMaker(
         tmp_path / "b", brand_name="M", brand_color="#0b3d91", session=session, policy=LOOPBACK
     )

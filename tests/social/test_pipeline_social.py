@@ -19,18 +19,28 @@ LANGS = 'languages = ["ja", "ar"]'
 
 def _network_server(httpserver: HTTPServer) -> None:
     j = httpserver.expect_request
-    j("/api/v2/instance").respond_with_json({"configuration": {"statuses": {"max_characters": 500}}})
+    j("/api/v2/instance").respond_with_json(
+        {"configuration": {"statuses": {"max_characters": 500}}}
+    )
     j("/api/v2/media", method="POST").respond_with_json({"id": "m", "url": "https://m/m.png"})
     j("/api/v1/statuses", method="POST").respond_with_json({"id": "1", "url": "https://m/@n/1"})
-    j("/xrpc/com.atproto.server.createSession").respond_with_json({"accessJwt": "a", "refreshJwt": "r", "did": "did:plc:n"})
-    j("/xrpc/com.atproto.repo.uploadBlob").respond_with_json({"blob": {"$type": "blob", "ref": {"$link": "b"}, "mimeType": "image/jpeg", "size": 1}})
-    j("/xrpc/com.atproto.repo.createRecord").respond_with_json({"uri": "at://did:plc:n/app.bsky.feed.post/x", "cid": "c"})
+    j("/xrpc/com.atproto.server.createSession").respond_with_json(
+        {"accessJwt": "a", "refreshJwt": "r", "did": "did:plc:n"}
+    )
+    j("/xrpc/com.atproto.repo.uploadBlob").respond_with_json(
+        {"blob": {"$type": "blob", "ref": {"$link": "b"}, "mimeType": "image/jpeg", "size": 1}}
+    )
+    j("/xrpc/com.atproto.repo.createRecord").respond_with_json(
+        {"uri": "at://did:plc:n/app.bsky.feed.post/x", "cid": "c"}
+    )
     j("/2/media/upload").respond_with_json({"data": {"id": "7"}})
     j("/2/media/metadata").respond_with_json({"data": {}})
     j("/2/tweets").respond_with_json({"data": {"id": "5", "text": ""}}, status=201)
     j("/botTOKEN/sendPhoto").respond_with_json({"ok": True, "result": {"message_id": 3}})
     j("/v21.0/1/feed").respond_with_json({"id": "1_2"})
-    j("/rest/images").respond_with_json({"value": {"uploadUrl": httpserver.url_for("/up"), "image": "urn:li:image:1"}})
+    j("/rest/images").respond_with_json(
+        {"value": {"uploadUrl": httpserver.url_for("/up"), "image": "urn:li:image:1"}}
+    )
     j("/up", method="PUT").respond_with_data("", status=201)
     j("/rest/posts").respond_with_data("", status=201, headers={"x-restli-id": "urn:li:share:1"})
     j("/v1.0/9/threads").respond_with_json({"id": "c"})
@@ -110,13 +120,17 @@ SECRETS = {
 }
 
 
-def test_run_posts_through_every_network_once(tmp_path: Path, httpserver: HTTPServer, make_context: Any) -> None:
+def test_run_posts_through_every_network_once(
+    tmp_path: Path, httpserver: HTTPServer, make_context: Any
+) -> None:
     _network_server(httpserver)
     env = SECRETS | {
         "DISTRIBUTOR_SOCIAL_DISCORD_WEBHOOK_URL": httpserver.url_for("/discord"),
         "DISTRIBUTOR_SOCIAL_SLACK_WEBHOOK_URL": httpserver.url_for("/slack"),
     }
-    settings = settings_for(write_config(tmp_path, social=_social(httpserver.url_for("").rstrip("/"))), env)
+    settings = settings_for(
+        write_config(tmp_path, social=_social(httpserver.url_for("").rstrip("/"))), env
+    )
     ctx = make_context(settings)
     report = run(ctx)
     with ctx.store.engine.connect() as conn:
@@ -128,12 +142,26 @@ def test_run_posts_through_every_network_once(tmp_path: Path, httpserver: HTTPSe
             assert language in ("ja", "ar")
     stories_ja_ar = len(by_channel["mastodon"])
     assert stories_ja_ar >= 4
-    for channel in ("mastodon", "bluesky", "x", "telegram", "facebook", "linkedin", "threads", "discord"):
+    for channel in (
+        "mastodon",
+        "bluesky",
+        "x",
+        "telegram",
+        "facebook",
+        "linkedin",
+        "threads",
+        "discord",
+    ):
         assert by_channel[channel] == ["sent"] * stories_ja_ar, channel
     assert set(by_channel["slack"]) == {"failed"}  # Slack is down ...
-    assert report.posts.sent == sum(len(v) for k, v in by_channel.items() if k != "slack")  # ... the rest went
+    assert report.posts.sent == sum(
+        len(v) for k, v in by_channel.items() if k != "slack"
+    )  # ... the rest went
     assert any(e.stage == "social" and e.subject == "slack" for e in report.errors)
-    assert len([r for r, _ in httpserver.log if r.path == "/xrpc/com.atproto.server.createSession"]) == 1
+    assert (
+        len([r for r, _ in httpserver.log if r.path == "/xrpc/com.atproto.server.createSession"])
+        == 1
+    )
 
     calls = len(httpserver.log)
     again = run(make_context(settings))
@@ -148,39 +176,101 @@ def _sample_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_cli_post_dry_run_composes_for_every_defined_channel(tmp_path: Path) -> None:
-    out = cli("post", "--dry-run", "--json", "--story", "urn:meridian:marel-river-treaty:ar", cwd=ROOT, env=_sample_env(tmp_path))
+    out = cli(
+        "post",
+        "--dry-run",
+        "--json",
+        "--story",
+        "urn:meridian:marel-river-treaty:ar",
+        cwd=ROOT,
+        env=_sample_env(tmp_path),
+    )
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     channels = {r["channel"] for r in rows}
-    assert channels == {"outbox", "mastodon", "bluesky", "x", "telegram", "facebook", "linkedin", "threads", "discord", "slack"}
+    assert channels == {
+        "outbox",
+        "mastodon",
+        "bluesky",
+        "x",
+        "telegram",
+        "facebook",
+        "linkedin",
+        "threads",
+        "discord",
+        "slack",
+    }
     for row in rows:
         assert row["length"] <= row["limit"]
         assert row["language"] == "ar"
     bsky = next(r for r in rows if r["network"] == "bluesky")
     data = bsky["text"].encode("utf-8")
     link = next(f for f in bsky["facets"] if "uri" in f["features"][0])
-    assert data[link["index"]["byteStart"] : link["index"]["byteEnd"]].decode() == link["features"][0]["uri"]
-    human = cli("post", "--dry-run", "--channel", "x", "--story", "urn:meridian:marel-river-treaty:ar", cwd=ROOT, env=_sample_env(tmp_path))
+    assert (
+        data[link["index"]["byteStart"] : link["index"]["byteEnd"]].decode()
+        == link["features"][0]["uri"]
+    )
+    human = cli(
+        "post",
+        "--dry-run",
+        "--channel",
+        "x",
+        "--story",
+        "urn:meridian:marel-river-treaty:ar",
+        cwd=ROOT,
+        env=_sample_env(tmp_path),
+    )
     assert human.returncode == 0 and "/280 weighted characters" in human.stdout
     bad = cli("post", "--dry-run", "--channel", "nope", cwd=ROOT, env=_sample_env(tmp_path))
-    assert bad.returncode == 1 and bad.stderr.startswith("distributor: error: no social channel named 'nope'")
+    assert bad.returncode == 1 and bad.stderr.startswith(
+        "distributor: error: no social channel named 'nope'"
+    )
     assert len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_cli_cards_and_links(tmp_path: Path) -> None:
     story_id = "urn:meridian:marel-river-treaty:ja"
-    out = cli("cards", story_id, "--out", str(tmp_path / "c"), "--json", cwd=ROOT, env=_sample_env(tmp_path))
+    out = cli(
+        "cards",
+        story_id,
+        "--out",
+        str(tmp_path / "c"),
+        "--json",
+        cwd=ROOT,
+        env=_sample_env(tmp_path),
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["cards"]["og"]["width"] == 1200 and doc["cards"]["square"]["height"] == 1080
-    assert doc["cards"]["thumb"]["bytes"] <= 1_000_000 and Path(doc["cards"]["og"]["path"]).parent == tmp_path / "c"
+    assert (
+        doc["cards"]["thumb"]["bytes"] <= 1_000_000
+        and Path(doc["cards"]["og"]["path"]).parent == tmp_path / "c"
+    )
     assert doc["cached"] is False and doc["alt_text"]
-    again = cli("cards", story_id, "--out", str(tmp_path / "c"), "--json", cwd=ROOT, env=_sample_env(tmp_path))
+    again = cli(
+        "cards",
+        story_id,
+        "--out",
+        str(tmp_path / "c"),
+        "--json",
+        cwd=ROOT,
+        env=_sample_env(tmp_path),
+    )
     assert json.loads(again.stdout)["cached"] is True
     links = cli("links", story_id, "--json", cwd=ROOT, env=_sample_env(tmp_path))
     assert links.returncode == 0, links.stderr
     found = json.loads(links.stdout)
-    assert set(found) >= {"x", "facebook", "linkedin", "whatsapp", "telegram", "reddit", "bluesky", "threads", "email"}
+    assert set(found) >= {
+        "x",
+        "facebook",
+        "linkedin",
+        "whatsapp",
+        "telegram",
+        "reddit",
+        "bluesky",
+        "threads",
+        "email",
+    }
     assert found["email"].startswith("mailto:")
     missing = cli("links", "no-such-story", cwd=ROOT, env=_sample_env(tmp_path))
     assert missing.returncode == 1 and "no story with id 'no-such-story'" in missing.stderr

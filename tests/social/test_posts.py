@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -139,7 +140,7 @@ def test_bluesky_facets_cover_exactly_the_url_bytes(text: str) -> None:
         if f.kind == "tag":
             assert data[f.byte_start : f.byte_end].decode("utf-8") == "#" + f.value
     spans = sorted((f.byte_start, f.byte_end) for f in facets)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # no overlap
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))  # no overlap
 
 
 def test_bluesky_post_has_byte_offset_facets_after_multibyte_text() -> None:

@@ -45,9 +45,10 @@ def x_weighted(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
-def mastodon_length(text: str) -> int:
-    """Mastodon's count: URLs as 23, remote mentions as their local part, graphemes."""
-    counted = URL.sub("x" * MASTODON_URL_LENGTH, text)
+def mastodon_length(text: str, url_length: int = MASTODON_URL_LENGTH) -> int:
+    """Mastodon's count: URLs as ``url_length`` (23), remote mentions as their local
+    part, grapheme clusters."""
+    counted = URL.sub("x" * url_length, text)
     counted = MENTION.sub(lambda m: "@" + m.group(1), counted)
     return graphemes(counted)
 

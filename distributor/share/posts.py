@@ -208,6 +208,8 @@ def compose_post(
     }
     if thumb_path:
         extra["thumb_path"] = thumb_path
+    if story.published_at is not None:
+        extra["published_at"] = story.published_at.isoformat()
     return Post(
         key=post_key(story.id, channel, story.language),
         story_id=story.id,

@@ -7,7 +7,8 @@ expired.  The thumbnail (a JPEG of at most 1,000,000 bytes) is uploaded with
 ``com.atproto.repo.uploadBlob`` and used in an ``app.bsky.embed.external``
 link card.  Link and hashtag facets are at UTF-8 byte offsets.
 
-The record key is a TID derived from the story, channel and language, so a
+The record key is a TID derived from the story (its publish time), channel and
+language, so a
 retry (after a timeout or a crash) writes the same record key: the server
 refuses a second record under it, and the channel then reads the record back
 and reports the post as sent.
@@ -31,14 +32,24 @@ _B32 = "234567abcdefghijklmnopqrstuvwxyz"
 THUMB_MAX_BYTES = 1_000_000
 
 
-def deterministic_tid(story_id: str, channel: str, language: str) -> str:
+def deterministic_tid(
+    story_id: str, channel: str, language: str, published: datetime | None = None
+) -> str:
     """A valid TID (13 base32-sortable characters) from (story, channel, language).
 
-    The 53-bit "timestamp" and 10-bit clock id both come from a hash: the same
-    post always gets the same key, different posts practically never do.
+    The timestamp part is the story's publish time (microseconds) when known,
+    so keys sort like the stories; the 10-bit clock id, and the timestamp when
+    unknown, come from a hash of the three.  The same post always gets the
+    same key; two posts practically never do.
     """
     digest = hashlib.sha256(f"{story_id}\0{channel}\0{language}".encode()).digest()
-    value = int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)  # top bit must be 0
+    clock_id = int.from_bytes(digest[:2], "big") & 1023
+    if published is not None:
+        micros = int(published.timestamp()) * 1_000_000
+        micros += int.from_bytes(digest[2:5], "big") % 1_000_000  # spread within the second
+    else:
+        micros = int.from_bytes(digest[2:9], "big") & ((1 << 53) - 1)
+    value = (micros << 10) | clock_id  # 64 bits with the top bit 0
     out = []
     for _ in range(13):
         out.append(_B32[value & 31])
@@ -114,7 +125,13 @@ class BlueskyChannel(HttpChannel):
     # ------------------------------------------------------------------ posting
     def publish(self, post: Post) -> DeliveryResult:
         session = self.session_info()
-        rkey = deterministic_tid(post.story_id, post.channel, post.language)
+        published = post.extra.get("published_at")
+        rkey = deterministic_tid(
+            post.story_id,
+            post.channel,
+            post.language,
+            datetime.fromisoformat(published) if published else None,
+        )
         record: dict[str, Any] = {
             "$type": COLLECTION,
             "text": post.text,

@@ -3,7 +3,8 @@
 The card goes through ``POST /api/v2/media`` with its alt text; a ``202``
 means the server is still processing it, so ``GET /api/v1/media/:id`` is
 polled until it answers ``200``.  The text limit and the length every URL
-counts come from ``GET /api/v2/instance`` (default 500 and 23).
+counts (``characters_reserved_per_url``) come from ``GET /api/v2/instance``
+(default 500 and 23).
 
 The idempotency key is derived from the ledger key, so a retry of the same
 post (after a timeout or a crash) is recognised by the server as the same
@@ -13,12 +14,13 @@ status -- Mastodon keeps keys for one hour.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from distributor.config import MastodonConfig, Settings
 from distributor.errors import TransientProviderError
 from distributor.models import DeliveryResult, Post
-from distributor.share.counting import Rules, rules_for
+from distributor.share.counting import Rules, mastodon_length, rules_for
 from distributor.social.base import HttpChannel, card_file, read_card, secret
 
 
@@ -35,6 +37,7 @@ class MastodonChannel(HttpChannel):
         assert isinstance(config, MastodonConfig)
         self.cfg = config
         self._limit: int | None = None
+        self._url_length = 23
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {secret(self.cfg.access_token)}"}
@@ -47,7 +50,9 @@ class MastodonChannel(HttpChannel):
                 resp = self.request("GET", "/api/v2/instance")
                 if resp.ok:
                     conf = resp.json().get("configuration", {})
-                    self._limit = int(conf.get("statuses", {}).get("max_characters", 500))
+                    statuses = conf.get("statuses", {})
+                    self._limit = int(statuses.get("max_characters", 500))
+                    self._url_length = int(statuses.get("characters_reserved_per_url", 23))
             except (TransientProviderError, ValueError, AttributeError):
                 pass  # keep the default; posting will tell if the instance is down
         return self._limit
@@ -57,7 +62,12 @@ class MastodonChannel(HttpChannel):
             return rules_for("mastodon", limit=self.cfg.max_chars)
         if not self.cfg.enabled:  # dry run of a channel without credentials: no network
             return rules_for("mastodon")
-        return rules_for("mastodon", limit=self.instance_limit())
+        limit = self.instance_limit()
+        url_length = self._url_length
+        return replace(
+            rules_for("mastodon", limit=limit),
+            count=lambda text: mastodon_length(text, url_length),
+        )
 
     def upload(self, post: Post) -> str | None:
         data = read_card(post)

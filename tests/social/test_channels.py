@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,7 @@ def test_mastodon_media_polling_language_and_idempotency_key(
     sleeps: list[float] = []
     polls = iter([206, 200])
     httpserver.expect_request("/api/v2/instance", method="GET").respond_with_json(
-        {"configuration": {"statuses": {"max_characters": 1000, "characters_reserved_per_url": 23}}}
+        {"configuration": {"statuses": {"max_characters": 1000, "characters_reserved_per_url": 30}}}
     )
     httpserver.expect_request("/api/v2/media", method="POST").respond_with_json(
         {"id": "m1", "url": None}, status=202
@@ -144,6 +145,7 @@ def test_mastodon_media_polling_language_and_idempotency_key(
         sleeps,
     )
     assert ch.rules().limit == 1000  # from /api/v2/instance
+    assert ch.rules().count("see https://example.com/" + "a" * 100) == 4 + 30
     post = make_post(cards, "mastodon")
     result = ch.publish(post)
     assert result.state == "sent" and result.provider_id == "https://m.example/@news/9"
@@ -255,6 +257,14 @@ def test_bluesky_session_blob_facets_and_deterministic_rkey(
     body = create.get_json()
     assert body["repo"] == "did:plc:news" and body["collection"] == "app.bsky.feed.post"
     assert body["rkey"] == deterministic_tid(post.story_id, post.channel, "ja")
+    published = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+    tid = deterministic_tid("s", "bsky", "en", published)
+    assert tid == deterministic_tid("s", "bsky", "en", published)
+    assert tid != deterministic_tid("s", "bsky", "fr", published)
+    value = 0
+    for ch in tid:
+        value = value * 32 + "234567abcdefghijklmnopqrstuvwxyz".index(ch)
+    assert (value >> 10) // 1_000_000 == int(published.timestamp())  # the TID's time is the story's
     assert re.fullmatch(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}", body["rkey"])
     record = body["record"]
     assert (

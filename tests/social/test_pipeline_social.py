@@ -274,3 +274,87 @@ def test_cli_cards_and_links(tmp_path: Path) -> None:
     assert found["email"].startswith("mailto:")
     missing = cli("links", "no-such-story", cwd=ROOT, env=_sample_env(tmp_path))
     assert missing.returncode == 1 and "no story with id 'no-such-story'" in missing.stderr
+
+
+def test_crash_mid_post_reposts_only_where_the_network_deduplicates(
+    tmp_path: Path, httpserver: HTTPServer, make_context: Any
+) -> None:
+    """Rows left in `sending` by a crash: Bluesky (deterministic record key) is retried
+    and finds its record; X (no idempotency) is marked unknown, never reposted."""
+    created: dict[str, str] = {}
+
+    def create(req: Any) -> Any:
+        from werkzeug import Response
+
+        rkey = req.get_json()["rkey"]
+        if rkey in created:
+            return Response(
+                json.dumps({"error": "InvalidRequest", "message": "Record already exists"}),
+                400,
+                content_type="application/json",
+            )
+        created[rkey] = req.get_json()["record"]["text"]
+        return Response(
+            json.dumps({"uri": f"at://did:plc:n/app.bsky.feed.post/{rkey}", "cid": "c"}),
+            content_type="application/json",
+        )
+
+    def get_record(req: Any) -> Any:
+        from werkzeug import Response
+
+        rkey = req.args["rkey"]
+        if rkey not in created:
+            return Response(
+                json.dumps({"error": "RecordNotFound"}), 400, content_type="application/json"
+            )
+        return Response(
+            json.dumps({"uri": f"at://did:plc:n/app.bsky.feed.post/{rkey}"}),
+            content_type="application/json",
+        )
+
+    j = httpserver.expect_request
+    j("/xrpc/com.atproto.server.createSession").respond_with_json(
+        {"accessJwt": "a", "refreshJwt": "r", "did": "did:plc:n"}
+    )
+    j("/xrpc/com.atproto.repo.uploadBlob").respond_with_json(
+        {"blob": {"$type": "blob", "ref": {"$link": "b"}, "mimeType": "image/jpeg", "size": 1}}
+    )
+    j("/xrpc/com.atproto.repo.createRecord").respond_with_handler(create)
+    j("/xrpc/com.atproto.repo.getRecord").respond_with_handler(get_record)
+    j("/2/media/upload").respond_with_json({"data": {"id": "7"}})
+    j("/2/media/metadata").respond_with_json({"data": {}})
+    j("/2/tweets").respond_with_json({"data": {"id": "5", "text": ""}}, status=201)
+    url = httpserver.url_for("").rstrip("/")
+    social = f"""
+[social.bluesky]
+provider = "bluesky"
+base_url = "{url}"
+handle = "n.example"
+languages = ["ja"]
+
+[social.x]
+provider = "x"
+base_url = "{url}"
+languages = ["ja"]
+"""
+    settings = settings_for(write_config(tmp_path, social=social), SECRETS)
+    ctx = make_context(settings)
+    first = run(ctx)
+    assert first.posts.sent > 0
+    # A crash after the request went out and before the reply was recorded:
+    with ctx.store.engine.begin() as conn:
+        conn.execute(posts.update().values(state="sending"))
+    again = run(make_context(settings))
+    with ctx.store.engine.connect() as conn:
+        states = {
+            ch: {st for c, st in conn.execute(select(posts.c.channel, posts.c.state)) if c == ch}
+            for ch in ("bluesky", "x")
+        }
+    assert states == {"bluesky": {"sent"}, "x": {"unknown"}}
+    assert again.posts.sent == len(created)  # retried, found the existing records
+    assert any("marked unknown" in n for n in again.notes) and any(
+        "reposted" in n for n in again.notes
+    )
+    assert (
+        len([r for r, _ in httpserver.log if r.path == "/2/tweets"]) == first.posts.sent // 2
+    )  # X never reposted

@@ -170,7 +170,7 @@ def make_cards(ctx: Context, stories: Sequence[Story], report: RunReport) -> dic
         else:
             cards[story.id] = card
             if card.image_problem:
-                report.warn("share", story.id, card.image_problem + "; used the brand background")
+                report.warn("share", story.id, card.image_problem)
             if card.cached:
                 report.cards_cached += 1
             else:

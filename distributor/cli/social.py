@@ -78,7 +78,7 @@ def cards(state: CliState, story_id: str, out_dir: str | None, as_json: bool) ->
     if made.cached:
         click.echo("(from the cache: nothing changed)")
     if made.image_problem:
-        click.echo(f"note: {made.image_problem}; used the brand background", err=True)
+        click.echo(f"note: {made.image_problem}", err=True)
 
 
 @click.command()

@@ -55,7 +55,8 @@ Color = tuple[int, int, int]
 
 @dataclass(frozen=True, slots=True)
 class CardSet:
-    """The cards of one story in one language, and why its image was not used, if so."""
+    """The cards of one story in one language, and what could not be drawn as asked
+    (a refused story image, glyphs that no installed font has), if anything."""
 
     og: ShareCard
     square: ShareCard
@@ -339,7 +340,13 @@ class CardMaker:
                     story.image_url, self.session, policy=self.policy, limits=self.limits
                 )
             except ImageRefused as err:
-                problem = f"image {story.image_url} refused: {err}"
+                problem = f"image {story.image_url} refused ({err}); used the brand background"
+        missing = "".join(
+            r.text for r in self.setter(story.language).chain.runs(story.title) if r.face is None
+        )
+        if missing:  # drawn as nothing rather than as boxes, and said so
+            note = f"no installed font has glyphs for {missing!r}; see scripts/ensure-fonts.sh"
+            problem = f"{problem}; {note}" if problem else note
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             og = jpeg_under(self.draw(story, "og", background), OG_MAX_BYTES, first=CARD_QUALITY)

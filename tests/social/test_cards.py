@@ -162,3 +162,11 @@ def test_cache_renders_nothing_the_second_time(tmp_path: Path) -> None:
     changed = m.card_set(story("en", title="A different headline"))
     assert not changed.cached and changed.og.path != first.og.path
     assert len(list((tmp_path / "cards").glob("*-og.*"))) == 2
+
+
+def test_glyphs_no_font_has_are_reported_not_boxed(tmp_path: Path) -> None:
+    made = maker(tmp_path).card_set(story("en", title="Budget talks \U0010fffd resume"))
+    assert (
+        made.image_problem and "no installed font has glyphs for '\U0010fffd'" in made.image_problem
+    )
+    assert maker(tmp_path).card_set(story("en")).image_problem is None

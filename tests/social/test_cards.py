@@ -166,7 +166,6 @@ def test_cache_renders_nothing_the_second_time(tmp_path: Path) -> None:
 
 def test_glyphs_no_font_has_are_reported_not_boxed(tmp_path: Path) -> None:
     made = maker(tmp_path).card_set(story("en", title="Budget talks \U0010fffd resume"))
-    assert (
-        made.image_problem and "no installed font has glyphs for '\U0010fffd'" in made.image_problem
-    )
+    assert made.image_problem and "no installed font has glyphs for" in made.image_problem
+    assert "U0010fffd" in made.image_problem  # named (escaped), so an editor can find it
     assert maker(tmp_path).card_set(story("en")).image_problem is None

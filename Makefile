@@ -12,6 +12,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	sh scripts/ensure-fonts.sh
 	touch $(STAMP)
 
 run: $(STAMP) ## run the daily job on the sample newsroom

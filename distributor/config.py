@@ -311,7 +311,133 @@ class FileSocialConfig(_Section):
     max_chars: int = Field(default=500, ge=20)
 
 
-SocialConfig = Annotated[FileSocialConfig, Field(discriminator="provider")]
+# --- social channels (issue 6) ---------------------------------------------
+class _NetworkConfig(_Section):
+    """What every network channel has: a base URL (for regions and tests), limits."""
+
+    enabled: bool = True
+    languages: tuple[Language, ...] = ()
+    timeout: float = Field(default=20.0, gt=0)
+    max_retry_wait: float = Field(default=60.0, ge=0)
+    max_chars: int | None = Field(default=None, ge=20)
+
+
+class MastodonConfig(_NetworkConfig):
+    provider: Literal["mastodon"]
+    base_url: str  # the instance, e.g. https://mastodon.social
+    visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+    access_token: SecretStr | None = None
+
+
+class BlueskyConfig(_NetworkConfig):
+    provider: Literal["bluesky"]
+    base_url: str = "https://bsky.social"
+    handle: str
+    app_password: SecretStr | None = None
+
+
+class XConfig(_NetworkConfig):
+    provider: Literal["x"]
+    base_url: str = "https://api.x.com"
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    access_token: SecretStr | None = None
+    access_token_secret: SecretStr | None = None
+
+
+class TelegramConfig(_NetworkConfig):
+    provider: Literal["telegram"]
+    base_url: str = "https://api.telegram.org"
+    chat_id: str
+    # false: text fits the photo caption (1,024); true: photo, then the text as a
+    # message of up to 4,096 when it does not fit the caption
+    long_posts: bool = False
+    bot_token: SecretStr | None = None
+
+
+class FacebookConfig(_NetworkConfig):
+    provider: Literal["facebook"]
+    base_url: str = "https://graph.facebook.com"
+    api_version: str = "v21.0"
+    page_id: str
+    page_access_token: SecretStr | None = None
+
+
+class LinkedInConfig(_NetworkConfig):
+    provider: Literal["linkedin"]
+    base_url: str = "https://api.linkedin.com"
+    version: str = "202411"  # the Linkedin-Version header, YYYYMM
+    author: str  # urn:li:organization:123 or urn:li:person:abc
+    access_token: SecretStr | None = None
+
+
+class ThreadsConfig(_NetworkConfig):
+    provider: Literal["threads"]
+    base_url: str = "https://graph.threads.net"
+    api_version: str = "v1.0"
+    user_id: str
+    access_token: SecretStr | None = None
+
+
+class DiscordConfig(_NetworkConfig):
+    provider: Literal["discord"]
+    username: str | None = None
+    webhook_url: SecretStr | None = None
+
+
+class SlackConfig(_NetworkConfig):
+    provider: Literal["slack"]
+    webhook_url: SecretStr | None = None
+
+
+NetworkConfig = (
+    MastodonConfig
+    | BlueskyConfig
+    | XConfig
+    | TelegramConfig
+    | FacebookConfig
+    | LinkedInConfig
+    | ThreadsConfig
+    | DiscordConfig
+    | SlackConfig
+)
+SocialConfig = Annotated[FileSocialConfig | NetworkConfig, Field(discriminator="provider")]
+
+SOCIAL_SECRETS: dict[str, tuple[str, ...]] = {
+    "mastodon": ("access_token",),
+    "bluesky": ("app_password",),
+    "x": ("api_key", "api_secret", "access_token", "access_token_secret"),
+    "telegram": ("bot_token",),
+    "facebook": ("page_access_token",),
+    "linkedin": ("access_token",),
+    "threads": ("access_token",),
+    "discord": ("webhook_url",),
+    "slack": ("webhook_url",),
+}
+
+
+class ShareConfig(_Section):
+    """Share links: which networks, and how they are tagged (UTM)."""
+
+    networks: tuple[str, ...] = (
+        "x",
+        "facebook",
+        "linkedin",
+        "whatsapp",
+        "telegram",
+        "reddit",
+        "bluesky",
+        "threads",
+        "email",
+    )
+    utm: bool = True
+    utm_source: dict[str, str] = {}
+    utm_medium: dict[str, str] = {}
+    utm_campaign: str | None = None
+    # story images: addresses allowed besides public ones (e.g. an image server on 10.0.0.0/8)
+    image_allow_networks: tuple[str, ...] = ()
+    image_max_bytes: int = Field(default=10_000_000, gt=0)
+    image_timeout: float = Field(default=10.0, gt=0)
 
 
 class WebConfig(_Section):
@@ -345,6 +471,7 @@ class Settings(_Section):
     lists: dict[str, ListConfig]
     mail: dict[str, MailConfig]
     social: dict[str, SocialConfig] = {}
+    share: ShareConfig = ShareConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
@@ -379,6 +506,8 @@ def _secret_fields(kind: str, section: Mapping[str, Any]) -> dict[str, bool]:
         return {"token": False}
     if kind == "smtp":
         return {"password": bool(section.get("username")), "dkim_private_key": False}
+    if kind in SOCIAL_SECRETS:
+        return dict.fromkeys(SOCIAL_SECRETS[kind], True)
     return _MAIL_SECRETS.get(kind, {})
 
 

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import requests
+from jinja2 import Environment
 
-from distributor.config import ListConfig, Settings
+from distributor.config import ListConfig, Settings, ShareConfig
 from distributor.dispatch import MAX_ATTEMPTS, Clock, deliver_edition, publish_posts
 from distributor.errors import ConfigError, DistributorError, ShareError, SourceError
 from distributor.mail.base import MailBackend, build_mail_backend
-from distributor.models import Edition, Post, ShareCard, ShareLink, Story
+from distributor.models import Edition, Post, ShareLink, Story
 from distributor.render.digest import DigestRenderer
 from distributor.report import EditionReport, RunReport, SourceReport
 from distributor.selection import (
@@ -28,9 +29,10 @@ from distributor.selection import (
     plan_editions,
     segment_of,
 )
-from distributor.share.cards import CardMaker
-from distributor.share.links import share_links, with_utm
-from distributor.share.posts import compose_post
+from distributor.share.cards import CardMaker, CardSet
+from distributor.share.fetch import AddressPolicy, FetchLimits
+from distributor.share.links import NETWORKS, UtmPolicy, share_links
+from distributor.share.posts import ComposedPost, compose_post, composed_view
 from distributor.social.base import SocialChannel, build_channel
 from distributor.sources.base import build_source
 from distributor.store import ClaimedPost, Store
@@ -75,6 +77,14 @@ class Context:
             if cfg.enabled and name not in self.channels:
                 self.channels[name] = build_channel(name, self.settings)
         return self.channels
+
+    def all_channels(self) -> dict[str, SocialChannel]:
+        """Every defined channel, enabled or not (for dry runs: nothing is sent)."""
+        out = dict(self.enabled_channels())
+        for name in self.settings.social:
+            if name not in out:
+                out[name] = build_channel(name, self.settings)
+        return out
 
     def close(self) -> None:
         for backend in self.mail_backends.values():
@@ -180,22 +190,33 @@ def edition_date_key(now: datetime, cfg: ListConfig) -> str:
     return now.astimezone(ZoneInfo(cfg.timezone)).date().isoformat()
 
 
-def make_cards(ctx: Context, stories: Sequence[Story], report: RunReport) -> dict[str, ShareCard]:
-    """One share card per story; already-made cards are reused from the cache."""
-    maker = CardMaker(
+def card_maker(ctx: Context) -> CardMaker:
+    """The card maker of this configuration (story images fetched through ``ctx.session``)."""
+    share = ctx.settings.share
+    return CardMaker(
         ctx.settings.data_path("cards"),
         brand_name=ctx.settings.newsroom.name,
         brand_color=ctx.settings.newsroom.brand_color,
+        session=ctx.session,
+        policy=AddressPolicy.allowing(*share.image_allow_networks),
+        limits=FetchLimits(max_bytes=share.image_max_bytes, timeout=share.image_timeout),
     )
-    cards: dict[str, ShareCard] = {}
+
+
+def make_cards(ctx: Context, stories: Sequence[Story], report: RunReport) -> dict[str, CardSet]:
+    """The cards of each story; already-made cards are reused from the cache."""
+    maker = card_maker(ctx)
+    cards: dict[str, CardSet] = {}
     ctx.progress.start("cards", len(stories))
     for story in stories:
         try:
-            card = maker.card(story)
+            card = maker.card_set(story)
         except ShareError as err:
             report.error("share", story.id, str(err))
         else:
             cards[story.id] = card
+            if card.image_problem:
+                report.warn("share", story.id, card.image_problem)
             if card.cached:
                 report.cards_cached += 1
             else:
@@ -204,8 +225,49 @@ def make_cards(ctx: Context, stories: Sequence[Story], report: RunReport) -> dic
     return cards
 
 
-def make_links(stories: Sequence[Story], campaign: str) -> dict[str, tuple[ShareLink, ...]]:
-    return {s.id: share_links(s, campaign=campaign) for s in stories}
+def utm_policy(share: ShareConfig | None) -> UtmPolicy:
+    """The UTM tagging of share links from ``[share]``."""
+    if share is None:
+        return UtmPolicy()
+    return UtmPolicy(
+        enabled=share.utm,
+        source=share.utm_source,
+        medium=share.utm_medium,
+        campaign=share.utm_campaign,
+    )
+
+
+def make_links(
+    stories: Sequence[Story], campaign: str, share: ShareConfig | None = None
+) -> dict[str, tuple[ShareLink, ...]]:
+    """Share links of each story, tagged for ``campaign``."""
+    networks = share.networks if share else tuple(NETWORKS)
+    utm = utm_policy(share)
+    return {s.id: share_links(s, campaign=campaign, networks=networks, utm=utm) for s in stories}
+
+
+def compose_for(
+    ctx: Context,
+    story: Story,
+    channel: SocialChannel,
+    cards: dict[str, CardSet],
+    env: Environment,
+) -> Post:
+    """The post of ``story`` on ``channel``, with its cards and tagged link."""
+    card = cards.get(story.id)
+    # utm_source is the network; the file channel has none, so it is named by the channel
+    source = channel.name if channel.network == "file" else channel.network
+    url = utm_policy(ctx.settings.share).tag(story.url, source, "social")
+    return compose_post(
+        story,
+        channel=channel.name,
+        url=url,
+        rules=channel.rules(),
+        env=env,
+        card_path=card.og.path if card else None,
+        alt_text=card.og.alt_text if card else "",
+        thumb_path=card.thumb.path if card else None,
+    )
 
 
 # --------------------------------------------------------------------- run
@@ -249,7 +311,9 @@ def run(
         key = store.next_edition_key(list_name, edition_date_key(now, cfg))
         selected_ids = {s.id for p in plans for s in p.stories}
         report.stories_selected += len(selected_ids)
-        links = make_links([s for p in plans for s in p.stories], campaign=f"{list_name}-{key}")
+        links = make_links(
+            [s for p in plans for s in p.stories], f"{list_name}-{key}", settings.share
+        )
 
         if dry_run:
             renderer = DigestRenderer(settings)
@@ -324,7 +388,10 @@ def _deliver(
             er.pending = counts_before.pending
             report.emails.skipped += counts_before.pending
             continue
-        ed_links = {**make_links(stories, f"{edition.list_name}-{edition.key}"), **links}
+        ed_links = {
+            **make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share),
+            **links,
+        }
         out = deliver_edition(
             store=ctx.store,
             backend=backend,
@@ -393,19 +460,63 @@ def _dry_render(
     report.emails.skipped += len(plan.recipients)
 
 
+def social_stories(ctx: Context, story_id: str | None = None) -> list[Story]:
+    """The stories to post: one story by id, or every published story in any list's window."""
+    now = ctx.clock()
+    if story_id is not None:
+        found = ctx.store.stories_by_id([story_id]).get(story_id)
+        return [found] if found else []
+    out: dict[str, Story] = {}
+    for cfg in ctx.settings.lists.values():
+        since = now - timedelta(hours=cfg.max_age_hours)
+        for story in ctx.store.published_stories(now=now, since=since):
+            out.setdefault(story.id, story)
+    return list(out.values())
+
+
 def _publish(ctx: Context, stories: list[Story], report: RunReport, *, dry_run: bool) -> None:
-    """Share cards and one post per (story, channel, language) not posted before."""
+    publish_social(ctx, stories, report, dry_run=dry_run)
+
+
+def publish_social(
+    ctx: Context,
+    stories: list[Story],
+    report: RunReport,
+    *,
+    dry_run: bool,
+    only_channel: str | None = None,
+) -> list[tuple[str, Story, ComposedPost]]:
+    """Share cards and one post per (story, channel, language) not posted before.
+
+    A dry run composes for every defined channel, enabled or not, records
+    nothing, and returns what each network would get.
+    """
+    if only_channel is not None and only_channel not in ctx.settings.social:
+        known = ", ".join(sorted(ctx.settings.social)) or "none"
+        raise ConfigError(f"no social channel named {only_channel!r} (known: {known})")
     try:
-        channels = ctx.enabled_channels()
+        channels = ctx.all_channels() if dry_run else ctx.enabled_channels()
     except DistributorError as err:
         report.error("social", "channels", str(err))
-        return
+        return []
+    if only_channel is not None:
+        channels = {k: v for k, v in channels.items() if k == only_channel}
     wanted = [(s, name) for name, ch in channels.items() for s in stories if ch.wants(s.language)]
     if not wanted:
-        return
+        return []
     cards = make_cards(ctx, list({s.id: s for s, _ in wanted}.values()), report)
     by_id = {s.id: s for s, _ in wanted}
     env = DigestRenderer(ctx.settings).env
+
+    if dry_run:
+        previews = []
+        for story, name in wanted:
+            channel = channels[name]
+            post = compose_for(ctx, story, channel, cards, env)
+            rules = channel.rules()
+            previews.append((name, story, composed_view(post.text, rules)))
+        report.posts.skipped += len(wanted)
+        return previews
 
     def compose(claimed: ClaimedPost) -> Post | None:
         story = by_id.get(claimed.story_id) or ctx.store.stories_by_id([claimed.story_id]).get(
@@ -413,34 +524,31 @@ def _publish(ctx: Context, stories: list[Story], report: RunReport, *, dry_run: 
         )
         if story is None:
             return None
-        channel = channels[claimed.channel]
-        card = cards.get(story.id)
-        url = with_utm(story.url, source=claimed.channel, medium="social", campaign="social")
-        return compose_post(
-            story,
-            channel=claimed.channel,
-            url=url,
-            max_chars=channel.max_chars,
-            env=env,
-            card_path=card.path if card else None,
-            alt_text=card.alt_text if card else "",
-        )
+        return compose_for(ctx, story, channels[claimed.channel], cards, env)
 
-    if dry_run:
-        report.posts.skipped += len(wanted)
-        return
     ctx.store.ensure_posts(((s.id, name, s.language) for s, name in wanted), ctx.clock())
     ctx.progress.start("posts", len(wanted))
     for name, channel in channels.items():
-        out = publish_posts(
-            store=ctx.store,
-            channel=channel,
-            compose=compose,
-            clock=ctx.clock,
-            progress=lambda n: ctx.progress.advance("posts", n),
-        )
+        try:
+            out = publish_posts(
+                store=ctx.store,
+                channel=channel,
+                compose=compose,
+                clock=ctx.clock,
+                progress=lambda n: ctx.progress.advance("posts", n),
+            )
+        except DistributorError as err:  # one failing network never stops the others
+            report.error("social", name, str(err))
+            continue
         report.posts.sent += out.sent
         report.posts.failed += out.failed
         report.posts.unknown += out.unknown
+        if out.recovered:
+            state = "reposted" if channel.idempotent else "marked unknown"
+            report.notes.append(
+                f"channel {name}: {out.recovered} posts interrupted by an earlier crash "
+                f"were {state}"
+            )
         for line in out.errors:
             report.error("social", name, line)
+    return []

@@ -27,6 +27,16 @@ MAIL_BACKENDS: dict[str, str] = {
 
 SOCIAL_CHANNELS: dict[str, str] = {
     "file": "distributor.social.file:FileChannel",
+    # social networks (issue 6)
+    "mastodon": "distributor.social.mastodon:MastodonChannel",
+    "bluesky": "distributor.social.bluesky:BlueskyChannel",
+    "x": "distributor.social.x:XChannel",
+    "telegram": "distributor.social.telegram:TelegramChannel",
+    "facebook": "distributor.social.facebook:FacebookChannel",
+    "linkedin": "distributor.social.linkedin:LinkedInChannel",
+    "threads": "distributor.social.threads:ThreadsChannel",
+    "discord": "distributor.social.discord:DiscordChannel",
+    "slack": "distributor.social.slack:SlackChannel",
 }
 
 

@@ -26,4 +26,9 @@ main.add_command(editors)
 main.add_command(tokens)
 main.add_command(providers)  # mail providers (issue 5)
 
+from distributor.cli.social import cards, links, post  # noqa: E402
+
+for _command in (cards, links, post):
+    main.add_command(_command)
+
 __all__ = ["main"]

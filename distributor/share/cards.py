@@ -1,171 +1,459 @@
-"""Share cards: a 1200x630 PNG per story, made with Pillow.
+"""Share cards, made with Pillow: per story and language, three images.
 
-Text is laid out by Pillow's raqm engine when available (right-to-left
-scripts shaped and ordered correctly).  The font is chosen with fontconfig
-(``fc-match``) for the story's language, falling back to Pillow's built-in
-font.  Cards are cached by content: the file name is a hash of everything
-drawn, so a re-run with nothing changed renders nothing.
+* ``og``: the Open Graph card, 1200x630 JPEG (quality 90, no chroma
+  subsampling, always under 5 MB);
+* ``square``: 1080x1080 JPEG, for networks that crop to squares;
+* ``thumb``: the Bluesky link-card thumbnail, a JPEG of at most 1,000,000
+  bytes: the Open Graph card itself when it fits, else re-encoded smaller.
+
+JPEG rather than PNG: encoding is about ten times faster, and photo
+backgrounds make PNGs large.
+
+Layout: the story image cropped to fill and darkened (or the brand colour),
+the brand name, the section label, and the headline auto-fitted: the largest
+size at which it wraps into the box, with an ellipsis only at the smallest
+size.  Every grapheme cluster is drawn with a font that has its glyphs
+(:mod:`distributor.share.fonts`); right-to-left runs are shaped and ordered by
+raqm.
+
+Cards are cached by content: file names are a hash of everything drawn (the
+story image by URL), so a re-run with nothing changed renders and fetches
+nothing.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import io
 import json
-import shutil
-import subprocess
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, features
+import regex
+import requests
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from distributor.errors import ShareError
 from distributor.models import ShareCard, Story
 from distributor.render.i18n import direction
+from distributor.share.fetch import AddressPolicy, FetchLimits, ImageRefused, fetch_image
+from distributor.share.fonts import BITMAP_STRIKE, FontChain, Run, is_bitmap, script_of
 
-WIDTH, HEIGHT = 1200, 630
-MARGIN = 72
-CARD_VERSION = "1"
-FontType = ImageFont.FreeTypeFont | ImageFont.ImageFont
+CARD_VERSION = "3"
+CARD_QUALITY = 90
+OG_SIZE = (1200, 630)
+SQUARE_SIZE = (1080, 1080)
+OG_MAX_BYTES = 5_000_000
+THUMB_MAX_BYTES = 1_000_000
+ELLIPSIS = "…"
+_GRAPHEME = regex.compile(r"\X")
 
-
-@functools.cache
-def font_file(language: str, bold: bool = True) -> str | None:
-    """A font file covering ``language``, from fontconfig, or None."""
-    exe = shutil.which("fc-match")
-    if not exe:
-        return None
-    pattern = f"sans-serif:lang={language.split('-')[0]}" + (":weight=bold" if bold else "")
-    try:
-        out = subprocess.run(
-            [exe, "-f", "%{file}", pattern], capture_output=True, text=True, timeout=5, check=False
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out if out and Path(out).is_file() else None
+Color = tuple[int, int, int]
 
 
-def _font(language: str, size: int, bold: bool = True) -> FontType:
-    path = font_file(language, bold)
-    engine = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
-    if path:
-        return ImageFont.truetype(path, size, layout_engine=engine)
-    return ImageFont.load_default(size)
+@dataclass(frozen=True, slots=True)
+class CardSet:
+    """The cards of one story in one language, and what could not be drawn as asked
+    (a refused story image, glyphs that no installed font has), if anything."""
+
+    og: ShareCard
+    square: ShareCard
+    thumb: ShareCard
+    image_problem: str | None = None
+
+    @property
+    def cached(self) -> bool:
+        return self.og.cached
 
 
-def _hex(color: str) -> tuple[int, int, int]:
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    size: tuple[int, int]
+    margin: int
+    max_font: int
+    min_font: int
+    label: int
+    box_top: int
+
+
+_SPECS = {
+    "og": _Spec(OG_SIZE, 64, 84, 30, 28, 170),
+    "square": _Spec(SQUARE_SIZE, 72, 104, 36, 32, 260),
+}
+
+
+def hex_color(color: str) -> Color:
+    """``#rrggbb`` as an RGB tuple."""
     return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
 
 
-def wrap(
-    text: str, font: FontType, width: int, draw: ImageDraw.ImageDraw, lang: str | None
-) -> list[str]:
-    """Greedy wrap by words, or by characters for scripts written without spaces."""
-    units = text.split(" ") if " " in text else list(text)
-    joiner = " " if " " in text else ""
-    lines: list[str] = []
-    line = ""
-    for unit in units:
-        trial = f"{line}{joiner}{unit}" if line else unit
-        if draw.textlength(trial, font=font, language=lang) <= width:
-            line = trial
+def break_units(text: str) -> list[str]:
+    """``text`` cut where a line may break: after spaces, around CJK ideographs and kana."""
+    units: list[str] = []
+    buf = ""
+    for cluster in _GRAPHEME.findall(text):
+        cjk = script_of(cluster) == "cjk" and not (0xAC00 <= ord(cluster[0]) <= 0xD7AF)
+        if cjk and buf and not buf.endswith(" "):
+            units.append(buf)
+            buf = ""
+        buf += cluster
+        if cluster.isspace() or (cjk and cluster not in "「『（"):
+            units.append(buf)
+            buf = ""
+    if buf:
+        units.append(buf)
+    return units
+
+
+class TextSetter:
+    """Measures, wraps and draws text with a :class:`FontChain`, run by run."""
+
+    def __init__(self, chain: FontChain, language: str) -> None:
+        self.chain = chain
+        self.language = language
+        self.rtl = direction(language) == "rtl"
+        self._widths: dict[tuple[str, int], float] = {}
+        self._line_widths: dict[tuple[str, int], float] = {}
+
+    def run_width(self, run: Run, size: int) -> float:
+        key = (run.text, size) if run.face is None else (f"{run.face.path}\0{run.text}", size)
+        if key in self._widths:
+            return self._widths[key]
+        if run.face is None:
+            width = 0.6 * size * len(run.text)
         else:
+            font = self.chain.font(run.face, size)
+            width = font.getlength(
+                run.text, direction="rtl" if run.rtl else "ltr", language=self.language
+            )
+            if is_bitmap(run.face):
+                width *= size / BITMAP_STRIKE
+        self._widths[key] = width
+        return width
+
+    def width(self, text: str, size: int) -> float:
+        key = (text, size)
+        found = self._line_widths.get(key)
+        if found is None:
+            found = sum(self.run_width(r, size) for r in self.chain.runs(text))
+            self._line_widths[key] = found
+        return found
+
+    def wrap(self, text: str, size: int, width: float) -> list[str] | None:
+        """Lines of ``text`` no wider than ``width``; None if a single unit is too wide."""
+        lines: list[str] = []
+        line = ""
+        for unit in break_units(text):
+            trial = line + unit
+            if self.width(trial.rstrip(), size) <= width:
+                line = trial
+                continue
+            if not line:
+                return None
+            lines.append(line.rstrip())
+            line = unit.lstrip()
+            if self.width(line.rstrip(), size) > width:
+                return None
+        if line.strip():
+            lines.append(line.rstrip())
+        return lines
+
+    def fit(
+        self, text: str, *, width: float, height: float, max_size: int, min_size: int
+    ) -> tuple[int, list[str]]:
+        """The largest size (and its lines) at which ``text`` fits the box."""
+        sizes = list(range(max_size, min_size - 1, -2))
+        best: tuple[int, list[str]] | None = None
+        lo, hi = 0, len(sizes) - 1
+        while lo <= hi:  # sizes are descending: find the first that fits
+            mid = (lo + hi) // 2
+            lines = self.wrap(text, sizes[mid], width)
+            if lines is not None and len(lines) * sizes[mid] * 1.22 <= height:
+                best = (sizes[mid], lines)
+                hi = mid - 1
+            else:
+                lo = mid + 1
+        if best:
+            return best
+        return min_size, self.truncate(text, min_size, width, int(height // (min_size * 1.22)))
+
+    def truncate(self, text: str, size: int, width: float, max_lines: int) -> list[str]:
+        """The last resort: as many lines as fit, the last one ending in an ellipsis."""
+        lines: list[str] = []
+        line = ""
+        units = break_units(text)
+        for i, unit in enumerate(units):
+            trial = line + unit
+            if self.width(trial.rstrip(), size) <= width:
+                line = trial
+                continue
             if line:
-                lines.append(line)
-            line = unit
-    if line:
-        lines.append(line)
-    return lines
+                lines.append(line.rstrip())
+            line = unit.lstrip()
+            if len(lines) == max_lines:
+                line = ""
+                units = units[:i]
+                break
+            while self.width(line, size) > width:  # one unit wider than the box
+                line = "".join(_GRAPHEME.findall(line)[:-1])
+        if line.strip() and len(lines) < max_lines:
+            lines.append(line.rstrip())
+        lines = lines[: max(1, max_lines)]
+        last = lines[-1] if lines else ""
+        clusters = _GRAPHEME.findall(last)
+        while clusters and self.width("".join(clusters).rstrip() + ELLIPSIS, size) > width:
+            clusters.pop()
+        lines[-1:] = ["".join(clusters).rstrip(" ,.;:-–—") + ELLIPSIS]
+        return lines
+
+    def draw_line(
+        self,
+        image: Image.Image,
+        text: str,
+        size: int,
+        *,
+        start: float,
+        end: float,
+        baseline: float,
+        fill: Color,
+    ) -> None:
+        """Draw one line: right-aligned in right-to-left languages, runs in visual order."""
+        draw = ImageDraw.Draw(image)
+        runs = self.chain.runs(text)
+        widths = [self.run_width(r, size) for r in runs]
+        total = sum(widths)
+        paragraph_rtl = self.rtl or (bool(runs) and runs[0].rtl)
+        order = list(zip(runs, widths, strict=True))
+        if paragraph_rtl:
+            order.reverse()
+            x = end - total
+        else:
+            x = start
+        for run, w in order:
+            if run.face is not None and is_bitmap(run.face):
+                _paste_emoji(image, self.chain.font(run.face, size), run.text, x, baseline, size)
+            elif run.face is not None:
+                draw.text(
+                    (x, baseline),
+                    run.text,
+                    font=self.chain.font(run.face, size),
+                    fill=fill,
+                    anchor="ls",
+                    direction="rtl" if run.rtl else "ltr",
+                    language=self.language,
+                )
+            x += w
+
+
+def _paste_emoji(
+    image: Image.Image, font: object, text: str, x: float, baseline: float, size: int
+) -> None:
+    from PIL import ImageFont
+
+    assert isinstance(font, ImageFont.FreeTypeFont)
+    w = max(1, int(font.getlength(text)) + 4)
+    h = int(BITMAP_STRIKE * 1.35)
+    layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).text(
+        (0, int(BITMAP_STRIKE * 1.1)), text, font=font, anchor="ls", embedded_color=True
+    )
+    scale = size / BITMAP_STRIKE
+    layer = layer.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.Resampling.LANCZOS)
+    top = int(baseline - BITMAP_STRIKE * 1.1 * scale)
+    image.paste(layer, (int(x), top), layer)
 
 
 class CardMaker:
-    """Makes share cards into ``directory``, with a brand colour and name."""
+    """Makes the cards of stories into ``directory``, cached by content."""
 
-    def __init__(self, directory: Path, *, brand_name: str, brand_color: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        brand_name: str,
+        brand_color: str,
+        session: requests.Session | None = None,
+        policy: AddressPolicy | None = None,
+        limits: FetchLimits | None = None,
+        chain_factory: Callable[[str], FontChain] = FontChain,
+    ) -> None:
         self.directory = directory
         self.brand_name = brand_name
         self.brand_color = brand_color
+        self.session = session
+        self.policy = policy or AddressPolicy()
+        self.limits = limits or FetchLimits()
+        self._chain_factory = chain_factory
+        self._setters: dict[str, TextSetter] = {}
+
+    def setter(self, language: str) -> TextSetter:
+        """The text setter (and font chain) for ``language``, made once."""
+        if language not in self._setters:
+            self._setters[language] = TextSetter(self._chain_factory(language), language)
+        return self._setters[language]
+
+    def fingerprint(self, story: Story) -> str:
+        section = story.sections[0] if story.sections else ""
+        image = story.image_url if self.session is not None else None
+        data = [
+            CARD_VERSION,
+            story.title,
+            story.language,
+            section,
+            self.brand_name,
+            self.brand_color,
+            image,
+        ]
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:24]
+
+    def alt_text(self, story: Story) -> str:
+        section = story.sections[0] if story.sections else ""
+        parts = [story.title]
+        if section:
+            parts.append(section)
+        parts.append(self.brand_name)
+        return " · ".join(parts)
 
     def card(self, story: Story) -> ShareCard:
-        section = story.sections[0] if story.sections else ""
-        fingerprint = json.dumps(
-            [CARD_VERSION, story.title, story.language, section, self.brand_name, self.brand_color],
-            ensure_ascii=False,
+        """The Open Graph card of ``story`` (kept for callers that want only that)."""
+        return self.card_set(story).og
+
+    def card_set(self, story: Story) -> CardSet:
+        """The three cards of ``story``; from the cache when nothing changed."""
+        digest = self.fingerprint(story)
+        alt = self.alt_text(story)
+        paths = {
+            "og": self.directory / f"{digest}-og.jpg",
+            "square": self.directory / f"{digest}-square.jpg",
+            "thumb": self.directory / f"{digest}-thumb.jpg",
+        }
+        if all(p.is_file() for p in paths.values()):
+            return self._set(story, paths, alt, cached=True, problem=None)
+
+        background: Image.Image | None = None
+        problem: str | None = None
+        if story.image_url and self.session is not None:
+            try:
+                background = fetch_image(
+                    story.image_url, self.session, policy=self.policy, limits=self.limits
+                )
+            except ImageRefused as err:
+                problem = f"image {story.image_url} refused ({err}); used the brand background"
+        missing = "".join(
+            r.text for r in self.setter(story.language).chain.runs(story.title) if r.face is None
         )
-        name = hashlib.sha256(fingerprint.encode()).hexdigest()[:24] + ".png"
-        path = self.directory / name
-        alt = f"{self.brand_name}: {story.title}"
-        if path.is_file():
-            return ShareCard(story.id, story.language, str(path), WIDTH, HEIGHT, alt, cached=True)
+        if missing:  # drawn as nothing rather than as boxes, and said so
+            note = f"no installed font has glyphs for {missing!r}; see scripts/ensure-fonts.sh"
+            problem = f"{problem}; {note}" if problem else note
         try:
-            image = self._draw(story.title, section, story.language)
             self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            image.save(tmp, format="PNG", optimize=True)
-            tmp.replace(path)
+            og = jpeg_under(self.draw(story, "og", background), OG_MAX_BYTES, first=CARD_QUALITY)
+            _atomic_write(paths["og"], og)
+            square = self.draw(story, "square", background)
+            _atomic_write(paths["square"], jpeg_under(square, OG_MAX_BYTES, first=CARD_QUALITY))
+            # the thumbnail is the Open Graph card itself when it fits Bluesky's budget
+            thumb = og if len(og) <= THUMB_MAX_BYTES else None
+            if thumb is None:
+                with Image.open(io.BytesIO(og)) as decoded:
+                    thumb = jpeg_under(decoded, THUMB_MAX_BYTES)
+            _atomic_write(paths["thumb"], thumb)
         except OSError as err:
             raise ShareError(f"card for {story.id}: {err}") from err
-        return ShareCard(story.id, story.language, str(path), WIDTH, HEIGHT, alt, cached=False)
+        return self._set(story, paths, alt, cached=False, problem=problem)
 
-    def _draw(self, title: str, section: str, lang: str) -> Image.Image:
-        image = Image.new("RGB", (WIDTH, HEIGHT), _hex(self.brand_color))
+    def _set(
+        self,
+        story: Story,
+        paths: dict[str, Path],
+        alt: str,
+        *,
+        cached: bool,
+        problem: str | None,
+    ) -> CardSet:
+        def card(path: Path, size: tuple[int, int]) -> ShareCard:
+            return ShareCard(story.id, story.language, str(path), *size, alt, cached=cached)
+
+        return CardSet(
+            card(paths["og"], OG_SIZE),
+            card(paths["square"], SQUARE_SIZE),
+            card(paths["thumb"], OG_SIZE),
+            problem,
+        )
+
+    def draw(self, story: Story, kind: str, background: Image.Image | None) -> Image.Image:
+        """One card image (``og`` or ``square``) of ``story``."""
+        spec = _SPECS[kind]
+        width, height = spec.size
+        brand = hex_color(self.brand_color)
+        if background is not None:
+            image = ImageOps.fit(background.convert("RGB"), spec.size, Image.Resampling.BILINEAR)
+            image = ImageEnhance.Brightness(image).enhance(0.42)
+        else:
+            image = Image.new("RGB", spec.size, brand)
         draw = ImageDraw.Draw(image)
-        rtl = direction(lang) == "rtl"
-        anchor_x = WIDTH - MARGIN if rtl else MARGIN
-        h_anchor = "r" if rtl else "l"
-        raqm = features.check("raqm")
-        text_dir = "rtl" if rtl and raqm else None
-        lang_opt = lang if raqm else None
-        draw.rectangle([0, HEIGHT - 12, WIDTH, HEIGHT], fill=(255, 255, 255))
-        small = _font(lang, 30, bold=False)
-        draw.text(
-            (anchor_x, MARGIN),
-            self.brand_name.upper(),
-            font=small,
-            fill=(255, 255, 255),
-            anchor=f"{h_anchor}a",
-            direction=text_dir,
-            language=lang_opt,
+        draw.rectangle(
+            [0, height - 14, width, height], fill=brand if background else (255, 255, 255)
+        )
+        setter = self.setter(story.language)
+        m = spec.margin
+        start, end = m, width - m
+        section = story.sections[0] if story.sections else ""
+        label = spec.label
+        brand_line = _fit_one_line(setter, self.brand_name.upper(), label, end - start)
+        setter.draw_line(
+            image, brand_line, label, start=start, end=end, baseline=m + label, fill=(255, 255, 255)
         )
         if section:
-            draw.text(
-                (anchor_x, MARGIN + 44),
-                section.upper(),
-                font=small,
-                fill=(210, 220, 240),
-                anchor=f"{h_anchor}a",
-                direction=text_dir,
-                language=lang_opt,
+            sec = _fit_one_line(setter, section.upper(), label, end - start)
+            setter.draw_line(
+                image,
+                sec,
+                label,
+                start=start,
+                end=end,
+                baseline=m + label * 2.6,
+                fill=(255, 214, 102),
             )
-        box_w = WIDTH - 2 * MARGIN
-        box_top, box_bottom = 200, HEIGHT - MARGIN
-        lines: list[str] = []
-        font: FontType = _font(lang, 36)
-        for size in range(76, 34, -4):
-            font = _font(lang, size)
-            lines = wrap(title, font, box_w, draw, lang_opt)
-            if len(lines) * size * 1.25 <= box_bottom - box_top:
-                break
-        max_lines = int((box_bottom - box_top) // (_size(font) * 1.25))
-        if len(lines) > max_lines:
-            lines = lines[:max_lines]
-            last = lines[-1]
-            while last and draw.textlength(last + "…", font=font, language=lang_opt) > box_w:
-                last = last[:-1]
-            lines[-1] = last.rstrip() + "…"
-        y = box_top
+        box_h = height - m - 14 - spec.box_top
+        size, lines = setter.fit(
+            story.title,
+            width=end - start,
+            height=box_h,
+            max_size=spec.max_font,
+            min_size=spec.min_font,
+        )
+        y = float(spec.box_top + size)
         for line in lines:
-            draw.text(
-                (anchor_x, y),
-                line,
-                font=font,
-                fill=(255, 255, 255),
-                anchor=f"{h_anchor}a",
-                direction=text_dir,
-                language=lang_opt,
+            setter.draw_line(
+                image, line, size, start=start, end=end, baseline=y, fill=(255, 255, 255)
             )
-            y += int(_size(font) * 1.25)
+            y += size * 1.22
         return image
 
 
-def _size(font: FontType) -> float:
-    return float(getattr(font, "size", 36))
+def _fit_one_line(setter: TextSetter, text: str, size: int, width: float) -> str:
+    if setter.width(text, size) <= width:
+        return text
+    return setter.truncate(text, size, width, 1)[0]
+
+
+def jpeg_under(image: Image.Image, max_bytes: int, *, first: int = 85) -> bytes:
+    """``image`` as a JPEG of at most ``max_bytes``, lowering quality (then size) to fit."""
+    img = image.convert("RGB")
+    for _ in range(4):
+        for quality in (first, 75, 62, 50, 40):
+            buf = io.BytesIO()
+            # no chroma subsampling at high quality: keeps the edges of text crisp
+            img.save(buf, format="JPEG", quality=quality, subsampling=0 if quality >= 85 else 2)
+            if buf.tell() <= max_bytes:
+                return buf.getvalue()
+        img = img.resize((img.width * 3 // 4, img.height * 3 // 4), Image.Resampling.LANCZOS)
+    raise ShareError(f"cannot make a JPEG under {max_bytes} bytes")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -32,6 +32,7 @@ class FileChannel(SocialChannel):
             "url": post.url,
             "card": post.card_path,
             "alt_text": post.alt_text,
+            **{k: v for k, v in post.extra.items() if k not in ("title", "description")},
         }
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import requests
 from flask import (
     Blueprint,
     Response,
@@ -37,12 +38,11 @@ from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState, Story
-from distributor.pipeline import fetch_sources, sync_subscribers
+from distributor.pipeline import Context, card_maker, compose_for, fetch_sources, sync_subscribers
 from distributor.render.digest import DigestRenderer
 from distributor.report import RunReport
-from distributor.share.cards import CardMaker
-from distributor.share.links import with_utm
-from distributor.share.posts import compose_post
+from distributor.share.cards import CardSet
+from distributor.share.posts import composed_view
 from distributor.store.web import EditionFigures, Editor
 from distributor.subscribers import read_subscribers_csv
 from distributor.web.chart import history_chart
@@ -362,45 +362,50 @@ def flag_story() -> Any:
 # ----------------------------------------------------------------------- posts
 @bp.get("/posts")
 def posts() -> Any:
+    """Recent posts per channel, composed and counted exactly as the pipeline does."""
     d = deps()
     rows = d.web.posts(limit=60)
     env = DigestRenderer(d.settings).env
-    maker = CardMaker(
-        d.settings.data_path("cards"),
-        brand_name=d.settings.newsroom.name,
-        brand_color=d.settings.newsroom.brand_color,
-    )
-    by_channel: dict[str, list[dict[str, Any]]] = {}
     stories = d.store.stories_by_id([r["story_id"] for r in rows])
-    for row in rows:
-        story: Story | None = stories.get(row["story_id"])
-        cfg = d.settings.social.get(row["channel"])
-        if story is None or cfg is None:
-            continue
-        url = with_utm(story.url, source=row["channel"], medium="social", campaign="social")
-        try:
-            card = maker.card(story)
-            card_name: str | None = Path(card.path).name
-        except DistributorError:
-            card_name = None
-        post = compose_post(
-            story, channel=row["channel"], url=url, max_chars=cfg.max_chars, env=env
-        )
-        by_channel.setdefault(row["channel"], []).append(
-            {
-                "row": row,
-                "text": post.text,
-                "length": len(post.text),
-                "max": cfg.max_chars,
-                "card": card_name,
-            }
-        )
+    by_channel: dict[str, list[dict[str, Any]]] = {}
+    session = requests.Session()
+    ctx = Context(settings=d.settings, store=d.store, session=session)
+    try:
+        channels = ctx.all_channels()
+        maker = card_maker(ctx)
+        for row in rows:
+            story: Story | None = stories.get(row["story_id"])
+            channel = channels.get(row["channel"])
+            if story is None or channel is None:
+                continue
+            cards: dict[str, CardSet] = {}
+            card_name: str | None = None
+            try:
+                cards[story.id] = maker.card_set(story)
+                card_name = Path(cards[story.id].og.path).name
+            except DistributorError:
+                pass
+            post = compose_for(ctx, story, channel, cards, env)
+            view = composed_view(post.text, channel.rules())
+            by_channel.setdefault(row["channel"], []).append(
+                {
+                    "row": row,
+                    "text": post.text,
+                    "length": view.length,
+                    "max": view.limit,
+                    "card": card_name,
+                }
+            )
+    finally:
+        for channel in ctx.channels.values():
+            channel.close()
+        session.close()
     return _page("posts.html.j2", by_channel=by_channel)
 
 
 @bp.get("/cards/<path:name>")
 def card_image(name: str) -> Any:
-    return send_from_directory(deps().settings.data_path("cards"), name, mimetype="image/png")
+    return send_from_directory(deps().settings.data_path("cards"), name)
 
 
 # --------------------------------------------------------------------- history

@@ -1,0 +1,196 @@
+"""Bluesky (AT Protocol): one session, ``uploadBlob``, ``createRecord``.
+
+The session is created once per channel (``com.atproto.server.createSession``
+with the handle and an app password) and refreshed with
+``com.atproto.server.refreshSession`` when the server says the access token
+expired.  The thumbnail (a JPEG of at most 1,000,000 bytes) is uploaded with
+``com.atproto.repo.uploadBlob`` and used in an ``app.bsky.embed.external``
+link card.  Link and hashtag facets are at UTF-8 byte offsets.
+
+The record key is a TID derived from the story (its publish time), channel and
+language, so a
+retry (after a timeout or a crash) writes the same record key: the server
+refuses a second record under it, and the channel then reads the record back
+and reports the post as sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from distributor.config import BlueskyConfig, Settings
+from distributor.errors import AuthenticationError, ProviderError
+from distributor.models import DeliveryResult, Post
+from distributor.share.counting import bluesky_facets
+from distributor.social.base import HttpChannel, read_card, secret
+
+COLLECTION = "app.bsky.feed.post"
+_B32 = "234567abcdefghijklmnopqrstuvwxyz"
+THUMB_MAX_BYTES = 1_000_000
+
+
+def deterministic_tid(
+    story_id: str, channel: str, language: str, published: datetime | None = None
+) -> str:
+    """A valid TID (13 base32-sortable characters) from (story, channel, language).
+
+    The timestamp part is the story's publish time (microseconds) when known,
+    so keys sort like the stories; the 10-bit clock id, and the timestamp when
+    unknown, come from a hash of the three.  The same post always gets the
+    same key; two posts practically never do.
+    """
+    digest = hashlib.sha256(f"{story_id}\0{channel}\0{language}".encode()).digest()
+    clock_id = int.from_bytes(digest[:2], "big") & 1023
+    if published is not None:
+        micros = int(published.timestamp()) * 1_000_000
+        micros += int.from_bytes(digest[2:5], "big") % 1_000_000  # spread within the second
+    else:
+        micros = int.from_bytes(digest[2:9], "big") & ((1 << 53) - 1)
+    value = (micros << 10) | clock_id  # 64 bits with the top bit 0
+    out = []
+    for _ in range(13):
+        out.append(_B32[value & 31])
+        value >>= 5
+    return "".join(reversed(out))
+
+
+class BlueskyChannel(HttpChannel):
+    provider = "bluesky"
+    network = "bluesky"
+    idempotent = True
+    supports_alt_text = True
+    max_image_bytes = THUMB_MAX_BYTES
+
+    def __init__(
+        self,
+        name: str,
+        config: Any,
+        settings: Settings,
+        *,
+        utcnow: Callable[[], datetime] = lambda: datetime.now(UTC),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, config, settings, **kwargs)
+        assert isinstance(config, BlueskyConfig)
+        self.cfg = config
+        self._utcnow = utcnow
+        self._session: dict[str, str] | None = None
+
+    # ------------------------------------------------------------------ session
+    def session_info(self) -> dict[str, str]:
+        """The current session, created on first use."""
+        if self._session is None:
+            self.require("app_password")
+            resp = self.request(
+                "POST",
+                "/xrpc/com.atproto.server.createSession",
+                json={"identifier": self.cfg.handle, "password": secret(self.cfg.app_password)},
+            )
+            if resp.status_code != 200:
+                raise AuthenticationError(self.name, f"createSession: HTTP {resp.status_code}")
+            self._session = resp.json()
+        return self._session
+
+    def _refresh(self) -> None:
+        session = self.session_info()
+        resp = self.request(
+            "POST",
+            "/xrpc/com.atproto.server.refreshSession",
+            headers={"Authorization": f"Bearer {session['refreshJwt']}"},
+        )
+        if resp.status_code != 200:  # refresh token gone too: log in again
+            self._session = None
+            self.session_info()
+            return
+        self._session = {**session, **resp.json()}
+
+    def xrpc(self, method: str, nsid: str, **kwargs: Any) -> Any:
+        """One authenticated XRPC call, refreshing the session once if it expired."""
+        for attempt in (1, 2):
+            headers = {
+                **kwargs.pop("headers", {}),
+                "Authorization": f"Bearer {self.session_info()['accessJwt']}",
+            }
+            resp = self.request(method, f"/xrpc/{nsid}", headers=headers, **kwargs)
+            kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
+            if resp.status_code in (400, 401) and _error(resp) == "ExpiredToken" and attempt == 1:
+                self._refresh()
+                continue
+            return resp
+        return resp
+
+    # ------------------------------------------------------------------ posting
+    def publish(self, post: Post) -> DeliveryResult:
+        session = self.session_info()
+        published = post.extra.get("published_at")
+        rkey = deterministic_tid(
+            post.story_id,
+            post.channel,
+            post.language,
+            datetime.fromisoformat(published) if published else None,
+        )
+        record: dict[str, Any] = {
+            "$type": COLLECTION,
+            "text": post.text,
+            "createdAt": self._utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "langs": [post.language],
+        }
+        facets = [f.to_record() for f in bluesky_facets(post.text)]
+        if facets:
+            record["facets"] = facets
+        external: dict[str, Any] = {
+            "uri": post.url,
+            "title": post.extra.get("title", ""),
+            "description": post.extra.get("description", ""),
+        }
+        thumb = read_card(post, "thumb")
+        if thumb is not None and len(thumb) <= THUMB_MAX_BYTES:
+            resp = self.xrpc(
+                "POST",
+                "com.atproto.repo.uploadBlob",
+                data=thumb,
+                headers={"Content-Type": "image/jpeg"},
+            )
+            if resp.status_code != 200:
+                raise self.fail(resp, "uploadBlob")
+            external["thumb"] = resp.json()["blob"]
+        record["embed"] = {"$type": "app.bsky.embed.external", "external": external}
+        resp = self.xrpc(
+            "POST",
+            "com.atproto.repo.createRecord",
+            json={
+                "repo": session["did"],
+                "collection": COLLECTION,
+                "rkey": rkey,
+                "record": record,
+            },
+        )
+        if resp.status_code == 200:
+            return DeliveryResult.sent(post.key, provider_id=resp.json()["uri"])
+        existing = self._existing(session["did"], rkey)
+        if existing:  # an earlier attempt already wrote this record
+            return DeliveryResult.sent(post.key, provider_id=existing)
+        raise self.fail(resp, "createRecord")
+
+    def _existing(self, did: str, rkey: str) -> str | None:
+        try:
+            resp = self.xrpc(
+                "GET",
+                "com.atproto.repo.getRecord",
+                params={"repo": did, "collection": COLLECTION, "rkey": rkey},
+            )
+        except ProviderError:
+            return None
+        if resp.status_code == 200:
+            return str(resp.json().get("uri"))
+        return None
+
+
+def _error(resp: Any) -> str:
+    try:
+        return str(resp.json().get("error", ""))
+    except ValueError:
+        return ""

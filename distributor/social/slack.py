@@ -1,0 +1,45 @@
+"""Slack: an incoming webhook (the URL is the secret).
+
+``POST {webhook_url}`` with JSON ``{"text": ...}``; ``&``, ``<`` and ``>`` are
+escaped as Slack's ``mrkdwn`` requires and the link unfurls into a preview.
+Slack answers ``ok`` or an error word (``invalid_payload``, ``no_service``,
+``channel_is_archived``, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distributor.config import Settings, SlackConfig
+from distributor.errors import AuthenticationError
+from distributor.models import DeliveryResult, Post
+from distributor.share.counting import slack_escape
+from distributor.social.base import HttpChannel, secret
+
+
+class SlackChannel(HttpChannel):
+    provider = "slack"
+    network = "slack"
+    idempotent = False
+
+    def __init__(self, name: str, config: Any, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(name, config, settings, **kwargs)
+        assert isinstance(config, SlackConfig)
+        self.cfg = config
+
+    def publish(self, post: Post) -> DeliveryResult:
+        self.require("webhook_url")
+        resp = self.request(
+            "POST",
+            secret(self.cfg.webhook_url),
+            json={"text": slack_escape(post.text), "unfurl_links": True},
+        )
+        if resp.status_code == 200:
+            return DeliveryResult.sent(post.key)
+        if resp.status_code in (403, 404, 410) and resp.text.strip() in (
+            "no_service",
+            "action_prohibited",
+            "invalid_token",
+        ):
+            raise AuthenticationError(self.name, f"webhook refused: {resp.text.strip()}")
+        raise self.fail(resp, "webhook")

@@ -78,6 +78,8 @@ class NewsroomConfig(_Section):
     postal_address: str = ""
     brand_color: Color = "#0b3d91"
     logo_url: str | None = None
+    logo_width: int = Field(default=200, ge=1, le=600)
+    logo_height: int = Field(default=48, ge=1, le=600)
 
 
 class SourceConfig(_Section):
@@ -139,6 +141,8 @@ SocialConfig = Annotated[FileSocialConfig, Field(discriminator="provider")]
 class WebConfig(_Section):
     base_url: str = "http://localhost:8000"
     unsubscribe_mailto: str | None = None
+    #: where the web archive of editions (data_dir/archive) is served; default base_url + /archive
+    archive_url: str | None = None
 
 
 class Settings(_Section):

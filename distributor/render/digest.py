@@ -25,7 +25,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,11 +39,12 @@ from distributor.models import Edition, Message, ShareLink, Story, Subscriber
 from distributor.render import i18n
 from distributor.render.fastmime import (
     PLACEHOLDERS,
+    SIMPLE_ADDRESS,
     PreparedMessage,
     StaticHeader,
     message_id_for,
 )
-from distributor.render.personal import LinkSigner, Personal, header_safe, mailto_unsubscribe
+from distributor.render.personal import LinkSigner, Personal, header_safe, mailto_prefix
 from distributor.tokens import Tokens
 
 __all__ = [
@@ -181,6 +182,8 @@ class DigestRenderer:
         self.max_html_bytes = MAX_HTML_BYTES
         self._envs: dict[int, Environment] = {}
         self._greetings: dict[str, tuple[str, str]] = {}
+        mailto = settings.web.unsubscribe_mailto
+        self._mailto = mailto_prefix(header_safe(mailto)) if mailto else None
         self._placeholders = Personal(
             PLACEHOLDERS["greeting"],
             PLACEHOLDERS["unsubscribe_url"],
@@ -411,6 +414,9 @@ class DigestRenderer:
     # ------------------------------------------------------ personal parts
     def personal(self, subscriber: Subscriber, list_name: str, language: str) -> Personal:
         """The subscriber's greeting and signed links (unescaped)."""
+        return self._personal(subscriber, clean_name(subscriber.name), list_name, language)
+
+    def _personal(self, subscriber: Subscriber, name: str, list_name: str, language: str) -> Personal:
         greetings = self._greetings.get(language)
         if greetings is None:
             translations = self.catalogs.translations(language)
@@ -419,7 +425,6 @@ class DigestRenderer:
                 str(translations.gettext("Hello,")),
             )
             self._greetings[language] = greetings
-        name = clean_name(subscriber.name)
         greeting = greetings[0] % {"name": name} if name else greetings[1]
         unsub, prefs, token = self.signer.links(subscriber.id, list_name)
         return Personal(greeting, unsub, prefs, token)
@@ -432,11 +437,9 @@ class DigestRenderer:
 
     def list_unsubscribe(self, personal: Personal) -> str:
         """``List-Unsubscribe``: the one-click https link, then a mailto: (RFC 2369, RFC 8058)."""
-        value = f"<{personal.unsubscribe_url}>"
-        mailto = self.settings.web.unsubscribe_mailto
-        if mailto:
-            value += f", <{mailto_unsubscribe(header_safe(mailto), personal.token)}>"
-        return value
+        if self._mailto:
+            return f"<{personal.unsubscribe_url}>, <{self._mailto}{personal.token}>"
+        return f"<{personal.unsubscribe_url}>"
 
     def personalize(
         self,
@@ -447,14 +450,15 @@ class DigestRenderer:
         now: datetime,
     ) -> Message:
         """The complete message for one subscriber, built from a prepared variant."""
-        personal = self.personal(subscriber, variant.list_name, variant.language)
         name = clean_name(subscriber.name)
+        personal = self._personal(subscriber, name, variant.list_name, variant.language)
         email = header_safe(subscriber.email)
         list_unsubscribe = self.list_unsubscribe(personal)
         fast = (
             variant.prepared is not None
-            and email.isascii()
+            and SIMPLE_ADDRESS.fullmatch(email) is not None
             and len(name) <= 200
+            and "=?" not in name  # looks like an RFC 2047 word: let the email package decide
             and list_unsubscribe.isascii()
             and len(list_unsubscribe) < 900
         )
@@ -535,7 +539,7 @@ class DigestRenderer:
         message_id = message_id_for(key, edition_key, domain)
         msg = EmailMessage(policy=SMTP)
         msg["From"] = sender
-        msg["To"] = formataddr((name, email)) if name else email
+        msg["To"] = Address(display_name=name, addr_spec=email) if name else email
         if list_config.reply_to:
             msg["Reply-To"] = header_safe(list_config.reply_to)
         msg["Subject"] = subject

@@ -27,7 +27,6 @@ import re
 from binascii import b2a_base64, b2a_qp
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
 from email.policy import SMTP
 from email.utils import format_datetime
 
@@ -43,6 +42,8 @@ PLACEHOLDERS: dict[str, str] = {
 _BY_TOKEN = {v: k for k, v in PLACEHOLDERS.items()}
 _SPLIT = re.compile("(" + "|".join(PLACEHOLDERS.values()) + ")")
 _SPECIALS = frozenset('()<>@,:;."[]\\')
+#: an address that is written as is: dot-atom local part, plain domain
+SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9.-]+")
 _MAX_QP = 76
 
 
@@ -91,10 +92,23 @@ def qp_piece(data: bytes) -> bytes:
     return encoded[:start] + last[:cut] + b"=\r\n" + last[cut:] + b"=\r\n"
 
 
+_QP_SAFE = re.compile(rb"[ -<>-~]*[!-<>-~]")
+
+
+def qp_value(value: str) -> bytes:
+    """A personal value as a quoted-printable piece (see :func:`qp_piece`), fast for ASCII."""
+    data = value.encode("utf-8")
+    if _QP_SAFE.fullmatch(data):  # printable ASCII, no '=', no trailing blank: as is
+        if len(data) < _MAX_QP:
+            return data + b"=\r\n"
+        return b"=\r\n".join([data[i : i + 75] for i in range(0, len(data), 75)]) + b"=\r\n"
+    return qp_piece(data)
+
+
 # ------------------------------------------------------------------ headers
 def encode_display_name(name: str) -> bytes:
     """A display name for an address header: atoms, a quoted string or RFC 2047 words."""
-    if name.isascii():
+    if name.isascii() and "=?" not in name:
         if _SPECIALS.isdisjoint(name):
             return name.encode("ascii")
         return b'"' + name.replace("\\", "\\\\").replace('"', '\\"').encode("ascii") + b'"'
@@ -112,10 +126,12 @@ def encode_display_name(name: str) -> bytes:
 
 
 def display_address(name: str, email: str) -> str:
-    """The address as ``str()`` of a parsed header shows it."""
+    """The address as ``str()`` of a parsed header shows it (``Address.__str__``)."""
     if not name:
         return email
-    return str(Address(display_name=name, addr_spec=email))
+    if not _SPECIALS.isdisjoint(name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{email}>"
 
 
 def fold_header(name: str, value: str) -> bytes:
@@ -131,16 +147,6 @@ class StaticHeader:
 
 # one entry of a message layout: static bytes or a slot name
 _Piece = bytes | str
-
-
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    """Where one personal value goes: ``kind`` is header, text or html; ``context`` text/attr."""
-
-    kind: str
-    field: str
-    context: str
-    positions: tuple[int, ...]
 
 
 class PreparedMessage:
@@ -217,26 +223,36 @@ class PreparedMessage:
                 merged.append(b"")
                 last_static = False
         self._layout = merged
-        self._slots = tuple(
-            _Slot(kind, name, context, tuple(where))
+        header_at = {slot: where[0] for slot, where in positions.items() if slot.startswith("h:")}
+        self._to_at = header_at["h::to"]
+        self._date_at = header_at["h::date"]
+        self._mid_at = header_at["h::message_id"]
+        self._lu_at = header_at["h::list_unsubscribe"]
+        self._body_slots = tuple(
+            (_value_index(kind, context, name), tuple(where))
             for slot, where in positions.items()
+            if not slot.startswith("h:")
             for kind, context, name in [slot.split(":")]
         )
         # the decoded bodies, as lists with holes for the values
         self._text = _holes(text_static)
         self._text_fill = tuple(
-            (2 * i + 1, f) for i, f in enumerate(text_fields)
+            (2 * i + 1, _value_index("t", "text", f)) for i, f in enumerate(text_fields)
         )
         self._html = _holes(html_static)
         self._html_fill = tuple(
-            (2 * i + 1, f, c) for i, (f, c) in enumerate(zip(html_fields, html_contexts))
+            (2 * i + 1, _value_index("m", c, f))
+            for i, (f, c) in enumerate(zip(html_fields, html_contexts, strict=True))
         )
+        content_language_str = _header_str(StaticHeader("Content-Language", content_language))
         self._static_headers = (
             tuple((h.name, _header_str(h)) for h in headers_before_to),
             tuple((h.name, _header_str(h)) for h in headers_after_to),
             tuple((h.name, _header_str(h)) for h in headers_after_date),
-            tuple((h.name, _header_str(h)) for h in headers_tail)
-            + (("Content-Language", _header_str(StaticHeader("Content-Language", content_language))),),
+            (
+                *((h.name, _header_str(h)) for h in headers_tail),
+                ("Content-Language", content_language_str),
+            ),
         )
 
     def date(self, now: datetime) -> str:
@@ -260,50 +276,41 @@ class PreparedMessage:
     ) -> Message:
         """The complete message for one subscriber.
 
-        ``recipient`` must be ASCII and ``name``, ``list_unsubscribe`` free of
-        CR/LF/NUL (see :func:`distributor.render.personal.header_safe`).
+        ``recipient`` must be a plain ASCII address (see :data:`SIMPLE_ADDRESS`)
+        and ``name`` and ``list_unsubscribe`` free of CR, LF and NUL (see
+        :func:`distributor.render.personal.header_safe`).
         """
         date = self.date(now)
         message_id = message_id_for(key, self.edition_key, self.domain)
-        values = {
-            "greeting": personal.greeting,
-            "unsubscribe_url": personal.unsubscribe_url,
-            "preferences_url": personal.preferences_url,
-            "to": (encode_display_name(name) + b" <" + recipient.encode("ascii") + b">")
-            if name
-            else recipient.encode("ascii"),
-            "date": date.encode("ascii"),
-            "message_id": message_id.encode("ascii"),
-            "list_unsubscribe": list_unsubscribe.encode("ascii"),
-        }
+        g, u, p = personal.greeting, personal.unsubscribe_url, personal.preferences_url
+        gt, ut, pt = escape_html_text(g), escape_html_text(u), escape_html_text(p)
+        values = (g, u, p, gt, ut, pt, gt.replace('"', "&quot;"), ut.replace('"', "&quot;"),
+                  pt.replace('"', "&quot;"))
+
         pieces = self._layout.copy()
-        for slot in self._slots:
-            value = values[slot.field]
-            if slot.kind == "t":
-                encoded = qp_piece(value.encode("utf-8"))  # type: ignore[union-attr]
-            elif slot.kind == "m":
-                escaped = (
-                    escape_html_attr(value)  # type: ignore[arg-type]
-                    if slot.context == "attr"
-                    else escape_html_text(value)  # type: ignore[arg-type]
-                )
-                encoded = qp_piece(escaped.encode("utf-8"))
-            else:
-                encoded = value  # type: ignore[assignment]
-            for i in slot.positions:
-                pieces[i] = encoded
+        pieces[self._to_at] = (
+            encode_display_name(name) + b" <" + recipient.encode("ascii") + b">"
+            if name
+            else recipient.encode("ascii")
+        )
+        pieces[self._date_at] = date.encode("ascii")
+        pieces[self._mid_at] = message_id.encode("ascii")
+        pieces[self._lu_at] = list_unsubscribe.encode("ascii")
+        encoded: dict[str, bytes] = {}
+        for index, where in self._body_slots:
+            value = values[index]
+            data = encoded.get(value)
+            if data is None:
+                data = encoded[value] = qp_value(value)
+            for i in where:
+                pieces[i] = data
 
         text = self._text.copy()
-        for i, field in self._text_fill:
-            text[i] = values[field]  # type: ignore[assignment]
+        for i, index in self._text_fill:
+            text[i] = values[index]
         html = self._html.copy()
-        for i, field, context in self._html_fill:
-            value = values[field]
-            html[i] = (
-                escape_html_attr(value)  # type: ignore[arg-type]
-                if context == "attr"
-                else escape_html_text(value)  # type: ignore[arg-type]
-            )
+        for i, index in self._html_fill:
+            html[i] = values[index]
         before, after_to, after_date, tail = self._static_headers
         return Message(
             key=key,
@@ -325,6 +332,15 @@ class PreparedMessage:
                 *tail,
             ),
         )
+
+
+_FIELDS = ("greeting", "unsubscribe_url", "preferences_url")
+
+
+def _value_index(kind: str, context: str, field: str) -> int:
+    """Index into the per-message values: raw, HTML-text-escaped, HTML-attribute-escaped."""
+    offset = 0 if kind == "t" else (3 if context == "text" else 6)
+    return offset + _FIELDS.index(field)
 
 
 def _split(body: str) -> tuple[list[str], list[str]]:

@@ -10,7 +10,7 @@ second.  ``tests/digests/test_personal.py`` proves the two agree.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -22,6 +22,7 @@ from urllib.parse import quote
 from distributor.tokens import Purpose
 
 _CONTROL = re.compile(r"[\r\n\x00]+")
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]*")  # JSON writes these list names as they are
 
 
 def header_safe(value: str) -> str:
@@ -57,21 +58,24 @@ class LinkSigner:
     @staticmethod
     def payload(subscriber_id: int, list_name: str) -> bytes:
         """The serialized, base64url payload of a token, as itsdangerous writes it."""
-        raw = json.dumps([subscriber_id, list_name], ensure_ascii=False, separators=(",", ":"))
-        data = raw.encode("utf-8")
+        if _PLAIN.fullmatch(list_name):
+            data = f'[{subscriber_id:d},"{list_name}"]'.encode("ascii")
+        else:
+            raw = json.dumps([subscriber_id, list_name], ensure_ascii=False, separators=(",", ":"))
+            data = raw.encode("utf-8")
         # itsdangerous keeps the zlib form when it is shorter; without a repeated
         # 3-byte sequence (back-references need one) deflate cannot win, so zlib
         # is only asked when there is one, or for long payloads.
         if len(data) > 48 or _has_repeat(data):
             compressed = zlib.compress(data)
             if len(compressed) < len(data) - 1:
-                return b"." + base64.urlsafe_b64encode(compressed).rstrip(b"=")
-        return base64.urlsafe_b64encode(data).rstrip(b"=")
+                return b"." + b64url(compressed)
+        return b64url(data)
 
     def sign(self, purpose: Purpose, payload: bytes) -> str:
         """``payload.signature`` for one purpose."""
         sig = hmac.digest(self._keys[purpose], payload, "sha1")
-        return (payload + b"." + base64.urlsafe_b64encode(sig).rstrip(b"=")).decode("ascii")
+        return (payload + b"." + b64url(sig)).decode("ascii")
 
     def token(self, purpose: Purpose, subscriber_id: int, list_name: str) -> str:
         return self.sign(purpose, self.payload(subscriber_id, list_name))
@@ -84,6 +88,14 @@ class LinkSigner:
         return f"{self.base_url}/u/{unsub}", f"{self.base_url}/p/{prefs}", unsub
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def b64url(data: bytes) -> bytes:
+    """Unpadded URL-safe base64, as itsdangerous writes it."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
+
+
 def _has_repeat(data: bytes) -> bool:
     grams = {data[i : i + 3] for i in range(len(data) - 2)}
     return len(grams) < len(data) - 2
@@ -91,4 +103,9 @@ def _has_repeat(data: bytes) -> bool:
 
 def mailto_unsubscribe(address: str, token: str) -> str:
     """The ``mailto:`` unsubscribe URI; its subject carries the token."""
-    return f"mailto:{quote(address, safe='@')}?subject=unsubscribe%20{token}"
+    return mailto_prefix(address) + token
+
+
+def mailto_prefix(address: str) -> str:
+    """Everything of :func:`mailto_unsubscribe` but the token."""
+    return f"mailto:{quote(address, safe='@')}?subject=unsubscribe%20"

@@ -13,8 +13,12 @@ one line each.
 from distributor.cli.app import main
 
 # --- command registry: one line per module of commands -----------------------
+from distributor.cli.preview import preview
+from distributor.cli.send import send
 from distributor.cli.serve import serve
 
 main.add_command(serve)
+main.add_command(preview)
+main.add_command(send)
 
 __all__ = ["main"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,8 @@ from distributor.render.fastmime import (
     SIMPLE_ADDRESS,
     PreparedMessage,
     StaticHeader,
+    display_address,
+    encode_header,
     message_id_for,
 )
 from distributor.render.personal import LinkSigner, Personal, header_safe, mailto_prefix
@@ -60,6 +61,7 @@ __all__ = [
 #: Gmail clips a message whose HTML passes about 102 KB (and hides the
 #: unsubscribe link with it); the digest stays under this, personal parts included.
 MAX_HTML_BYTES = 100_000
+_RAW_HEADERS = SMTP.clone(refold_source="none")
 _PERSONAL_MARGIN = 1_000  # room for the real links and name in place of the placeholders
 _NETWORK_LABELS = {
     "x": "X",
@@ -139,6 +141,7 @@ def inline_css(markup: str) -> str:
                 markup,
                 allow_network=False,
                 keep_style_tags=True,
+                strip_important=False,
                 disable_validation=True,
                 cssutils_logging_level=logging.CRITICAL,
             ).transform()
@@ -147,8 +150,6 @@ def inline_css(markup: str) -> str:
 
 def clean_name(value: str) -> str:
     """A subscriber's name fit for a header and a greeting: no control characters at all."""
-    if not value.isprintable():
-        value = "".join(" " if unicodedata.category(c) == "Cc" else c for c in value)
     return header_safe(value)
 
 
@@ -259,6 +260,7 @@ class DigestRenderer:
             "story_time": story_time,
             "share_label": share_label,
             "number": lambda value: i18n.number(value, lang),
+            "text_dir": i18n.direction,
         }
 
     def _render(self, template: str, language: str, context: Mapping[str, Any]) -> str:
@@ -537,15 +539,26 @@ class DigestRenderer:
         name = clean_name(subscriber.name)
         email = header_safe(subscriber.email)
         message_id = message_id_for(key, edition_key, domain)
-        msg = EmailMessage(policy=SMTP)
-        msg["From"] = sender
-        msg["To"] = Address(display_name=name, addr_spec=email) if name else email
+        # the address and subject headers are encoded by encode_header(): the email
+        # package's own folder can lose the space between two RFC 2047 words
+        msg = EmailMessage(policy=_RAW_HEADERS)
+        shown: dict[str, str] = {}
+
+        def put(header: str, value: str) -> None:
+            msg.set_raw(header, encode_header(header, value))
+            shown[header] = str(SMTP.header_factory(header, value))
+
+        put("From", sender)
+        if email.isascii():
+            put("To", display_address(name, email))
+        else:  # an internationalized address: only the email package knows it
+            msg["To"] = Address(display_name=name, addr_spec=email) if name else email
         if list_config.reply_to:
-            msg["Reply-To"] = header_safe(list_config.reply_to)
-        msg["Subject"] = subject
+            put("Reply-To", header_safe(list_config.reply_to))
+        put("Subject", subject)
         msg["Date"] = format_datetime(now)
         msg["Message-ID"] = message_id
-        msg["List-Id"] = self._list_id(list_name, list_config, domain)
+        put("List-Id", self._list_id(list_name, list_config, domain))
         msg["List-Unsubscribe"] = self.list_unsubscribe(personal)
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
@@ -566,7 +579,11 @@ class DigestRenderer:
             raw=raw,
             text=text,
             html=html,
-            headers=tuple((k, str(v)) for k, v in msg.items() if k.lower() not in mime),
+            headers=tuple(
+                (k, shown[k] if k in shown else str(v))
+                for k, v in msg.items()
+                if k.lower() not in mime
+            ),
         )
 
     # ---------------------------------------------------------------- archive

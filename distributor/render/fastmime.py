@@ -28,7 +28,8 @@ from binascii import b2a_base64, b2a_qp
 from dataclasses import dataclass
 from datetime import datetime
 from email.policy import SMTP
-from email.utils import format_datetime
+from email.header import Header
+from email.utils import format_datetime, parseaddr
 
 from distributor.models import Message
 from distributor.render.personal import Personal
@@ -106,12 +107,17 @@ def qp_value(value: str) -> bytes:
 
 
 # ------------------------------------------------------------------ headers
-def encode_display_name(name: str) -> bytes:
-    """A display name for an address header: atoms, a quoted string or RFC 2047 words."""
+def encode_display_name(name: str) -> str:
+    """A display name for an address header: atoms, a quoted string or RFC 2047 words.
+
+    The encoded words carry the spaces inside them, so a decoder gives back
+    exactly ``name`` (the ``email`` package's folder can drop the space
+    between two encoded words).
+    """
     if name.isascii() and "=?" not in name:
         if _SPECIALS.isdisjoint(name):
-            return name.encode("ascii")
-        return b'"' + name.replace("\\", "\\\\").replace('"', '\\"').encode("ascii") + b'"'
+            return name
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     data = name.encode("utf-8")
     words = []
     # 45 bytes -> 60 base64 characters: each encoded-word stays within 75
@@ -120,9 +126,34 @@ def encode_display_name(name: str) -> bytes:
         j = min(i + 45, len(data))
         while j < len(data) and (data[j] & 0xC0) == 0x80:  # never split a character
             j -= 1
-        words.append(b"=?utf-8?b?" + b2a_base64(data[i:j], newline=False) + b"?=")
+        words.append("=?utf-8?b?" + b2a_base64(data[i:j], newline=False).decode("ascii") + "?=")
         i = j
-    return b"\r\n ".join(words)
+    return "\r\n ".join(words)
+
+
+def encode_address(value: str) -> str:
+    """``Name <addr>`` or ``addr``, encoded for an address header."""
+    name, addr = parseaddr(value)
+    return f"{encode_display_name(name)} <{addr}>" if name else addr
+
+
+def encode_unstructured(name: str, value: str) -> str:
+    """An unstructured header value (Subject), RFC 2047-encoded and folded when needed."""
+    charset = "us-ascii" if value.isascii() and "=?" not in value else "utf-8"
+    return Header(value, charset, maxlinelen=78, header_name=name).encode(linesep="\r\n")
+
+
+def encode_header(name: str, value: str) -> str:
+    """The encoded value of one of the digest's own headers."""
+    lower = name.lower()
+    if lower in ("from", "reply-to", "to"):
+        return encode_address(value)
+    if lower == "list-id":
+        phrase, _, ident = value.rpartition(" <")
+        return f"{encode_display_name(phrase)} <{ident}" if phrase else value
+    if value.isascii() and len(value) < 900:
+        return value
+    return encode_unstructured(name, value)
 
 
 def display_address(name: str, email: str) -> str:
@@ -135,8 +166,8 @@ def display_address(name: str, email: str) -> str:
 
 
 def fold_header(name: str, value: str) -> bytes:
-    """One header, encoded and folded by the ``email`` package (once per variant)."""
-    return SMTP.fold_binary(name, SMTP.header_factory(name, value))
+    """One whole header line, encoded (once per variant)."""
+    return f"{name}: {encode_header(name, value)}\r\n".encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +320,7 @@ class PreparedMessage:
 
         pieces = self._layout.copy()
         pieces[self._to_at] = (
-            encode_display_name(name) + b" <" + recipient.encode("ascii") + b">"
+            f"{encode_display_name(name)} <{recipient}>".encode("ascii")
             if name
             else recipient.encode("ascii")
         )

@@ -21,15 +21,23 @@ from urllib.parse import quote
 
 from distributor.tokens import Purpose
 
-_CONTROL = re.compile(r"[\r\n\x00]+")
+# every C0 control (CR, LF and NUL among them), DEL, and the Unicode line separators
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_SPACES = re.compile(" {2,}")
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]*")  # JSON writes these list names as they are
 
 
 def header_safe(value: str) -> str:
-    """``value`` with CR, LF and NUL removed and spaces collapsed: it cannot inject a header."""
-    if "\r" in value or "\n" in value or "\x00" in value:
+    """``value`` with CR, LF, NUL and every other control removed: it cannot inject a header.
+
+    Each run of controls becomes one space; runs of spaces collapse; other
+    spaces (a French no-break space before a colon) are kept.
+    """
+    if _CONTROL.search(value):
         value = _CONTROL.sub(" ", value)
-    return " ".join(value.split())
+    if "  " in value:
+        value = _SPACES.sub(" ", value)
+    return value.strip(" ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from distributor.pipeline import (
     select,
     sync_subscribers,
 )
+from distributor.render.compat import check_email_html
 from distributor.render.digest import DigestRenderer, Variant
 from distributor.render.i18n import base_language
 from distributor.report import RunReport
@@ -142,6 +143,7 @@ def describe(preview: Preview, path: Path | None) -> dict[str, object]:
         "message_bytes": len(preview.message.raw),
         "shortened": variant.shortening.describe() if variant.shortening else None,
         "view_url": variant.view_url,
+        "unsupported": [str(f) for f in check_email_html(preview.message.html)],
     }
 
 
@@ -197,5 +199,7 @@ def preview(
         click.echo(f"  subject: {info['subject']}")
         if info["shortened"]:
             click.echo(f"  shortened: {info['shortened']}")
+        for finding in info["unsupported"]:  # type: ignore[attr-defined]
+            click.echo(f"  warning: not shown by every mail client: {finding}")
     if open_it:
         click.launch(str(out))

@@ -124,7 +124,9 @@ def main() -> None:
             t0 = time.perf_counter()
             deadline = t0 + args.seconds
             for sub in subscribers(10**9, lang):
-                msg = renderer.personalize(variant, sub, f"daily/2026-11-28/{lang}/{sub.id}", cfg, NOW)
+                msg = renderer.personalize(
+                    variant, sub, f"daily/2026-11-28/{lang}/{sub.id}", cfg, NOW
+                )
                 size += len(msg.raw)
                 count += 1
                 if count % 1000 == 0 and time.perf_counter() > deadline:
@@ -165,7 +167,9 @@ def main() -> None:
         fast_min = min(fast_rates)
         figures["fast_msgs_per_s"] = round(fast_min)
         figures["naive_msgs_per_s"] = round(min(naive_rates), 1)
-        figures["speedup"] = round(min(f / n for f, n in zip(fast_rates, naive_rates)), 1)
+        figures["speedup"] = round(
+            min(f / n for f, n in zip(fast_rates, naive_rates, strict=True)), 1
+        )
         figures["target_msgs_per_s"] = 50_000
         figures["target_speedup"] = 50
         figures["meets_target"] = fast_min >= 50_000 and figures["speedup"] >= 50  # type: ignore[operator]

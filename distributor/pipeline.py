@@ -281,7 +281,9 @@ def _deliver(
         try:
             write_archive_page(renderer, edition, stories, ed_links, cfg)
         except (OSError, RenderError) as err:
-            report.error("archive", f"{edition.list_name}/{edition.key}/{edition.language}", str(err))
+            report.error(
+                "archive", f"{edition.list_name}/{edition.key}/{edition.language}", str(err)
+            )
         out = deliver_edition(
             store=ctx.store,
             backend=backend,

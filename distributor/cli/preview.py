@@ -115,8 +115,11 @@ def build_preview(
         subscriber = reader
     else:
         same = [r for r in candidates if language is None or r.language == language]
-        subscriber = (same or candidates or [None])[0] or Subscriber(
-            id=0, email="reader@example.com", name="", language=edition.language
+        pool = same or candidates
+        subscriber = (
+            pool[0]
+            if pool
+            else Subscriber(id=0, email="reader@example.com", name="", language=edition.language)
         )
 
     renderer = DigestRenderer(settings)
@@ -149,7 +152,9 @@ def describe(preview: Preview, path: Path | None) -> dict[str, object]:
 
 @click.command()
 @click.option("--list", "list_name", required=True, metavar="NAME", help="The list to preview.")
-@click.option("--lang", "language", metavar="xx", help="The edition language (default: newsroom's).")
+@click.option(
+    "--lang", "language", metavar="xx", help="The edition language (default: newsroom's)."
+)
 @click.option("--subscriber", "email", metavar="EMAIL", help="Render for this subscriber.")
 @click.option(
     "--out",

@@ -21,7 +21,9 @@ from distributor.cli.preview import build_preview
 @click.command()
 @click.option("--list", "list_name", required=True, metavar="NAME", help="The list to send from.")
 @click.option("--test-to", "test_to", required=True, metavar="ADDRESS", help="Send the test here.")
-@click.option("--lang", "language", metavar="xx", help="The edition language (default: newsroom's).")
+@click.option(
+    "--lang", "language", metavar="xx", help="The edition language (default: newsroom's)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
 @click.pass_obj
 def send(
@@ -56,7 +58,8 @@ def send(
     elif outcome.state == "sent":
         click.echo(
             f"sent test message of {list_name} {result.edition.key} [{result.edition.language}] "
-            f"to {address} via {transport}" + (f" ({outcome.provider_id})" if outcome.provider_id else "")
+            f"to {address} via {transport}"
+            + (f" ({outcome.provider_id})" if outcome.provider_id else "")
         )
     if outcome.state != "sent":
         if not as_json:

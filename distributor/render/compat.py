@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lxml import html as lxml_html
+from lxml import html as lxml_html  # type: ignore[import-untyped]
 
 #: elements Gmail or Apple Mail drop or do not render
 UNSUPPORTED_ELEMENTS = frozenset(
@@ -106,7 +106,9 @@ def check_declarations(declarations: str, where: str) -> list[Finding]:
 def check_stylesheet(css: str) -> list[Finding]:
     """Findings for the text of a ``<style>`` block (media queries included)."""
     css = _COMMENT.sub("", css)
-    found = [Finding("<style>", f"at-rule {m.group(0)!r}") for m in UNSUPPORTED_AT_RULES.finditer(css)]
+    found = [
+        Finding("<style>", f"at-rule {m.group(0)!r}") for m in UNSUPPORTED_AT_RULES.finditer(css)
+    ]
     for block in re.finditer(r"([^{}]*)\{([^{}]*)\}", css):
         selector, body = block.group(1).strip(), block.group(2)
         if selector.startswith("@"):
@@ -130,7 +132,10 @@ def check_email_html(markup: str) -> list[Finding]:
             found.append(Finding(f"<{tag}>", "element"))
         if tag == "link" and "stylesheet" in (el.get("rel") or ""):
             found.append(Finding("<link>", "external stylesheet"))
-        if tag == "meta" and (el.get("name") or "").lower() in ("color-scheme", "supported-color-schemes"):
+        if tag == "meta" and (el.get("name") or "").lower() in (
+            "color-scheme",
+            "supported-color-schemes",
+        ):
             found.append(Finding("<meta>", f"meta {el.get('name')}"))
         for attr in el.attrib:
             if attr.lower() in UNSUPPORTED_ATTRIBUTES:

@@ -113,7 +113,9 @@ class Variant:
     prepared: PreparedMessage | None = field(default=None, compare=False, repr=False)
 
 
-def make_environment(templates_dir: Path, translations: NullTranslations | None = None) -> Environment:
+def make_environment(
+    templates_dir: Path, translations: NullTranslations | None = None
+) -> Environment:
     """Jinja2 for mail: autoescape on for everything but ``*.txt.j2``, gettext installed."""
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
@@ -314,7 +316,9 @@ class DigestRenderer:
         shortening = None
         original = len(markup.encode("utf-8"))
         if original > limit:
-            markup, text, kept, summaries = self._shorten(edition, stories, links, list_config, limit)
+            markup, text, kept, summaries = self._shorten(
+                edition, stories, links, list_config, limit
+            )
             shortening = Shortening(
                 original_bytes=original,
                 final_bytes=len(markup.encode("utf-8")),
@@ -388,10 +392,17 @@ class DigestRenderer:
         list_config: ListConfig,
     ) -> PreparedMessage:
         sender, addr, domain = self._sender_parts(list_config)
-        reply_to = [StaticHeader("Reply-To", header_safe(list_config.reply_to))] if list_config.reply_to else []
-        boundary = "=_" + hashlib.sha256(
-            f"{edition.list_name}/{edition.key}/{edition.language}".encode()
-        ).hexdigest()[:32]
+        reply_to = (
+            [StaticHeader("Reply-To", header_safe(list_config.reply_to))]
+            if list_config.reply_to
+            else []
+        )
+        boundary = (
+            "=_"
+            + hashlib.sha256(
+                f"{edition.list_name}/{edition.key}/{edition.language}".encode()
+            ).hexdigest()[:32]
+        )
         return PreparedMessage(
             text=text,
             html=markup,
@@ -418,7 +429,9 @@ class DigestRenderer:
         """The subscriber's greeting and signed links (unescaped)."""
         return self._personal(subscriber, clean_name(subscriber.name), list_name, language)
 
-    def _personal(self, subscriber: Subscriber, name: str, list_name: str, language: str) -> Personal:
+    def _personal(
+        self, subscriber: Subscriber, name: str, list_name: str, language: str
+    ) -> Personal:
         greetings = self._greetings.get(language)
         if greetings is None:
             translations = self.catalogs.translations(language)
@@ -502,9 +515,7 @@ class DigestRenderer:
     ) -> Message:
         """The reference path: Jinja2, premailer and ``EmailMessage`` for one subscriber."""
         personal = self.personal(subscriber, edition.list_name, edition.language)
-        subject, markup, text = self._render_mail(
-            edition, stories, links, list_config, personal
-        )
+        subject, markup, text = self._render_mail(edition, stories, links, list_config, personal)
         return self.email_message(
             list_name=edition.list_name,
             edition_key=edition.key,
@@ -603,7 +614,9 @@ class DigestRenderer:
         description = (lead.summary_text if lead else "") or list_config.description
         ctx["description"] = " ".join(description.split())[:300]
         locale = i18n.babel_locale(edition.language)
-        ctx["og_locale"] = f"{locale.language}_{locale.territory}" if locale.territory else locale.language
+        ctx["og_locale"] = (
+            f"{locale.language}_{locale.territory}" if locale.territory else locale.language
+        )
         return self._render("email/archive.html.j2", edition.language, ctx)
 
 
@@ -611,7 +624,9 @@ def _fill(body: str, personal: Personal, *, html: bool) -> str:
     from distributor.render.fastmime import escape_html_text
 
     values = {
-        PLACEHOLDERS["greeting"]: escape_html_text(personal.greeting) if html else personal.greeting,
+        PLACEHOLDERS["greeting"]: escape_html_text(personal.greeting)
+        if html
+        else personal.greeting,
         PLACEHOLDERS["unsubscribe_url"]: escape_html_text(personal.unsubscribe_url)
         if html
         else personal.unsubscribe_url,

@@ -27,8 +27,8 @@ import re
 from binascii import b2a_base64, b2a_qp
 from dataclasses import dataclass
 from datetime import datetime
-from email.policy import SMTP
 from email.header import Header
+from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 
 from distributor.models import Message
@@ -44,7 +44,9 @@ _BY_TOKEN = {v: k for k, v in PLACEHOLDERS.items()}
 _SPLIT = re.compile("(" + "|".join(PLACEHOLDERS.values()) + ")")
 _SPECIALS = frozenset('()<>@,:;."[]\\')
 #: an address that is written as is: dot-atom local part, plain domain
-SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9.-]+")
+SIMPLE_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9.-]+"
+)
 _MAX_QP = 76
 
 
@@ -229,13 +231,17 @@ class PreparedMessage:
             + b"\r\n"
         )
         part_head = (
-            f"--{boundary}\r\nContent-Type: text/%s; charset=\"utf-8\"\r\n"
+            f'--{boundary}\r\nContent-Type: text/%s; charset="utf-8"\r\n'
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         )
         layout.append((part_head % "plain").encode("ascii"))
         _body(layout, text_static, [f"t:text:{f}" for f in text_fields])
         layout.append(b"\r\n" + (part_head % "html").encode("ascii"))
-        _body(layout, html_static, [f"m:{c}:{f}" for f, c in zip(html_fields, html_contexts)])
+        _body(
+            layout,
+            html_static,
+            [f"m:{c}:{f}" for f, c in zip(html_fields, html_contexts, strict=True)],
+        )
         layout.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
 
         # merge neighbouring static pieces; remember where each slot sits
@@ -315,8 +321,17 @@ class PreparedMessage:
         message_id = message_id_for(key, self.edition_key, self.domain)
         g, u, p = personal.greeting, personal.unsubscribe_url, personal.preferences_url
         gt, ut, pt = escape_html_text(g), escape_html_text(u), escape_html_text(p)
-        values = (g, u, p, gt, ut, pt, gt.replace('"', "&quot;"), ut.replace('"', "&quot;"),
-                  pt.replace('"', "&quot;"))
+        values = (
+            g,
+            u,
+            p,
+            gt,
+            ut,
+            pt,
+            gt.replace('"', "&quot;"),
+            ut.replace('"', "&quot;"),
+            pt.replace('"', "&quot;"),
+        )
 
         pieces = self._layout.copy()
         pieces[self._to_at] = (

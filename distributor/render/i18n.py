@@ -29,10 +29,16 @@ RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv",
 # Font stacks per script: the system fonts of Apple, Windows and Android first,
 # then Noto (installed with most Linux desktops), then the generic family.
 _FONT_STACKS: dict[str, str] = {
-    "arabic": "Tahoma, 'Segoe UI', 'Geeza Pro', 'Noto Naskh Arabic', 'Noto Sans Arabic', Arial, sans-serif",
+    "arabic": (
+        "Tahoma, 'Segoe UI', 'Geeza Pro', 'Noto Naskh Arabic', 'Noto Sans Arabic', Arial, "
+        "sans-serif"
+    ),
     "urdu": "'Noto Nastaliq Urdu', 'Jameel Noori Nastaleeq', Tahoma, 'Segoe UI', Arial, sans-serif",
     "hebrew": "Arial, 'Segoe UI', 'Arial Hebrew', 'Noto Sans Hebrew', sans-serif",
-    "japanese": "'Hiragino Sans', 'Hiragino Kaku Gothic ProN', 'Yu Gothic', Meiryo, 'Noto Sans JP', sans-serif",
+    "japanese": (
+        "'Hiragino Sans', 'Hiragino Kaku Gothic ProN', 'Yu Gothic', Meiryo, 'Noto Sans JP', "
+        "sans-serif"
+    ),
     "chinese": "'PingFang SC', 'Microsoft YaHei', 'Noto Sans SC', sans-serif",
     "korean": "'Apple SD Gothic Neo', 'Malgun Gothic', 'Noto Sans KR', sans-serif",
     "thai": "Thonburi, Tahoma, 'Leelawadee UI', 'Noto Sans Thai', sans-serif",
@@ -91,7 +97,9 @@ def long_date(value: date | datetime, tag: str) -> str:
 
 def short_datetime(value: datetime, tag: str, timezone: str) -> str:
     """A short local date and time in ``timezone``."""
-    return format_datetime(value, format="short", tzinfo=ZoneInfo(timezone), locale=babel_locale(tag))
+    return format_datetime(
+        value, format="short", tzinfo=ZoneInfo(timezone), locale=babel_locale(tag)
+    )
 
 
 def number(value: float, tag: str) -> str:

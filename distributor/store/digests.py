@@ -20,7 +20,9 @@ def latest_edition(store: Store, list_name: str, language: str | None = None) ->
     return None if found is None else store.edition(int(found))
 
 
-def latest_edition_of_subscriber(store: Store, list_name: str, subscriber_id: int) -> Edition | None:
+def latest_edition_of_subscriber(
+    store: Store, list_name: str, subscriber_id: int
+) -> Edition | None:
     """The newest edition of a list that has a delivery row for this subscriber, or None."""
     q = (
         select(s.editions.c.id)

@@ -36,13 +36,16 @@ def test_every_edition_has_an_archive_page(tmp_path: Path, make_context: Any) ->
         page = path.read_text(encoding="utf-8")
         doc = lxml_html.document_fromstring(page)
 
-        def meta(attr: str, name: str) -> str:
+        def meta(attr: str, name: str, doc: Any = doc) -> str:
             found = doc.xpath(f"//meta[@{attr}='{name}']/@content")
-            assert found, (lang, name)
+            assert found, name
             return str(found[0])
 
         assert doc.get("lang") == lang and doc.get("dir") == ("rtl" if lang == "ar" else "ltr")
-        assert meta("property", "og:url") == f"https://news.example/newsletter/archive/daily/2026-11-28/{lang}.html"
+        assert (
+            meta("property", "og:url")
+            == f"https://news.example/newsletter/archive/daily/2026-11-28/{lang}.html"
+        )
         assert meta("property", "og:type") == "article"
         assert meta("property", "og:site_name") == "Meridian World News"
         assert meta("property", "og:title").startswith("Meridian Daily · ")
@@ -65,7 +68,17 @@ def cli(tmp_path: Path, *args: str) -> Any:
 def test_preview_writes_exactly_what_would_be_sent(tmp_path: Path) -> None:
     write_config(tmp_path)
     out = tmp_path / "p.eml"
-    result = cli(tmp_path, "preview", "--list", "daily", "--subscriber", "karim.mansour@example.org", "--out", str(out), "--json")
+    result = cli(
+        tmp_path,
+        "preview",
+        "--list",
+        "daily",
+        "--subscriber",
+        "karim.mansour@example.org",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
     assert info["origin"] == "next edition" and info["language"] == "ar"
@@ -92,7 +105,9 @@ def test_preview_writes_exactly_what_would_be_sent(tmp_path: Path) -> None:
     result = cli(tmp_path, "preview", "--list", "daily", "--lang", "es", "--json")
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
-    assert info["origin"].startswith("latest edition 2026-11-28") or info["origin"] == "next edition"
+    assert (
+        info["origin"].startswith("latest edition 2026-11-28") or info["origin"] == "next edition"
+    )
     assert Path(info["path"]).is_file() and info["language"] == "es"
 
 
@@ -112,7 +127,9 @@ def test_send_one_real_test_message_over_smtp(tmp_path: Path, smtp_server: Any) 
         tmp_path,
         mail=f'provider = "smtp"\nhost = "127.0.0.1"\nport = {controller.port}\nsecurity = "none"',
     )
-    result = cli(tmp_path, "send", "--list", "daily", "--test-to", "editor@example.com", "--lang", "fr")
+    result = cli(
+        tmp_path, "send", "--list", "daily", "--test-to", "editor@example.com", "--lang", "fr"
+    )
     assert result.exit_code == 0, result.output
     assert "sent test message of daily" in result.output and "editor@example.com" in result.output
     assert len(recorder.messages) == 1

@@ -18,23 +18,33 @@ def test_digest_passes_the_client_support_check(
 ) -> None:
     stories = make_stories(lang, 10)
     settings_logo = settings.model_copy(
-        update={"newsroom": settings.newsroom.model_copy(update={"logo_url": "https://news.example/logo.png"})}
+        update={
+            "newsroom": settings.newsroom.model_copy(
+                update={"logo_url": "https://news.example/logo.png"}
+            )
+        }
     )
     logo_renderer = DigestRenderer(settings_logo)
     for r in (renderer, logo_renderer):
-        variant = r.render(edition_for(lang, stories), stories, links_for(stories), settings.lists["daily"])
+        variant = r.render(
+            edition_for(lang, stories), stories, links_for(stories), settings.lists["daily"]
+        )
         assert check_email_html(variant.html) == []
 
 
 def test_layout_is_tables_with_sized_images(renderer: DigestRenderer, settings: Settings) -> None:
     stories = make_stories("en", 5)
-    variant = renderer.render(edition_for("en", stories), stories, links_for(stories), settings.lists["daily"])
+    variant = renderer.render(
+        edition_for("en", stories), stories, links_for(stories), settings.lists["daily"]
+    )
     doc = lxml_html.document_fromstring(variant.html)
     body = doc.find("body")
     assert body is not None
     children = [c for c in body if isinstance(c.tag, str)]
     # a hidden preheader, then the whole mail in one presentation table
-    assert children[0].tag == "div" and "display:none" in children[0].get("style", "").replace(" ", "")
+    assert children[0].tag == "div" and "display:none" in children[0].get("style", "").replace(
+        " ", ""
+    )
     assert [c.tag for c in children[1:]] == ["table"]
     assert children[1].get("role") == "presentation"
     assert len(doc.xpath("//div")) == 1  # the preheader only: no div layout
@@ -61,7 +71,10 @@ def test_layout_is_tables_with_sized_images(renderer: DigestRenderer, settings: 
         ('<img src="a.png" width="1" height="1">', "no alt"),
         ('<img src="a.svg" width="1" height="1" alt="">', "SVG image"),
         ("<style>@font-face { font-family: x; }</style>", "@font-face"),
-        ("<style>@media (prefers-color-scheme: dark) { .a { color: red; } }</style>", "prefers-color-scheme"),
+        (
+            "<style>@media (prefers-color-scheme: dark) { .a { color: red; } }</style>",
+            "prefers-color-scheme",
+        ),
         ("<style>#main { color: red; }</style>", "selector"),
         ("<style>[data-ogsc] .a { color: red; }</style>", "selector"),
         ('<link rel="stylesheet" href="x.css">', "external stylesheet"),

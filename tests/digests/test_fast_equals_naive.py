@@ -29,7 +29,7 @@ NAMES = [
     "Alice Morgan",
     "Okafor, Chinedu",
     "Liam O'Brien",
-    "J. R. \"Bob\" Smith",
+    'J. R. "Bob" Smith',
     "سارة الحسن",
     "山田 太郎",
     "Zoë <script>alert(1)</script> & Co",
@@ -37,7 +37,7 @@ NAMES = [
     "Mallory\r\nBcc: victim@example.com",
     "Nul\x00Byte\x07Bell",
     "A very long name " * 8,
-    "Ünïcødé, with a comma and \"quotes\"",
+    'Ünïcødé, with a comma and "quotes"',
     "=?utf-8?q?not_an_encoded_word?=",
     "back\\slash",
 ]
@@ -54,8 +54,7 @@ def headers_of(msg: EmailMessage) -> list[tuple[str, str]]:
 
 def parts_of(msg: EmailMessage) -> list[tuple[str, str | None, str]]:
     return [
-        (p.get_content_type(), p.get_content_charset(), p.get_content())
-        for p in msg.iter_parts()
+        (p.get_content_type(), p.get_content_charset(), p.get_content()) for p in msg.iter_parts()
     ]
 
 

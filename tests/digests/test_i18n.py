@@ -12,7 +12,14 @@ from babel.messages.pofile import read_po
 from distributor.config import Settings
 from distributor.render import i18n
 from distributor.render.digest import DigestRenderer
-from tests.digests.conftest import LANGUAGES, edition_for, links_for, make_stories, parse, subscriber
+from tests.digests.conftest import (
+    LANGUAGES,
+    edition_for,
+    links_for,
+    make_stories,
+    parse,
+    subscriber,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def extracted_ids() -> set[str | tuple[str, str]]:
     """Every message id the templates and the render code ask gettext for."""
     ids: set[str | tuple[str, str]] = set()
-    options = {"**.j2": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}}
+    options = {
+        "**.j2": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
+    }
     for _file, _line, message, _comments, _ctx in extract_from_dir(
         str(ROOT / "templates" / "email"), method_map=[("**.j2", "jinja2")], options_map=options
     ):
@@ -59,7 +68,12 @@ def test_every_sample_language_has_a_complete_catalog() -> None:
         ("en", "Read more", "November 28, 2026", "Meridian Daily · November 28, 2026: "),
         ("ar", "اقرأ المزيد", "28 نوفمبر 2026", "Meridian Daily · 28 نوفمبر 2026: "),
         ("ja", "続きを読む", "2026年11月28日", "【Meridian Daily】"),
-        ("es", "Seguir leyendo", "28 de noviembre de 2026", "Meridian Daily · 28 de noviembre de 2026: "),
+        (
+            "es",
+            "Seguir leyendo",
+            "28 de noviembre de 2026",
+            "Meridian Daily · 28 de noviembre de 2026: ",
+        ),
         ("fr", "Lire la suite", "28 novembre 2026", "Meridian Daily · 28 novembre 2026\u00a0: "),
     ],
 )
@@ -85,7 +99,9 @@ def test_digest_speaks_the_language(
         assert read_more in body
         assert date in body
     assert f'<html lang="{lang}" dir="{i18n.direction(lang)}">' in msg.html
-    greeting = renderer.personal(subscriber(1, "a@example.com", "Ana", lang), "daily", lang).greeting
+    greeting = renderer.personal(
+        subscriber(1, "a@example.com", "Ana", lang), "daily", lang
+    ).greeting
     assert "Ana" in greeting and greeting in msg.text
     if lang != "en":
         assert "Read more" not in msg.html
@@ -126,11 +142,20 @@ def test_right_to_left_languages_are_mirrored(
     variant = renderer.render(edition_for(lang, stories), stories, {}, settings.lists["daily"])
     html = variant.html
     assert f'<html lang="{lang}" dir="rtl">' in html
-    assert 'class="container"' in html and 'dir="rtl"' in html.split('class="container"')[0][-400:] + html.split('class="container"')[1][:400]
-    assert 'align="right"' in html and 'align="left"' not in html.replace('class="topbar text pad" align="left"', "")
-    assert "text-align:right" in html and "text-align:left" not in html.replace(
-        'text-align:left; padding:8px 24px"', ""
-    ).split("topbar")[0] + html.split("</tr>", 2)[-1]
+    assert (
+        'class="container"' in html
+        and 'dir="rtl"'
+        in html.split('class="container"')[0][-400:] + html.split('class="container"')[1][:400]
+    )
+    assert 'align="right"' in html and 'align="left"' not in html.replace(
+        'class="topbar text pad" align="left"', ""
+    )
+    assert (
+        "text-align:right" in html
+        and "text-align:left"
+        not in html.replace('text-align:left; padding:8px 24px"', "").split("topbar")[0]
+        + html.split("</tr>", 2)[-1]
+    )
     # the view-in-browser link sits at the end side: left in a right-to-left layout
     assert 'class="topbar text pad" align="left"' in html
     stack = i18n.font_stack(lang)
@@ -141,7 +166,7 @@ def test_left_to_right_layout_and_font_stacks(renderer: DigestRenderer, settings
     for lang, font in (("en", "Roboto"), ("ja", "Hiragino Sans"), ("fr", "Roboto")):
         stories = make_stories(lang, 2)
         variant = renderer.render(edition_for(lang, stories), stories, {}, settings.lists["daily"])
-        assert f'dir="ltr"' in variant.html and 'align="left"' in variant.html
+        assert 'dir="ltr"' in variant.html and 'align="left"' in variant.html
         assert font in variant.html
     assert "Noto Naskh Arabic" in i18n.font_stack("ar")
     assert "Nastaliq" in i18n.font_stack("ur")

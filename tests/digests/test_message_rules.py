@@ -46,7 +46,9 @@ def test_structure_and_headers(renderer: DigestRenderer, settings: Settings, now
     assert msg["Content-Language"] == "en"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # List-Unsubscribe: the https one-click link first, then mailto:, both with the token
-    https, mailto = re.fullmatch(r"<(https://[^>]+)>, <(mailto:[^>]+)>", msg["List-Unsubscribe"]).groups()  # type: ignore[union-attr]
+    https, mailto = re.fullmatch(
+        r"<(https://[^>]+)>, <(mailto:[^>]+)>", msg["List-Unsubscribe"]
+    ).groups()  # type: ignore[union-attr]
     assert https.startswith("https://news.example/newsletter/u/")
     token = https.rsplit("/", 1)[1]
     assert mailto == f"mailto:unsubscribe@news.example?subject=unsubscribe%20{token}"
@@ -60,8 +62,13 @@ def test_structure_and_headers(renderer: DigestRenderer, settings: Settings, now
     assert https in html and https in text
     prefs = re.search(r"https://news\.example/newsletter/p/[\w.-]+", text).group(0)  # type: ignore[union-attr]
     assert prefs in html
-    assert Tokens(settings.secret_key.get_secret_value()).read("preferences", prefs.rsplit("/", 1)[1])
-    assert Tokens(settings.secret_key.get_secret_value()).read("unsubscribe", prefs.rsplit("/", 1)[1]) is None
+    assert Tokens(settings.secret_key.get_secret_value()).read(
+        "preferences", prefs.rsplit("/", 1)[1]
+    )
+    assert (
+        Tokens(settings.secret_key.get_secret_value()).read("unsubscribe", prefs.rsplit("/", 1)[1])
+        is None
+    )
     # the structured copy for HTTP APIs matches the raw message
     assert dict(message.headers)["List-Unsubscribe"] == msg["List-Unsubscribe"]
     assert message.text.replace("\n", "\r\n") == text
@@ -92,7 +99,11 @@ def test_no_header_injection_from_a_story(
 ) -> None:
     message = one_message(renderer, settings, now, title=title)
     assert_no_injection(message.raw)
-    assert "\r" not in message.subject and "\n" not in message.subject and "\x00" not in message.subject
+    assert (
+        "\r" not in message.subject
+        and "\n" not in message.subject
+        and "\x00" not in message.subject
+    )
     msg = parse(message.raw)
     assert msg["Bcc"] is None
     assert "Breaking" in msg["Subject"]
@@ -130,7 +141,10 @@ def test_no_header_injection_from_the_configuration(
     renderer: DigestRenderer, settings: Settings, now: datetime
 ) -> None:
     cfg = settings.lists["daily"].model_copy(
-        update={"title": "Daily\r\nBcc: victim@example.com", "reply_to": "a@news.example\nBcc: b@example.com"}
+        update={
+            "title": "Daily\r\nBcc: victim@example.com",
+            "reply_to": "a@news.example\nBcc: b@example.com",
+        }
     )
     stories = make_stories("en", 2)
     variant = renderer.render(edition_for("en", stories), stories, {}, cfg)
@@ -154,7 +168,12 @@ def test_no_line_over_998_octets_and_qp_lines_within_76(
 ) -> None:
     long = "x" * 5000 + " " + "é" * 3000 + " " + "=" * 500
     message = one_message(
-        renderer, settings, now, summary_text=long, title="T" * 1200, url="https://news.example/" + "a" * 1500
+        renderer,
+        settings,
+        now,
+        summary_text=long,
+        title="T" * 1200,
+        url="https://news.example/" + "a" * 1500,
     )
     lines = message.raw.split(b"\r\n")
     assert max(len(line) for line in lines) <= 998
@@ -174,9 +193,15 @@ def test_no_line_over_998_octets_and_qp_lines_within_76(
     assert long in msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
 
 
-def test_html_escapes_story_values(renderer: DigestRenderer, settings: Settings, now: datetime) -> None:
+def test_html_escapes_story_values(
+    renderer: DigestRenderer, settings: Settings, now: datetime
+) -> None:
     message = one_message(
-        renderer, settings, now, title='<script>alert("x")</script>', summary_text="<img src=x onerror=alert(1)>"
+        renderer,
+        settings,
+        now,
+        title='<script>alert("x")</script>',
+        summary_text="<img src=x onerror=alert(1)>",
     )
     assert "<script>" not in message.html and "<img src=x" not in message.html
     assert "&lt;script&gt;" in message.html
@@ -192,7 +217,8 @@ def test_quoted_printable_pieces_decode_to_the_concatenation(seed: int) -> None:
     alphabet = "ab =\t.é日ع\n" + "x" * 20
     pieces = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 200))) for _ in range(30)]
     encoded = b"".join(
-        qp_piece(p.encode()) if i % 2 else qp_value(p.replace("\n", " ")) for i, p in enumerate(pieces)
+        qp_piece(p.encode()) if i % 2 else qp_value(p.replace("\n", " "))
+        for i, p in enumerate(pieces)
     )
     expected = "".join(p if i % 2 else p.replace("\n", " ") for i, p in enumerate(pieces))
     assert all(len(line) <= 76 for line in encoded.split(b"\r\n"))
@@ -216,7 +242,9 @@ def test_memory_does_not_grow_with_subscribers(
         # ids like 10000 make the token code ask zlib (a repeated "000"), whose
         # 256 KB of working memory is traced too: every stream includes it
         for i in range(10_000, 10_000 + n):
-            renderer.personalize(variant, subscriber(i, f"r{i}@example.com", "Reader"), f"k/{i}", cfg, now)
+            renderer.personalize(
+                variant, subscriber(i, f"r{i}@example.com", "Reader"), f"k/{i}", cfg, now
+            )
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return peak

@@ -22,7 +22,10 @@ def test_tokens_equal_itsdangerous(list_name: str) -> None:
         unsub, prefs, token = signer.links(sid, list_name)
         assert unsub == f"https://news.example/newsletter/u/{token}"
         subject = tokens.read("unsubscribe", token)
-        assert subject is not None and (subject.subscriber_id, subject.list_name) == (sid, list_name)
+        assert subject is not None and (subject.subscriber_id, subject.list_name) == (
+            sid,
+            list_name,
+        )
         assert tokens.read("preferences", prefs.rsplit("/", 1)[1]) is not None
         assert tokens.read("unsubscribe", prefs.rsplit("/", 1)[1]) is None
 

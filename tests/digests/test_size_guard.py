@@ -48,12 +48,19 @@ def test_then_the_last_stories_are_dropped(
     assert len(variant.html.encode()) <= MAX_HTML_BYTES
     # as many as fit: one more story would not
     bigger = renderer._render_mail(
-        edition_for("fr", stories), stories[: kept + 1], links_for(stories), cfg,
-        renderer._placeholders, summaries=False, shortened=True,
+        edition_for("fr", stories),
+        stories[: kept + 1],
+        links_for(stories),
+        cfg,
+        renderer._placeholders,
+        summaries=False,
+        shortened=True,
     )[1]
     assert len(bigger.encode()) > MAX_HTML_BYTES - 1000
     assert "Cette édition a été raccourcie" in variant.html
-    message = renderer.personalize(variant, subscriber(1, "r@example.com", "R", "fr"), "k/1", cfg, now)
+    message = renderer.personalize(
+        variant, subscriber(1, "r@example.com", "R", "fr"), "k/1", cfg, now
+    )
     assert_footer_kept(message.raw, variant.view_url)
     assert "Se désabonner" in message.html and "Gérer mes préférences" in message.html
     assert "1 Example Square, Example City" in message.html
@@ -90,8 +97,12 @@ def test_the_run_report_says_so(tmp_path: Path, make_context: Any) -> None:
         encoding="utf-8",
     )
     subscribers = tmp_path / "subs.csv"
-    subscribers.write_text("email,name,language,timezone,topics\nr@example.com,R,en,,\n", encoding="utf-8")
-    ctx = make_context(settings_for(write_config(tmp_path, feed=feed, subscribers=subscribers, social="")))
+    subscribers.write_text(
+        "email,name,language,timezone,topics\nr@example.com,R,en,,\n", encoding="utf-8"
+    )
+    ctx = make_context(
+        settings_for(write_config(tmp_path, feed=feed, subscribers=subscribers, social=""))
+    )
     report = run(ctx)
     assert report.ok, report.errors
     assert report.emails.sent == 1

@@ -468,25 +468,20 @@ class DigestRenderer:
         name = clean_name(subscriber.name)
         personal = self._personal(subscriber, name, variant.list_name, variant.language)
         email = header_safe(subscriber.email)
-        list_unsubscribe = self.list_unsubscribe(personal)
-        fast = (
-            variant.prepared is not None
+        if self._mailto:
+            list_unsubscribe = f"<{personal.unsubscribe_url}>, <{self._mailto}{personal.token}>"
+        else:
+            list_unsubscribe = f"<{personal.unsubscribe_url}>"
+        prepared = variant.prepared
+        if (
+            prepared is not None
             and SIMPLE_ADDRESS.fullmatch(email) is not None
             and len(name) <= 200
             and "=?" not in name  # looks like an RFC 2047 word: let the email package decide
             and list_unsubscribe.isascii()
             and len(list_unsubscribe) < 900
-        )
-        if fast:
-            assert variant.prepared is not None
-            return variant.prepared.build(
-                key=key,
-                recipient=email,
-                name=name,
-                personal=personal,
-                list_unsubscribe=list_unsubscribe,
-                now=now,
-            )
+        ):
+            return prepared.build(key, email, name, personal, list_unsubscribe, now)
         # unusual values (an internationalized address, a huge name): the email package
         return self.email_message(
             list_name=variant.list_name,
@@ -621,19 +616,13 @@ class DigestRenderer:
 
 
 def _fill(body: str, personal: Personal, *, html: bool) -> str:
-    from distributor.render.fastmime import escape_html_text
+    """``body`` with the placeholders replaced (the slow path's substitution)."""
+    from distributor.render.fastmime import escape_html_attr, escape_html_text
 
-    values = {
-        PLACEHOLDERS["greeting"]: escape_html_text(personal.greeting)
-        if html
-        else personal.greeting,
-        PLACEHOLDERS["unsubscribe_url"]: escape_html_text(personal.unsubscribe_url)
-        if html
-        else personal.unsubscribe_url,
-        PLACEHOLDERS["preferences_url"]: escape_html_text(personal.preferences_url)
-        if html
-        else personal.preferences_url,
-    }
-    for token, value in values.items():
-        body = body.replace(token, value)
-    return body
+    text = escape_html_text if html else str
+    attr = escape_html_attr if html else str
+    return (
+        body.replace(PLACEHOLDERS["greeting"], text(personal.greeting))
+        .replace(PLACEHOLDERS["unsubscribe_url"], attr(personal.unsubscribe_url))
+        .replace(PLACEHOLDERS["preferences_url"], attr(personal.preferences_url))
+    )

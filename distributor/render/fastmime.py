@@ -48,6 +48,7 @@ SIMPLE_ADDRESS = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9.-]+"
 )
 _MAX_QP = 76
+_HTML_SPECIAL = re.compile('[&<>"]')
 
 
 def message_id_for(key: str, edition_key: str, domain: str) -> str:
@@ -102,9 +103,12 @@ def qp_value(value: str) -> bytes:
     """A personal value as a quoted-printable piece (see :func:`qp_piece`), fast for ASCII."""
     data = value.encode("utf-8")
     if _QP_SAFE.fullmatch(data):  # printable ASCII, no '=', no trailing blank: as is
-        if len(data) < _MAX_QP:
+        n = len(data)
+        if n < _MAX_QP:
             return data + b"=\r\n"
-        return b"=\r\n".join([data[i : i + 75] for i in range(0, len(data), 75)]) + b"=\r\n"
+        if n <= 150:  # a link: two lines
+            return data[:75] + b"=\r\n" + data[75:] + b"=\r\n"
+        return b"=\r\n".join([data[i : i + 75] for i in range(0, n, 75)]) + b"=\r\n"
     return qp_piece(data)
 
 
@@ -206,6 +210,7 @@ class PreparedMessage:
         self.edition_key = edition_key
         self.domain = domain
         self._date_cache: tuple[datetime, str] | None = None
+        self._date_bytes = b""
 
         text_static, text_fields = _split(text)
         html_static, html_fields = _split(html)
@@ -299,17 +304,18 @@ class PreparedMessage:
             return cached[1]
         value = format_datetime(now)
         self._date_cache = (now, value)
+        self._date_bytes = value.encode("ascii")
         return value
 
     def build(
         self,
-        *,
         key: str,
         recipient: str,
         name: str,
         personal: Personal,
         list_unsubscribe: str,
         now: datetime,
+        /,
     ) -> Message:
         """The complete message for one subscriber.
 
@@ -320,18 +326,11 @@ class PreparedMessage:
         date = self.date(now)
         message_id = message_id_for(key, self.edition_key, self.domain)
         g, u, p = personal.greeting, personal.unsubscribe_url, personal.preferences_url
-        gt, ut, pt = escape_html_text(g), escape_html_text(u), escape_html_text(p)
-        values = (
-            g,
-            u,
-            p,
-            gt,
-            ut,
-            pt,
-            gt.replace('"', "&quot;"),
-            ut.replace('"', "&quot;"),
-            pt.replace('"', "&quot;"),
-        )
+        search = _HTML_SPECIAL.search
+        gt, ga = (escape_html_text(g), escape_html_attr(g)) if search(g) else (g, g)
+        ut, ua = (escape_html_text(u), escape_html_attr(u)) if search(u) else (u, u)
+        pt, pa = (escape_html_text(p), escape_html_attr(p)) if search(p) else (p, p)
+        values = (g, u, p, gt, ut, pt, ga, ua, pa)
 
         pieces = self._layout.copy()
         pieces[self._to_at] = (
@@ -339,7 +338,7 @@ class PreparedMessage:
             if name
             else recipient.encode("ascii")
         )
-        pieces[self._date_at] = date.encode("ascii")
+        pieces[self._date_at] = self._date_bytes
         pieces[self._mid_at] = message_id.encode("ascii")
         pieces[self._lu_at] = list_unsubscribe.encode("ascii")
         encoded: dict[str, bytes] = {}

@@ -418,6 +418,8 @@ class DigestRenderer:
             edition_key=edition.key,
             domain=domain,
             boundary=boundary,
+            # tokens are [A-Za-z0-9_.-]: only the configured base URL could need escaping
+            plain_links=not re.search('[&<>"]', self.signer.base_url),
         )
 
     @staticmethod

@@ -30,6 +30,8 @@ from datetime import datetime
 from email.header import Header
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
+from operator import itemgetter
+from typing import Any
 
 from distributor.models import Message
 from distributor.render.personal import Personal
@@ -204,11 +206,14 @@ class PreparedMessage:
         edition_key: str,
         domain: str,
         boundary: str,
+        plain_links: bool = False,
     ) -> None:
         self.subject = subject
         self.envelope_sender = envelope_sender
         self.edition_key = edition_key
         self.domain = domain
+        #: the caller's promise that the links need no HTML escaping (base URL checked)
+        self.plain_links = plain_links
         self._date_cache: tuple[datetime, str] | None = None
         self._date_bytes = b""
 
@@ -249,42 +254,31 @@ class PreparedMessage:
         )
         layout.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
 
-        # merge neighbouring static pieces; remember where each slot sits
+        # Merge neighbouring static pieces, then describe the message as indexes
+        # into "static pieces + this message's values": itemgetter() assembles
+        # it in C, with no Python loop per message.
         merged: list[bytes] = []
-        positions: dict[str, list[int]] = {}
-        last_static = False
+        order: list[int | str] = []
         for piece in layout:
             if isinstance(piece, bytes):
-                if last_static:
+                if order and isinstance(order[-1], int):
                     merged[-1] += piece
                 else:
+                    order.append(len(merged))
                     merged.append(piece)
-                last_static = True
             else:
-                positions.setdefault(piece, []).append(len(merged))
-                merged.append(b"")
-                last_static = False
-        self._layout = merged
-        header_at = {slot: where[0] for slot, where in positions.items() if slot.startswith("h:")}
-        self._to_at = header_at["h::to"]
-        self._date_at = header_at["h::date"]
-        self._mid_at = header_at["h::message_id"]
-        self._lu_at = header_at["h::list_unsubscribe"]
-        self._body_slots = tuple(
-            (_value_index(kind, context, name), tuple(where))
-            for slot, where in positions.items()
-            if not slot.startswith("h:")
-            for kind, context, name in [slot.split(":")]
+                order.append(piece)
+        self._raw_static = merged
+        base = len(merged)
+        self._raw_pick = itemgetter(
+            *(i if isinstance(i, int) else base + _raw_value_index(i) for i in order)
         )
-        # the decoded bodies, as lists with holes for the values
-        self._text = _holes(text_static)
-        self._text_fill = tuple(
-            (2 * i + 1, _value_index("t", "text", f)) for i, f in enumerate(text_fields)
+        self._text_static, self._text_pick = _picker(
+            text_static, [_value_index("t", "text", f) for f in text_fields]
         )
-        self._html = _holes(html_static)
-        self._html_fill = tuple(
-            (2 * i + 1, _value_index("m", c, f))
-            for i, (f, c) in enumerate(zip(html_fields, html_contexts, strict=True))
+        self._html_static, self._html_pick = _picker(
+            html_static,
+            [_value_index("m", c, f) for f, c in zip(html_fields, html_contexts, strict=True)],
         )
         content_language_str = _header_str(StaticHeader("Content-Language", content_language))
         self._static_headers = (
@@ -328,34 +322,44 @@ class PreparedMessage:
         g, u, p = personal.greeting, personal.unsubscribe_url, personal.preferences_url
         search = _HTML_SPECIAL.search
         gt, ga = (escape_html_text(g), escape_html_attr(g)) if search(g) else (g, g)
-        ut, ua = (escape_html_text(u), escape_html_attr(u)) if search(u) else (u, u)
-        pt, pa = (escape_html_text(p), escape_html_attr(p)) if search(p) else (p, p)
-        values = (g, u, p, gt, ut, pt, ga, ua, pa)
+        if self.plain_links:  # the links' base has nothing to escape, the tokens never do
+            ut = ua = u
+            pt = pa = p
+        else:
+            ut, ua = (escape_html_text(u), escape_html_attr(u)) if search(u) else (u, u)
+            pt, pa = (escape_html_text(p), escape_html_attr(p)) if search(p) else (p, p)
 
-        pieces = self._layout.copy()
-        pieces[self._to_at] = (
-            f"{encode_display_name(name)} <{recipient}>".encode("ascii")
-            if name
-            else recipient.encode("ascii")
+        qg = qp_value(g)
+        qu = qp_value(u)
+        qp = qp_value(p)
+        qgt = qg if gt is g else qp_value(gt)
+        qut = qu if ut is u else qp_value(ut)
+        qpt = qp if pt is p else qp_value(pt)
+        raw = b"".join(
+            self._raw_pick(
+                self._raw_static
+                + [
+                    f"{encode_display_name(name)} <{recipient}>".encode("ascii")
+                    if name
+                    else recipient.encode("ascii"),
+                    self._date_bytes,
+                    message_id.encode("ascii"),
+                    list_unsubscribe.encode("ascii"),
+                    qg,
+                    qu,
+                    qp,
+                    qgt,
+                    qut,
+                    qpt,
+                    qgt if ga is gt else qp_value(ga),
+                    qut if ua is ut else qp_value(ua),
+                    qpt if pa is pt else qp_value(pa),
+                ]
+            )
         )
-        pieces[self._date_at] = self._date_bytes
-        pieces[self._mid_at] = message_id.encode("ascii")
-        pieces[self._lu_at] = list_unsubscribe.encode("ascii")
-        encoded: dict[str, bytes] = {}
-        for index, where in self._body_slots:
-            value = values[index]
-            data = encoded.get(value)
-            if data is None:
-                data = encoded[value] = qp_value(value)
-            for i in where:
-                pieces[i] = data
-
-        text = self._text.copy()
-        for i, index in self._text_fill:
-            text[i] = values[index]
-        html = self._html.copy()
-        for i, index in self._html_fill:
-            html[i] = values[index]
+        values = [g, u, p, gt, ut, pt, ga, ua, pa]
+        text = "".join(self._text_pick(self._text_static + values))
+        html = "".join(self._html_pick(self._html_static + values))
         before, after_to, after_date, tail = self._static_headers
         return Message(
             key=key,
@@ -363,9 +367,9 @@ class PreparedMessage:
             recipient=recipient,
             subject=self.subject,
             message_id=message_id,
-            raw=b"".join(pieces),
-            text="".join(text),
-            html="".join(html),
+            raw=raw,
+            text=text,
+            html=html,
             headers=(
                 *before,
                 ("To", display_address(name, recipient)),
@@ -380,6 +384,28 @@ class PreparedMessage:
 
 
 _FIELDS = ("greeting", "unsubscribe_url", "preferences_url")
+_HEADER_SLOTS = ("h::to", "h::date", "h::message_id", "h::list_unsubscribe")
+
+
+def _raw_value_index(slot: str) -> int:
+    """Index of a slot in the per-message vector of encoded values (see ``build``)."""
+    if slot in _HEADER_SLOTS:
+        return _HEADER_SLOTS.index(slot)
+    kind, context, name = slot.split(":")
+    return len(_HEADER_SLOTS) + _value_index(kind, context, name)
+
+
+def _picker(static: list[str], indexes: list[int]) -> tuple[list[str], itemgetter[Any]]:
+    """(static pieces, getter) that interleave the pieces with values[indexes]."""
+    base = len(static)
+    order: list[int] = []
+    for i, piece in enumerate(static):
+        order.append(i)
+        if i < len(indexes):
+            order.append(base + indexes[i])
+    if len(order) == 1:  # itemgetter with one index returns the item, not a tuple
+        return [static[0], ""], itemgetter(0, 1)
+    return static, itemgetter(*order)
 
 
 def _value_index(kind: str, context: str, field: str) -> int:
@@ -391,15 +417,6 @@ def _value_index(kind: str, context: str, field: str) -> int:
 def _split(body: str) -> tuple[list[str], list[str]]:
     parts = _SPLIT.split(body)
     return parts[0::2], [_BY_TOKEN[p] for p in parts[1::2]]
-
-
-def _holes(static: list[str]) -> list[str]:
-    out: list[str] = []
-    for i, piece in enumerate(static):
-        if i:
-            out.append("")
-        out.append(piece)
-    return out
 
 
 def _html_contexts(static: list[str], count: int) -> list[str]:

@@ -11,12 +11,12 @@ second.  ``tests/digests/test_personal.py`` proves the two agree.
 from __future__ import annotations
 
 import binascii
-from binascii import b2a_base64
 import hashlib
 import hmac
 import json
 import re
 import zlib
+from binascii import b2a_base64
 from typing import NamedTuple
 from urllib.parse import quote
 

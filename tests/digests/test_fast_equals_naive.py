@@ -122,3 +122,19 @@ def test_unusual_address_takes_the_email_package_path(
     assert parts_of(parse(fast.raw)) == parts_of(
         parse(renderer.naive_message(edition, stories, links, cfg, sub, "k/9", now).raw)
     )
+
+
+def test_links_whose_base_needs_escaping(settings: Settings, now: datetime) -> None:
+    """A base URL with '&' takes the escaping branch; still equal to the naive path."""
+    web = settings.web.model_copy(update={"base_url": "https://news.example/nl?a=1&b=<2>"})
+    renderer = DigestRenderer(settings.model_copy(update={"web": web}))
+    stories = make_stories("es", 2)
+    edition = edition_for("es", stories)
+    links = links_for(stories)
+    cfg = settings.lists["daily"]
+    variant = renderer.render(edition, stories, links, cfg)
+    assert variant.prepared is not None and not variant.prepared.plain_links
+    sub = subscriber(3, "r@example.com", "Rosa", "es")
+    fast = renderer.personalize(variant, sub, "k/3", cfg, now)
+    assert_same(fast, renderer.naive_message(edition, stories, links, cfg, sub, "k/3", now))
+    assert 'href="https://news.example/nl?a=1&amp;b=&lt;2&gt;/u/' in fast.html

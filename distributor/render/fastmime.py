@@ -337,8 +337,8 @@ class PreparedMessage:
         qpt = qp if pt is p else qp_value(pt)
         raw = b"".join(
             self._raw_pick(
-                self._raw_static
-                + [
+                [
+                    *self._raw_static,
                     f"{encode_display_name(name)} <{recipient}>".encode("ascii")
                     if name
                     else recipient.encode("ascii"),
@@ -399,7 +399,7 @@ def _picker(static: list[str], indexes: list[int]) -> tuple[list[str], itemgette
     """(static pieces, getter) that interleave the pieces with values[indexes]."""
     base = len(static)
     order: list[int] = []
-    for i, piece in enumerate(static):
+    for i in range(len(static)):
         order.append(i)
         if i < len(indexes):
             order.append(base + indexes[i])

@@ -344,7 +344,8 @@ class PreparedMessage:
                     else recipient.encode("ascii"),
                     self._date_bytes,
                     message_id.encode("ascii"),
-                    list_unsubscribe.encode("ascii"),
+                    # one URI per line: the line stays short, unfolding gives the value back
+                    list_unsubscribe.replace(">, <", ">,\r\n <", 1).encode("ascii"),
                     qg,
                     qu,
                     qp,

@@ -101,8 +101,8 @@ def subscribers(n: int, lang: str) -> Iterator[Subscriber]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=20_000, help="fast messages per round")
-    parser.add_argument("--rounds", type=int, default=5, help="fast rounds (the best counts)")
+    parser.add_argument("--messages", type=int, default=10_000, help="fast messages per round")
+    parser.add_argument("--rounds", type=int, default=9, help="fast rounds (the best counts)")
     parser.add_argument("--naive", type=int, default=60, help="naive messages per language")
     args = parser.parse_args()
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from distributor.config import ListConfig, Settings
 from distributor.models import Edition, ShareLink, Story
-from distributor.render.digest import DigestRenderer
+from distributor.render.digest import DigestRenderer, archive_name
 
 
-def archive_path(settings: Settings, list_name: str, key: str, language: str) -> Path:
+def archive_path(settings: Settings, edition: Edition) -> Path:
     """Where the page of one edition is written."""
-    return settings.data_path("archive") / list_name / key / f"{language}.html"
+    return settings.data_path("archive").joinpath(*archive_name(edition).split("/"))
 
 
 def write_archive_page(
@@ -32,7 +32,7 @@ def write_archive_page(
 ) -> Path:
     """Render and write (atomically) the archive page of one edition; returns its path."""
     page = renderer.render_archive(edition, stories, links, list_config)
-    path = archive_path(renderer.settings, edition.list_name, edition.key, edition.language)
+    path = archive_path(renderer.settings, edition)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(page, encoding="utf-8")

@@ -150,6 +150,14 @@ def inline_css(markup: str) -> str:
         )
 
 
+def archive_name(edition: Edition) -> str:
+    """``<list>/<edition>/<lang>.html``; a reader segment, when editions have one, is added."""
+    segment = str(getattr(edition, "segment", "") or "")
+    slug = re.sub(r"[^a-z0-9]+", "-", segment.lower()).strip("-")
+    page = f"{edition.language}-{slug}" if slug else edition.language
+    return f"{edition.list_name}/{edition.key}/{page}.html"
+
+
 def clean_name(value: str) -> str:
     """A subscriber's name fit for a header and a greeting: no control characters at all."""
     return header_safe(value)
@@ -203,11 +211,11 @@ class DigestRenderer:
             self._envs[key] = make_environment(self.settings.templates_dir, translations)
         return self._envs[key]
 
-    def archive_url(self, list_name: str, key: str, language: str) -> str:
+    def archive_url(self, edition: Edition) -> str:
         """Where the web archive page of an edition is served (the "view in browser" link)."""
         web = self.settings.web
         base = (web.archive_url or f"{web.base_url.rstrip('/')}/archive").rstrip("/")
-        return f"{base}/{list_name}/{key}/{language}.html"
+        return f"{base}/{archive_name(edition)}"
 
     def _context(
         self,
@@ -256,7 +264,7 @@ class DigestRenderer:
             "greeting": personal.greeting,
             "unsubscribe_url": personal.unsubscribe_url,
             "preferences_url": personal.preferences_url,
-            "view_url": self.archive_url(edition.list_name, edition.key, lang),
+            "view_url": self.archive_url(edition),
             "show_summaries": summaries,
             "shortened": shortened,
             "story_time": story_time,
@@ -334,7 +342,7 @@ class DigestRenderer:
             html=markup,
             text=text,
             story_ids=tuple(s.id for s in kept),
-            view_url=self.archive_url(edition.list_name, edition.key, edition.language),
+            view_url=self.archive_url(edition),
             shortening=shortening,
             prepared=self._prepare(edition, subject, markup, text, list_config),
         )

@@ -155,3 +155,16 @@ def test_send_refuses_a_bad_address(tmp_path: Path) -> None:
     write_config(tmp_path)
     result = cli(tmp_path, "send", "--list", "daily", "--test-to", "not an address")
     assert result.exit_code == 2 and "--test-to" in result.output
+
+
+def test_archive_names_keep_reader_segments_apart() -> None:
+    from types import SimpleNamespace
+
+    from distributor.render.digest import archive_name
+
+    plain = SimpleNamespace(list_name="daily", key="2026-11-28", language="fr")
+    topics = SimpleNamespace(
+        list_name="daily", key="2026-11-28", language="fr", segment="World;Science"
+    )
+    assert archive_name(plain) == "daily/2026-11-28/fr.html"  # type: ignore[arg-type]
+    assert archive_name(topics) == "daily/2026-11-28/fr-world-science.html"  # type: ignore[arg-type]

@@ -147,3 +147,19 @@ class Catalogs:
         write_mo(buf, catalog)
         buf.seek(0)
         return Translations(buf, domain=DOMAIN)
+
+
+def catalog_strings(tag: str, catalogs: Catalogs | None = None) -> dict[str, str]:
+    """The singular interface strings of one language: msgid -> translation."""
+    translations = (catalogs or Catalogs()).translations(tag)
+    catalog = getattr(translations, "_catalog", {})
+    return {k: v for k, v in catalog.items() if isinstance(k, str) and k}
+
+
+def __getattr__(name: str) -> object:
+    # ``STRINGS`` (language -> its strings) was a dict in this module before the
+    # catalogs; callers that list the digest's languages with it keep working.
+    if name == "STRINGS":
+        catalogs = Catalogs()
+        return {lang: catalog_strings(lang, catalogs) for lang in catalog_languages()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

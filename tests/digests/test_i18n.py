@@ -172,3 +172,10 @@ def test_left_to_right_layout_and_font_stacks(renderer: DigestRenderer, settings
     assert "Nastaliq" in i18n.font_stack("ur")
     assert "Hebrew" in i18n.font_stack("he")
     assert i18n.direction("pt-BR") == "ltr" and i18n.direction("fa-IR") == "rtl"
+
+
+def test_languages_listing_for_other_callers() -> None:
+    """``i18n.STRINGS`` still lists the digest's languages (the web app offers them)."""
+    assert set(LANGUAGES) <= set(i18n.STRINGS)
+    assert i18n.STRINGS["ja"]["Read more"] == "続きを読む"
+    assert i18n.catalog_strings("fr")["Unsubscribe"] == "Se désabonner"

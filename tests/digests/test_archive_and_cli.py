@@ -22,19 +22,26 @@ def test_every_edition_has_an_archive_page(tmp_path: Path, make_context: Any) ->
     ctx = make_context(settings_for(write_config(tmp_path)))
     report = run(ctx)
     assert report.ok, report.errors
-    archive = tmp_path / "var/archive/daily/2026-11-28"
-    pages = {p.stem: p for p in archive.glob("*.html")}
-    assert set(pages) == {e.language for e in report.editions} >= set(LANGUAGES)
+    archive = tmp_path / "var/archive"
+    base = "https://news.example/newsletter/archive/"
+    pages = {str(p.relative_to(archive)): p for p in archive.rglob("*.html")}
+    linked = set()
     for eml in (tmp_path / "var/outbox/mail").rglob("*.eml"):
         msg = parse(eml.read_bytes())
-        lang = msg["Content-Language"]
         html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
-        view = f"https://news.example/newsletter/archive/daily/2026-11-28/{lang}.html"
-        assert f'href="{view}"' in html  # "view in browser" points at the page
+        view = re.search(r'href="(https://news\.example/newsletter/archive/[^"]+)"', html).group(1)  # type: ignore[union-attr]
         assert view in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    for lang, path in pages.items():
+        page = view.removeprefix(base)
+        assert page.startswith(f"daily/2026-11-28/{msg['Content-Language']}")
+        linked.add(page)
+    # one page per edition (language, and reader segment where selection makes them),
+    # each the "view in browser" target of its messages
+    assert set(pages) == linked
+    assert {e.language for e in report.editions} >= set(LANGUAGES)
+    for name, path in pages.items():
         page = path.read_text(encoding="utf-8")
         doc = lxml_html.document_fromstring(page)
+        lang = str(doc.get("lang"))
 
         def meta(attr: str, name: str, doc: Any = doc) -> str:
             found = doc.xpath(f"//meta[@{attr}='{name}']/@content")
@@ -42,10 +49,7 @@ def test_every_edition_has_an_archive_page(tmp_path: Path, make_context: Any) ->
             return str(found[0])
 
         assert doc.get("lang") == lang and doc.get("dir") == ("rtl" if lang == "ar" else "ltr")
-        assert (
-            meta("property", "og:url")
-            == f"https://news.example/newsletter/archive/daily/2026-11-28/{lang}.html"
-        )
+        assert meta("property", "og:url") == base + name
         assert meta("property", "og:type") == "article"
         assert meta("property", "og:site_name") == "Meridian World News"
         assert meta("property", "og:title").startswith("Meridian Daily · ")

@@ -193,6 +193,7 @@ class DigestRenderer:
         self.max_html_bytes = MAX_HTML_BYTES
         self._envs: dict[int, Environment] = {}
         self._greetings: dict[str, tuple[str, str]] = {}
+        self._last_prepared: PreparedMessage | None = None
         mailto = settings.web.unsubscribe_mailto
         self._mailto = mailto_prefix(header_safe(mailto)) if mailto else None
         self._placeholders = Personal(
@@ -393,7 +394,7 @@ class DigestRenderer:
 
     def _prepare(
         self,
-        edition: Edition,
+        edition: Edition | Variant,
         subject: str,
         markup: str,
         text: str,
@@ -405,13 +406,14 @@ class DigestRenderer:
             if list_config.reply_to
             else []
         )
+        key = edition.key if isinstance(edition, Edition) else edition.edition_key
         boundary = (
             "=_"
-            + hashlib.sha256(
-                f"{edition.list_name}/{edition.key}/{edition.language}".encode()
-            ).hexdigest()[:32]
+            + hashlib.sha256(f"{edition.list_name}/{key}/{edition.language}".encode()).hexdigest()[
+                :32
+            ]
         )
-        return PreparedMessage(
+        prepared = PreparedMessage(
             text=text,
             html=markup,
             subject=subject,
@@ -423,12 +425,27 @@ class DigestRenderer:
             ],
             headers_tail=[StaticHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")],
             content_language=edition.language,
-            edition_key=edition.key,
+            edition_key=key,
             domain=domain,
             boundary=boundary,
             # tokens are [A-Za-z0-9_.-]: only the configured base URL could need escaping
             plain_links=not re.search('[&<>"]', self.signer.base_url),
         )
+        prepared.source = (list_config, subject, markup, text)
+        return prepared
+
+    def _prepared_for(self, variant: Variant, list_config: ListConfig) -> PreparedMessage:
+        """The variant's prepared message; rebuilt when the variant or list was changed
+        after rendering (e.g. ``dataclasses.replace(variant, subject="[TEST] ...")``)."""
+        source = (list_config, variant.subject, variant.html, variant.text)
+        for prepared in (variant.prepared, self._last_prepared):
+            if prepared is not None and all(
+                a is b or a == b for a, b in zip(prepared.source, source, strict=True)
+            ):
+                return prepared
+        prepared = self._prepare(variant, variant.subject, variant.html, variant.text, list_config)
+        self._last_prepared = prepared
+        return prepared
 
     @staticmethod
     def _list_id(list_name: str, list_config: ListConfig, domain: str) -> str:
@@ -484,8 +501,17 @@ class DigestRenderer:
             list_unsubscribe = f"<{personal.unsubscribe_url}>"
         prepared = variant.prepared
         if (
-            prepared is not None
-            and SIMPLE_ADDRESS.fullmatch(email) is not None
+            prepared is None
+            or prepared.source[0] is not list_config
+            or (
+                prepared.source[1] is not variant.subject
+                or prepared.source[2] is not variant.html
+                or prepared.source[3] is not variant.text
+            )
+        ):
+            prepared = self._prepared_for(variant, list_config)
+        if (
+            SIMPLE_ADDRESS.fullmatch(email) is not None
             and len(name) <= 200
             and "=?" not in name  # looks like an RFC 2047 word: let the email package decide
             and list_unsubscribe.isascii()

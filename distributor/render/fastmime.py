@@ -214,6 +214,8 @@ class PreparedMessage:
         self.domain = domain
         #: the caller's promise that the links need no HTML escaping (base URL checked)
         self.plain_links = plain_links
+        #: what the caller built this from, to notice a changed variant (see DigestRenderer)
+        self.source: tuple[Any, ...] = (subject, html, text)
         self._date_cache: tuple[datetime, str] | None = None
         self._date_bytes = b""
 

@@ -138,3 +138,27 @@ def test_links_whose_base_needs_escaping(settings: Settings, now: datetime) -> N
     fast = renderer.personalize(variant, sub, "k/3", cfg, now)
     assert_same(fast, renderer.naive_message(edition, stories, links, cfg, sub, "k/3", now))
     assert 'href="https://news.example/nl?a=1&amp;b=&lt;2&gt;/u/' in fast.html
+
+
+def test_a_variant_changed_after_rendering_is_sent_as_changed(
+    renderer: DigestRenderer, settings: Settings, now: datetime
+) -> None:
+    """E.g. the editor's test send: ``dataclasses.replace(variant, subject="[TEST] ...")``."""
+    import dataclasses
+
+    stories = make_stories("ar", 2)
+    edition = edition_for("ar", stories)
+    cfg = settings.lists["daily"]
+    variant = renderer.render(edition, stories, {}, cfg)
+    test = dataclasses.replace(variant, subject=f"[TEST] {variant.subject}")
+    sub = subscriber(0, "editor@example.com", "", "ar")
+    msg = parse(renderer.personalize(test, sub, "test/1", cfg, now).raw)
+    assert msg["Subject"] == f"[TEST] {variant.subject}"
+    other = cfg.model_copy(update={"from_address": "Other <other@news.example>"})
+    assert parse(renderer.personalize(variant, sub, "k/1", other, now).raw)["From"] == (
+        "Other <other@news.example>"
+    )
+    # and the original still goes out unchanged
+    assert (
+        parse(renderer.personalize(variant, sub, "k/1", cfg, now).raw)["Subject"] == variant.subject
+    )

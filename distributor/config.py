@@ -80,6 +80,8 @@ class NewsroomConfig(_Section):
     postal_address: str = ""
     brand_color: Color = "#0b3d91"
     logo_url: str | None = None
+    logo_width: int = Field(default=200, ge=1, le=600)
+    logo_height: int = Field(default=48, ge=1, le=600)
 
 
 def _regex(value: str) -> str:
@@ -455,6 +457,8 @@ class WebConfig(_Section):
     secure_cookies: bool | None = None
     #: how many reverse proxies in front set X-Forwarded-For/-Proto (werkzeug ProxyFix)
     trusted_proxies: int = Field(default=0, ge=0, le=5)
+    #: where the web archive of editions (data_dir/archive) is served; default base_url + /archive
+    archive_url: str | None = None
 
 
 class Settings(_Section):

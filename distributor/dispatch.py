@@ -40,6 +40,7 @@ class DispatchOutcome:
     left_pending: int = 0
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def add(self, result: DeliveryResult, subject: str) -> None:
         if result.state == "sent":
@@ -69,6 +70,8 @@ def deliver_edition(
     out = DispatchOutcome()
     out.recovered = store.recover_deliveries(edition.id, idempotent=backend.idempotent, now=clock())
     variant = renderer.render(edition, stories, links, list_config)
+    if variant.shortening:
+        out.warnings.append(variant.shortening.describe())
     while True:
         claimed = store.claim_deliveries(edition, backend.batch_size, clock())
         if not claimed:

@@ -17,9 +17,10 @@ from jinja2 import Environment
 
 from distributor.config import ListConfig, Settings, ShareConfig
 from distributor.dispatch import MAX_ATTEMPTS, Clock, deliver_edition, publish_posts
-from distributor.errors import ConfigError, DistributorError, ShareError, SourceError
+from distributor.errors import ConfigError, DistributorError, RenderError, ShareError, SourceError
 from distributor.mail.base import MailBackend, build_mail_backend
 from distributor.models import Edition, Post, ShareLink, Story
+from distributor.render.archive import write_archive_page
 from distributor.render.digest import DigestRenderer
 from distributor.report import EditionReport, RunReport, SourceReport
 from distributor.selection import (
@@ -392,6 +393,12 @@ def _deliver(
             **make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share),
             **links,
         }
+        try:
+            write_archive_page(renderer, edition, stories, ed_links, cfg)
+        except (OSError, RenderError) as err:
+            report.error(
+                "archive", f"{edition.list_name}/{edition.key}/{edition.language}", str(err)
+            )
         out = deliver_edition(
             store=ctx.store,
             backend=backend,
@@ -420,6 +427,8 @@ def _deliver(
                 f"{out.recovered} messages interrupted by an earlier crash were {state}"
             )
         subject = f"{edition.list_name}/{edition.key}/{edition.language}"
+        for line in out.warnings:
+            report.warn("render", subject, line)
         for line in out.errors:
             report.error("mail", subject, line)
         if out.stopped:
@@ -444,6 +453,8 @@ def _dry_render(
         0, list_name, key, plan.language, tuple(s.id for s in plan.stories), now, plan.segment
     )
     variant = renderer.render(edition, plan.stories, links, cfg)
+    if variant.shortening:
+        report.warn("render", f"{list_name}/{key}/{plan.language}", variant.shortening.describe())
     for sub in plan.recipients[:1]:
         renderer.personalize(variant, sub, f"{list_name}/{key}/{plan.language}/{sub.id}", cfg, now)
     report.editions.append(

@@ -11,9 +11,11 @@ one line each.
 """
 
 from distributor.cli.app import main
+from distributor.cli.preview import preview
 
 # --- command registry: one line per module of commands -----------------------
 from distributor.cli.providers import providers  # mail providers (issue 5)
+from distributor.cli.send import send
 from distributor.cli.serve import serve
 from distributor.cli.stories import stories
 from distributor.cli.subscribers import editions, editors, subscribers, tokens
@@ -30,5 +32,7 @@ from distributor.cli.social import cards, links, post  # noqa: E402
 
 for _command in (cards, links, post):
     main.add_command(_command)
+main.add_command(preview)
+main.add_command(send)
 
 __all__ = ["main"]

@@ -1,45 +1,100 @@
 """The digest: rendered and inlined once per variant, personalized per subscriber.
 
-A *variant* is one edition language of one list.  Its HTML goes through
-Jinja2 and premailer once; each subscriber's message only fills the personal
-parts (greeting, unsubscribe and preference links) into placeholders, each
-escaped for where it lands.
+A *variant* is one edition language of one list.  Its subject, HTML and text
+go through Jinja2 (with the language's gettext catalog) and premailer once,
+with placeholder tokens where the personal parts go; the whole message is
+then pre-encoded (:mod:`distributor.render.fastmime`).  Each subscriber's
+message only fills the personal parts (greeting, signed unsubscribe and
+preference links, ids) into it, each escaped for where it lands.
+
+:meth:`DigestRenderer.naive_message` is the slow reference path (Jinja2,
+premailer and ``EmailMessage`` per subscriber), kept for the equality test
+and the benchmark.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from distributor.config import ListConfig, Settings
 from distributor.errors import RenderError
 from distributor.models import Edition, Message, ShareLink, Story, Subscriber
 from distributor.render import i18n
+from distributor.render.fastmime import (
+    PLACEHOLDERS,
+    SIMPLE_ADDRESS,
+    PreparedMessage,
+    StaticHeader,
+    display_address,
+    encode_header,
+    message_id_for,
+)
+from distributor.render.personal import LinkSigner, Personal, header_safe, mailto_prefix
 from distributor.tokens import Tokens
 
-GREETING = "DISTRIBUTORGREETINGX"
-UNSUBSCRIBE_URL = "DISTRIBUTORUNSUBSCRIBEURLX"
-PREFERENCES_URL = "DISTRIBUTORPREFERENCESURLX"
-_CONTROL = re.compile(r"[\r\n\x00]+")
+__all__ = [
+    "MAX_HTML_BYTES",
+    "DigestRenderer",
+    "Shortening",
+    "Variant",
+    "header_safe",
+    "inline_css",
+    "make_environment",
+]
+
+#: Gmail clips a message whose HTML passes about 102 KB (and hides the
+#: unsubscribe link with it); the digest stays under this, personal parts included.
+MAX_HTML_BYTES = 100_000
+_RAW_HEADERS = SMTP.clone(refold_source="none")
+_PERSONAL_MARGIN = 1_000  # room for the real links and name in place of the placeholders
+_NETWORK_LABELS = {
+    "x": "X",
+    "facebook": "Facebook",
+    "linkedin": "LinkedIn",
+    "whatsapp": "WhatsApp",
+    "telegram": "Telegram",
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+    "threads": "Threads",
+    "reddit": "Reddit",
+}
 
 
-def header_safe(value: str) -> str:
-    """A header value with CR, LF and NUL removed: no header can be injected."""
-    return " ".join(_CONTROL.sub(" ", value).split())
+@dataclass(frozen=True, slots=True)
+class Shortening:
+    """How the size guard shortened a variant."""
+
+    original_bytes: int
+    final_bytes: int
+    summaries_dropped: bool
+    stories_dropped: int
+    stories_total: int
+
+    def describe(self) -> str:
+        what = ["summaries dropped"] if self.summaries_dropped else []
+        if self.stories_dropped:
+            what.append(f"last {self.stories_dropped} of {self.stories_total} stories dropped")
+        return (
+            f"HTML of {self.original_bytes // 1000} KB is over the "
+            f"{MAX_HTML_BYTES // 1000} KB Gmail clipping limit; {', '.join(what)} "
+            f"(now {self.final_bytes // 1000} KB, footer kept; the web archive has everything)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +107,29 @@ class Variant:
     subject: str
     html: str
     text: str
+    story_ids: tuple[str, ...] = ()
+    view_url: str = ""
+    shortening: Shortening | None = None
+    prepared: PreparedMessage | None = field(default=None, compare=False, repr=False)
 
 
-def make_environment(templates_dir: Path) -> Environment:
-    """Jinja2 for mail: autoescape on for everything but ``*.txt.j2``."""
-    return Environment(
+def make_environment(
+    templates_dir: Path, translations: NullTranslations | None = None
+) -> Environment:
+    """Jinja2 for mail: autoescape on for everything but ``*.txt.j2``, gettext installed."""
+    env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        translations or NullTranslations(), newstyle=True
+    )
+    return env
 
 
 def inline_css(markup: str) -> str:
@@ -77,37 +143,116 @@ def inline_css(markup: str) -> str:
                 markup,
                 allow_network=False,
                 keep_style_tags=True,
+                strip_important=False,
                 disable_validation=True,
                 cssutils_logging_level=logging.CRITICAL,
             ).transform()
         )
 
 
+def archive_name(edition: Edition) -> str:
+    """``<list>/<edition>/<lang>.html``; a reader segment, when editions have one, is added."""
+    segment = str(getattr(edition, "segment", "") or "")
+    slug = re.sub(r"[^a-z0-9]+", "-", segment.lower()).strip("-")
+    page = f"{edition.language}-{slug}" if slug else edition.language
+    return f"{edition.list_name}/{edition.key}/{page}.html"
+
+
+def clean_name(value: str) -> str:
+    """A subscriber's name fit for a header and a greeting: no control characters at all."""
+    return header_safe(value)
+
+
+def _finish_html(markup: str) -> str:
+    markup = markup.replace("\x00", "")
+    if "\r" in markup:
+        markup = re.sub(r"\r\n?", "\n", markup)
+    return markup if markup.endswith("\n") else markup + "\n"
+
+
+def _normalize_text(text: str) -> str:
+    text = text.replace("\x00", "")
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip() + "\n"
+
+
 class DigestRenderer:
     """Renders variants and personalizes them into ready-to-send messages."""
 
-    def __init__(self, settings: Settings, environment: Environment | None = None) -> None:
+    def __init__(self, settings: Settings, catalogs: i18n.Catalogs | None = None) -> None:
         self.settings = settings
-        self.env = environment or make_environment(settings.templates_dir)
-        self.tokens = Tokens(settings.secret_key.get_secret_value())
+        self.catalogs = catalogs or i18n.Catalogs()
+        secret = settings.secret_key.get_secret_value()
+        self.tokens = Tokens(secret)
+        self.signer = LinkSigner(secret, settings.web.base_url)
+        self.env = make_environment(settings.templates_dir)
+        self.max_html_bytes = MAX_HTML_BYTES
+        self._envs: dict[int, Environment] = {}
+        self._greetings: dict[str, tuple[str, str]] = {}
+        self._last_prepared: PreparedMessage | None = None
+        mailto = settings.web.unsubscribe_mailto
+        self._mailto = mailto_prefix(header_safe(mailto)) if mailto else None
+        self._placeholders = Personal(
+            PLACEHOLDERS["greeting"],
+            PLACEHOLDERS["unsubscribe_url"],
+            PLACEHOLDERS["preferences_url"],
+            "",
+        )
 
-    def render(
+    # ----------------------------------------------------------- templates
+    def environment(self, language: str) -> Environment:
+        """The Jinja2 environment with ``language``'s catalog installed."""
+        translations = self.catalogs.translations(language)
+        key = id(translations)
+        if key not in self._envs:
+            self._envs[key] = make_environment(self.settings.templates_dir, translations)
+        return self._envs[key]
+
+    def archive_url(self, edition: Edition) -> str:
+        """Where the web archive page of an edition is served (the "view in browser" link)."""
+        web = self.settings.web
+        base = (web.archive_url or f"{web.base_url.rstrip('/')}/archive").rstrip("/")
+        return f"{base}/{archive_name(edition)}"
+
+    def _context(
         self,
         edition: Edition,
         stories: Sequence[Story],
         links: Mapping[str, Sequence[ShareLink]],
         list_config: ListConfig,
-    ) -> Variant:
+        personal: Personal,
+        *,
+        summaries: bool = True,
+        shortened: bool = False,
+    ) -> dict[str, Any]:
         lang = edition.language
-        strings = i18n.strings_for(lang)
+        direction = i18n.direction(lang)
+        rtl = direction == "rtl"
+        translations = self.catalogs.translations(lang)
+
+        def story_time(story: Story) -> str:
+            if story.published_at is None:
+                return ""
+            return i18n.short_datetime(story.published_at, lang, list_config.timezone)
+
+        def share_label(network: str) -> str:
+            if network == "email":
+                return str(translations.gettext("Email"))
+            return _NETWORK_LABELS.get(network, network.replace("_", " ").title())
+
         tz = ZoneInfo(list_config.timezone)
-        newsroom = self.settings.newsroom
-        context = {
+        return {
             "lang": lang,
-            "dir": i18n.direction(lang),
-            "align": "right" if i18n.direction(lang) == "rtl" else "left",
-            "t": strings,
-            "newsroom": newsroom,
+            "dir": direction,
+            "start": "right" if rtl else "left",
+            "end": "left" if rtl else "right",
+            "align": "right" if rtl else "left",
+            "font_stack": i18n.font_stack(lang),
+            "newsroom": self.settings.newsroom,
             "list": list_config,
             "list_name": edition.list_name,
             "edition": edition,
@@ -115,35 +260,228 @@ class DigestRenderer:
             "lead": stories[0] if stories else None,
             "stories": list(stories[1:]),
             "all_stories": list(stories),
+            "story_count": len(stories),
             "links": links,
-            "reason": strings["reason"].format(list=list_config.title),
-            "intro": strings["intro"].format(newsroom=newsroom.name),
-            "greeting": GREETING,
-            "unsubscribe_url": UNSUBSCRIBE_URL,
-            "preferences_url": PREFERENCES_URL,
+            "greeting": personal.greeting,
+            "unsubscribe_url": personal.unsubscribe_url,
+            "preferences_url": personal.preferences_url,
+            "view_url": self.archive_url(edition),
+            "show_summaries": summaries,
+            "shortened": shortened,
+            "story_time": story_time,
+            "share_label": share_label,
+            "number": lambda value: i18n.number(value, lang),
+            "text_dir": i18n.direction,
         }
+
+    def _render(self, template: str, language: str, context: Mapping[str, Any]) -> str:
         try:
-            subject = self.env.get_template("email/subject.txt.j2").render(context)
-            markup = self.env.get_template("email/digest.html.j2").render(context)
-            text = self.env.get_template("email/digest.txt.j2").render(context)
+            return self.environment(language).get_template(template).render(context)
         except TemplateError as err:
-            raise RenderError(f"template {getattr(err, 'name', '') or ''}: {err}") from err
+            raise RenderError(f"template {getattr(err, 'name', '') or template}: {err}") from err
+
+    def _render_mail(
+        self,
+        edition: Edition,
+        stories: Sequence[Story],
+        links: Mapping[str, Sequence[ShareLink]],
+        list_config: ListConfig,
+        personal: Personal,
+        *,
+        summaries: bool = True,
+        shortened: bool = False,
+    ) -> tuple[str, str, str]:
+        """(subject, inlined HTML, text) of one digest."""
+        ctx = self._context(
+            edition,
+            stories,
+            links,
+            list_config,
+            personal,
+            summaries=summaries,
+            shortened=shortened,
+        )
+        lang = edition.language
+        subject = header_safe(self._render("email/subject.txt.j2", lang, ctx))
+        markup = _finish_html(inline_css(self._render("email/digest.html.j2", lang, ctx)))
+        text = _normalize_text(self._render("email/digest.txt.j2", lang, ctx))
+        return subject, markup, text
+
+    # ------------------------------------------------------------- variant
+    def render(
+        self,
+        edition: Edition,
+        stories: Sequence[Story],
+        links: Mapping[str, Sequence[ShareLink]],
+        list_config: ListConfig,
+    ) -> Variant:
+        """Render and inline one variant once; shorten it when its HTML is too big."""
+        stories = list(stories)
+        limit = self.max_html_bytes - _PERSONAL_MARGIN
+        subject, markup, text = self._render_mail(
+            edition, stories, links, list_config, self._placeholders
+        )
+        kept = stories
+        shortening = None
+        original = len(markup.encode("utf-8"))
+        if original > limit:
+            markup, text, kept, summaries = self._shorten(
+                edition, stories, links, list_config, limit
+            )
+            shortening = Shortening(
+                original_bytes=original,
+                final_bytes=len(markup.encode("utf-8")),
+                summaries_dropped=not summaries,
+                stories_dropped=len(stories) - len(kept),
+                stories_total=len(stories),
+            )
         return Variant(
             list_name=edition.list_name,
             edition_key=edition.key,
-            language=lang,
-            subject=header_safe(subject),
-            html=inline_css(markup),
-            text=_normalize_text(text),
+            language=edition.language,
+            subject=subject,
+            html=markup,
+            text=text,
+            story_ids=tuple(s.id for s in kept),
+            view_url=self.archive_url(edition),
+            shortening=shortening,
+            prepared=self._prepare(edition, subject, markup, text, list_config),
         )
 
+    def _shorten(
+        self,
+        edition: Edition,
+        stories: list[Story],
+        links: Mapping[str, Sequence[ShareLink]],
+        list_config: ListConfig,
+        limit: int,
+    ) -> tuple[str, str, list[Story], bool]:
+        """Drop summaries, then the last stories, until the HTML fits; keep the footer."""
+
+        def attempt(count: int) -> tuple[str, str]:
+            _s, markup, text = self._render_mail(
+                edition,
+                stories[:count],
+                links,
+                list_config,
+                self._placeholders,
+                summaries=False,
+                shortened=True,
+            )
+            return markup, text
+
+        markup, text = attempt(len(stories))
+        if len(markup.encode("utf-8")) <= limit or len(stories) <= 1:
+            return markup, text, stories, False
+        # the largest number of stories that fits (at least the lead), by bisection
+        lo, hi = 1, len(stories) - 1
+        best = attempt(1)
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            candidate = attempt(mid)
+            if len(candidate[0].encode("utf-8")) <= limit:
+                best, lo = candidate, mid + 1
+            else:
+                hi = mid - 1
+        count = max(1, hi)
+        return best[0], best[1], stories[:count], False
+
+    def _sender_parts(self, list_config: ListConfig) -> tuple[str, str, str]:
+        sender = header_safe(list_config.from_address)
+        addr = parseaddr(sender)[1]
+        domain = addr.rpartition("@")[2] or "localhost"
+        return sender, addr, domain
+
+    def _prepare(
+        self,
+        edition: Edition | Variant,
+        subject: str,
+        markup: str,
+        text: str,
+        list_config: ListConfig,
+    ) -> PreparedMessage:
+        sender, addr, domain = self._sender_parts(list_config)
+        reply_to = (
+            [StaticHeader("Reply-To", header_safe(list_config.reply_to))]
+            if list_config.reply_to
+            else []
+        )
+        key = edition.key if isinstance(edition, Edition) else edition.edition_key
+        boundary = (
+            "=_"
+            + hashlib.sha256(f"{edition.list_name}/{key}/{edition.language}".encode()).hexdigest()[
+                :32
+            ]
+        )
+        prepared = PreparedMessage(
+            text=text,
+            html=markup,
+            subject=subject,
+            envelope_sender=str(Address(addr_spec=addr)),
+            headers_before_to=[StaticHeader("From", sender)],
+            headers_after_to=[*reply_to, StaticHeader("Subject", subject)],
+            headers_after_date=[
+                StaticHeader("List-Id", self._list_id(edition.list_name, list_config, domain))
+            ],
+            headers_tail=[StaticHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")],
+            content_language=edition.language,
+            edition_key=key,
+            domain=domain,
+            boundary=boundary,
+            # tokens are [A-Za-z0-9_.-]: only the configured base URL could need escaping
+            plain_links=not re.search('[&<>"]', self.signer.base_url),
+        )
+        prepared.source = (list_config, subject, markup, text)
+        return prepared
+
+    def _prepared_for(self, variant: Variant, list_config: ListConfig) -> PreparedMessage:
+        """The variant's prepared message; rebuilt when the variant or list was changed
+        after rendering (e.g. ``dataclasses.replace(variant, subject="[TEST] ...")``)."""
+        source = (list_config, variant.subject, variant.html, variant.text)
+        for prepared in (variant.prepared, self._last_prepared):
+            if prepared is not None and all(
+                a is b or a == b for a, b in zip(prepared.source, source, strict=True)
+            ):
+                return prepared
+        prepared = self._prepare(variant, variant.subject, variant.html, variant.text, list_config)
+        self._last_prepared = prepared
+        return prepared
+
+    @staticmethod
+    def _list_id(list_name: str, list_config: ListConfig, domain: str) -> str:
+        return f"{header_safe(list_config.title)} <{list_name}.{domain}>"
+
+    # ------------------------------------------------------ personal parts
+    def personal(self, subscriber: Subscriber, list_name: str, language: str) -> Personal:
+        """The subscriber's greeting and signed links (unescaped)."""
+        return self._personal(subscriber, clean_name(subscriber.name), list_name, language)
+
+    def _personal(
+        self, subscriber: Subscriber, name: str, list_name: str, language: str
+    ) -> Personal:
+        greetings = self._greetings.get(language)
+        if greetings is None:
+            translations = self.catalogs.translations(language)
+            greetings = (
+                str(translations.gettext("Hello %(name)s,")),
+                str(translations.gettext("Hello,")),
+            )
+            self._greetings[language] = greetings
+        greeting = greetings[0] % {"name": name} if name else greetings[1]
+        unsub, prefs, token = self.signer.links(subscriber.id, list_name)
+        return Personal(greeting, unsub, prefs, token)
+
     def unsubscribe_url(self, subscriber: Subscriber, list_name: str) -> str:
-        token = self.tokens.make("unsubscribe", subscriber.id, list_name)
-        return f"{self.settings.web.base_url.rstrip('/')}/u/{token}"
+        return self.signer.links(subscriber.id, list_name)[0]
 
     def preferences_url(self, subscriber: Subscriber, list_name: str) -> str:
-        token = self.tokens.make("preferences", subscriber.id, list_name)
-        return f"{self.settings.web.base_url.rstrip('/')}/p/{token}"
+        return self.signer.links(subscriber.id, list_name)[1]
+
+    def list_unsubscribe(self, personal: Personal) -> str:
+        """``List-Unsubscribe``: the one-click https link, then a mailto: (RFC 2369, RFC 8058)."""
+        if self._mailto:
+            return f"<{personal.unsubscribe_url}>, <{self._mailto}{personal.token}>"
+        return f"<{personal.unsubscribe_url}>"
 
     def personalize(
         self,
@@ -154,69 +492,173 @@ class DigestRenderer:
         now: datetime,
     ) -> Message:
         """The complete message for one subscriber, built from a prepared variant."""
-        strings = i18n.strings_for(variant.language)
-        name = header_safe(subscriber.name)
-        greeting = strings["greeting"].format(name=name) if name else strings["greeting_anon"]
-        unsub = self.unsubscribe_url(subscriber, variant.list_name)
-        prefs = self.preferences_url(subscriber, variant.list_name)
-
-        body_html = (
-            variant.html.replace(GREETING, html.escape(greeting))
-            .replace(UNSUBSCRIBE_URL, html.escape(unsub))
-            .replace(PREFERENCES_URL, html.escape(prefs))
+        name = clean_name(subscriber.name)
+        personal = self._personal(subscriber, name, variant.list_name, variant.language)
+        email = header_safe(subscriber.email)
+        if self._mailto:
+            list_unsubscribe = f"<{personal.unsubscribe_url}>, <{self._mailto}{personal.token}>"
+        else:
+            list_unsubscribe = f"<{personal.unsubscribe_url}>"
+        prepared = variant.prepared
+        if (
+            prepared is None
+            or prepared.source[0] is not list_config
+            or (
+                prepared.source[1] is not variant.subject
+                or prepared.source[2] is not variant.html
+                or prepared.source[3] is not variant.text
+            )
+        ):
+            prepared = self._prepared_for(variant, list_config)
+        if (
+            SIMPLE_ADDRESS.fullmatch(email) is not None
+            and len(name) <= 200
+            and "=?" not in name  # looks like an RFC 2047 word: let the email package decide
+            and list_unsubscribe.isascii()
+            and len(list_unsubscribe) < 900
+        ):
+            return prepared.build(key, email, name, personal, list_unsubscribe, now)
+        # unusual values (an internationalized address, a huge name): the email package
+        return self.email_message(
+            list_name=variant.list_name,
+            edition_key=variant.edition_key,
+            language=variant.language,
+            subject=variant.subject,
+            text=_fill(variant.text, personal, html=False),
+            html=_fill(variant.html, personal, html=True),
+            subscriber=subscriber,
+            personal=personal,
+            key=key,
+            list_config=list_config,
+            now=now,
         )
-        body_text = (
-            variant.text.replace(GREETING, greeting)
-            .replace(UNSUBSCRIBE_URL, unsub)
-            .replace(PREFERENCES_URL, prefs)
+
+    # ------------------------------------------------------------ the slow way
+    def naive_message(
+        self,
+        edition: Edition,
+        stories: Sequence[Story],
+        links: Mapping[str, Sequence[ShareLink]],
+        list_config: ListConfig,
+        subscriber: Subscriber,
+        key: str,
+        now: datetime,
+    ) -> Message:
+        """The reference path: Jinja2, premailer and ``EmailMessage`` for one subscriber."""
+        personal = self.personal(subscriber, edition.list_name, edition.language)
+        subject, markup, text = self._render_mail(edition, stories, links, list_config, personal)
+        return self.email_message(
+            list_name=edition.list_name,
+            edition_key=edition.key,
+            language=edition.language,
+            subject=subject,
+            text=text,
+            html=markup,
+            subscriber=subscriber,
+            personal=personal,
+            key=key,
+            list_config=list_config,
+            now=now,
         )
 
-        sender = header_safe(list_config.from_address)
-        domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        message_id = f"<{digest}.{variant.edition_key}@{domain}>"
+    def email_message(
+        self,
+        *,
+        list_name: str,
+        edition_key: str,
+        language: str,
+        subject: str,
+        text: str,
+        html: str,
+        subscriber: Subscriber,
+        personal: Personal,
+        key: str,
+        list_config: ListConfig,
+        now: datetime,
+    ) -> Message:
+        """One message built by the ``email`` package (about a millisecond)."""
+        sender, addr, domain = self._sender_parts(list_config)
+        name = clean_name(subscriber.name)
+        email = header_safe(subscriber.email)
+        message_id = message_id_for(key, edition_key, domain)
+        # the address and subject headers are encoded by encode_header(): the email
+        # package's own folder can lose the space between two RFC 2047 words
+        msg = EmailMessage(policy=_RAW_HEADERS)
+        shown: dict[str, str] = {}
 
-        msg = EmailMessage(policy=SMTP)
-        msg["From"] = sender
-        msg["To"] = formataddr((name, subscriber.email)) if name else subscriber.email
+        def put(header: str, value: str) -> None:
+            msg.set_raw(header, encode_header(header, value))
+            shown[header] = str(SMTP.header_factory(header, value))
+
+        put("From", sender)
+        if email.isascii():
+            put("To", display_address(name, email))
+        else:  # an internationalized address: only the email package knows it
+            msg["To"] = Address(display_name=name, addr_spec=email) if name else email
         if list_config.reply_to:
-            msg["Reply-To"] = header_safe(list_config.reply_to)
-        msg["Subject"] = variant.subject
+            put("Reply-To", header_safe(list_config.reply_to))
+        put("Subject", subject)
         msg["Date"] = format_datetime(now)
         msg["Message-ID"] = message_id
-        msg["List-Id"] = f"{header_safe(list_config.title)} <{variant.list_name}.{domain}>"
-        unsub_header = f"<{unsub}>"
-        mailto = self.settings.web.unsubscribe_mailto
-        if mailto:
-            unsub_header += f", <mailto:{mailto}?subject=unsubscribe>"
-        msg["List-Unsubscribe"] = unsub_header
+        put("List-Id", self._list_id(list_name, list_config, domain))
+        msg["List-Unsubscribe"] = self.list_unsubscribe(personal)
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        msg.set_content(body_text, subtype="plain", charset="utf-8", cte="quoted-printable")
-        msg.add_alternative(body_html, subtype="html", charset="utf-8", cte="quoted-printable")
+        msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
         # after the body: set_content() clears every Content-* header
-        msg["Content-Language"] = variant.language
+        msg["Content-Language"] = language
         try:
             raw = msg.as_bytes()
         except (ValueError, TypeError) as err:
-            raise RenderError(f"cannot build message for {subscriber.email}: {err}") from err
+            raise RenderError(f"cannot build message for {email}: {err}") from err
         mime = {"mime-version", "content-type", "content-transfer-encoding"}
         return Message(
             key=key,
-            sender=str(Address(addr_spec=parseaddr(sender)[1])),
-            recipient=subscriber.email,
-            subject=variant.subject,
+            sender=str(Address(addr_spec=addr)),
+            recipient=email,
+            subject=subject,
             message_id=message_id,
             raw=raw,
-            text=body_text,
-            html=body_html,
-            headers=tuple((k, str(v)) for k, v in msg.items() if k.lower() not in mime),
+            text=text,
+            html=html,
+            headers=tuple(
+                (k, shown[k] if k in shown else str(v))
+                for k, v in msg.items()
+                if k.lower() not in mime
+            ),
         )
 
+    # ---------------------------------------------------------------- archive
+    def render_archive(
+        self,
+        edition: Edition,
+        stories: Sequence[Story],
+        links: Mapping[str, Sequence[ShareLink]],
+        list_config: ListConfig,
+    ) -> str:
+        """The public web page of an edition: every story, no personal part, OG/Twitter tags."""
+        ctx = self._context(edition, stories, links, list_config, Personal("", "", "", ""))
+        lead = stories[0] if stories else None
+        ctx["page_title"] = f"{list_config.title} · {ctx['date']}" + (
+            f": {lead.title}" if lead else ""
+        )
+        description = (lead.summary_text if lead else "") or list_config.description
+        ctx["description"] = " ".join(description.split())[:300]
+        locale = i18n.babel_locale(edition.language)
+        ctx["og_locale"] = (
+            f"{locale.language}_{locale.territory}" if locale.territory else locale.language
+        )
+        return self._render("email/archive.html.j2", edition.language, ctx)
 
-def _normalize_text(text: str) -> str:
-    lines = [line.rstrip() for line in text.splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip() + "\n"
+
+def _fill(body: str, personal: Personal, *, html: bool) -> str:
+    """``body`` with the placeholders replaced (the slow path's substitution)."""
+    from distributor.render.fastmime import escape_html_attr, escape_html_text
+
+    text = escape_html_text if html else str
+    attr = escape_html_attr if html else str
+    return (
+        body.replace(PLACEHOLDERS["greeting"], text(personal.greeting))
+        .replace(PLACEHOLDERS["unsubscribe_url"], attr(personal.unsubscribe_url))
+        .replace(PLACEHOLDERS["preferences_url"], attr(personal.preferences_url))
+    )

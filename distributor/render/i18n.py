@@ -1,101 +1,165 @@
-"""Interface strings of the digest in each supported language, and text direction.
+"""Languages of the digest: gettext catalogs, locale formats, direction, fonts.
 
-A small built-in catalogue for the languages of the sample newsroom; any other
-language falls back to English strings (the stories keep their own language).
+The interface strings live in gettext catalogs, one ``.po`` file per language
+under ``distributor/render/locale/<lang>/LC_MESSAGES/digest.po``.  They are
+compiled in memory with Babel when first used, so a clean clone needs no
+build step (``pybabel compile`` works too: a ``.mo`` next to the ``.po`` wins).
+A language without a catalog gets the English strings around stories in its
+own language.  Dates and numbers are formatted per locale by Babel.
 """
 
 from __future__ import annotations
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+import io
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "digest"
 RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
 
-STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "greeting": "Hello {name},",
-        "greeting_anon": "Hello,",
-        "intro": "Here are the latest stories from {newsroom}.",
-        "read_more": "Read more",
-        "share": "Share",
-        "unsubscribe": "Unsubscribe",
-        "preferences": "Manage preferences",
-        "reason": "You receive this email because you subscribed to {list}.",
-        "top_story": "Top story",
-        "more_stories": "More stories",
-    },
-    "ar": {
-        "greeting": "مرحباً {name}،",
-        "greeting_anon": "مرحباً،",
-        "intro": "إليك أحدث الأخبار من {newsroom}.",
-        "read_more": "اقرأ المزيد",
-        "share": "شارك",
-        "unsubscribe": "إلغاء الاشتراك",
-        "preferences": "إدارة التفضيلات",
-        "reason": "تصلك هذه الرسالة لأنك مشترك في {list}.",
-        "top_story": "الخبر الرئيسي",
-        "more_stories": "أخبار أخرى",
-    },
-    "ja": {
-        "greeting": "{name} 様",
-        "greeting_anon": "こんにちは。",
-        "intro": "{newsroom}の最新ニュースをお届けします。",
-        "read_more": "続きを読む",
-        "share": "共有",
-        "unsubscribe": "配信停止",
-        "preferences": "配信設定",
-        "reason": "このメールは{list}にご登録いただいた方にお送りしています。",
-        "top_story": "トップニュース",
-        "more_stories": "その他のニュース",
-    },
-    "es": {
-        "greeting": "Hola, {name}:",
-        "greeting_anon": "Hola:",
-        "intro": "Estas son las últimas noticias de {newsroom}.",
-        "read_more": "Seguir leyendo",
-        "share": "Compartir",
-        "unsubscribe": "Darse de baja",
-        "preferences": "Gestionar preferencias",
-        "reason": "Recibes este correo porque te suscribiste a {list}.",
-        "top_story": "Noticia principal",
-        "more_stories": "Más noticias",
-    },
-    "fr": {
-        "greeting": "Bonjour {name},",
-        "greeting_anon": "Bonjour,",
-        "intro": "Voici les dernières informations de {newsroom}.",
-        "read_more": "Lire la suite",
-        "share": "Partager",
-        "unsubscribe": "Se désabonner",
-        "preferences": "Gérer mes préférences",
-        "reason": "Vous recevez ce courriel car vous êtes abonné·e à {list}.",
-        "top_story": "À la une",
-        "more_stories": "Autres articles",
-    },
+# Font stacks per script: the system fonts of Apple, Windows and Android first,
+# then Noto (installed with most Linux desktops), then the generic family.
+_FONT_STACKS: dict[str, str] = {
+    "arabic": (
+        "Tahoma, 'Segoe UI', 'Geeza Pro', 'Noto Naskh Arabic', 'Noto Sans Arabic', Arial, "
+        "sans-serif"
+    ),
+    "urdu": "'Noto Nastaliq Urdu', 'Jameel Noori Nastaleeq', Tahoma, 'Segoe UI', Arial, sans-serif",
+    "hebrew": "Arial, 'Segoe UI', 'Arial Hebrew', 'Noto Sans Hebrew', sans-serif",
+    "japanese": (
+        "'Hiragino Sans', 'Hiragino Kaku Gothic ProN', 'Yu Gothic', Meiryo, 'Noto Sans JP', "
+        "sans-serif"
+    ),
+    "chinese": "'PingFang SC', 'Microsoft YaHei', 'Noto Sans SC', sans-serif",
+    "korean": "'Apple SD Gothic Neo', 'Malgun Gothic', 'Noto Sans KR', sans-serif",
+    "thai": "Thonburi, Tahoma, 'Leelawadee UI', 'Noto Sans Thai', sans-serif",
+    "devanagari": "'Kohinoor Devanagari', 'Nirmala UI', Mangal, 'Noto Sans Devanagari', sans-serif",
+    "latin": "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
+}
+_SCRIPT_OF: dict[str, str] = {
+    "ar": "arabic",
+    "fa": "arabic",
+    "ps": "arabic",
+    "sd": "arabic",
+    "ug": "arabic",
+    "ckb": "arabic",
+    "ur": "urdu",
+    "he": "hebrew",
+    "yi": "hebrew",
+    "ja": "japanese",
+    "zh": "chinese",
+    "ko": "korean",
+    "th": "thai",
+    "hi": "devanagari",
+    "mr": "devanagari",
+    "ne": "devanagari",
 }
 
 
 def base_language(tag: str) -> str:
+    """``pt-BR`` -> ``pt``."""
     return tag.replace("_", "-").split("-")[0].lower()
 
 
-def strings_for(tag: str) -> dict[str, str]:
-    return STRINGS.get(base_language(tag), STRINGS["en"])
-
-
 def direction(tag: str) -> str:
+    """``rtl`` for right-to-left scripts (Arabic, Hebrew, Persian, Urdu, ...), else ``ltr``."""
     return "rtl" if base_language(tag) in RTL_LANGUAGES else "ltr"
 
 
+def font_stack(tag: str) -> str:
+    """A CSS font-family list that covers the script of ``tag``."""
+    return _FONT_STACKS[_SCRIPT_OF.get(base_language(tag), "latin")]
+
+
 def babel_locale(tag: str) -> Locale:
-    try:
-        return Locale.parse(tag.replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
+    """The Babel locale for a BCP 47 tag, falling back to its base language, then English."""
+    for candidate in (tag.replace("-", "_"), base_language(tag)):
         try:
-            return Locale.parse(base_language(tag))
+            return Locale.parse(candidate)
         except (UnknownLocaleError, ValueError):
-            return Locale.parse("en")
+            continue
+    return Locale.parse("en")
 
 
-def long_date(value: object, tag: str) -> str:
-    return format_date(value, format="long", locale=babel_locale(tag))  # type: ignore[arg-type]
+def long_date(value: date | datetime, tag: str) -> str:
+    """A date written out the way the locale writes it (``28 novembre 2026``)."""
+    return format_date(value, format="long", locale=babel_locale(tag))
+
+
+def short_datetime(value: datetime, tag: str, timezone: str) -> str:
+    """A short local date and time in ``timezone``."""
+    return format_datetime(
+        value, format="short", tzinfo=ZoneInfo(timezone), locale=babel_locale(tag)
+    )
+
+
+def number(value: float, tag: str) -> str:
+    """A number with the locale's digits grouping and decimal sign."""
+    return format_decimal(value, locale=babel_locale(tag))
+
+
+def catalog_languages(locale_dir: Path = LOCALE_DIR) -> list[str]:
+    """Languages that have a catalog."""
+    return sorted(p.parent.parent.name for p in locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+class Catalogs:
+    """Gettext translations per language, compiled from the ``.po`` files on first use."""
+
+    def __init__(self, locale_dir: Path = LOCALE_DIR) -> None:
+        self.locale_dir = locale_dir
+        self._cache: dict[str, NullTranslations] = {}
+
+    def translations(self, tag: str) -> NullTranslations:
+        """The translations for ``tag`` (``pt-BR`` -> ``pt_BR``, then ``pt``, then none)."""
+        for candidate in (tag.replace("-", "_"), base_language(tag)):
+            if candidate in self._cache:
+                return self._cache[candidate]
+            found = self._load(candidate)
+            if found is not None:
+                self._cache[candidate] = found
+                return found
+        return self._cache.setdefault("", NullTranslations())
+
+    def has(self, tag: str) -> bool:
+        return isinstance(self.translations(tag), Translations)
+
+    def _load(self, name: str) -> Translations | None:
+        folder = self.locale_dir / name / "LC_MESSAGES"
+        mo, po = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+        if mo.is_file() and (not po.is_file() or mo.stat().st_mtime >= po.stat().st_mtime):
+            with mo.open("rb") as fh:
+                return Translations(fh, domain=DOMAIN)
+        if not po.is_file():
+            return None
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=name, domain=DOMAIN)
+        buf = io.BytesIO()
+        write_mo(buf, catalog)
+        buf.seek(0)
+        return Translations(buf, domain=DOMAIN)
+
+
+def catalog_strings(tag: str, catalogs: Catalogs | None = None) -> dict[str, str]:
+    """The singular interface strings of one language: msgid -> translation."""
+    translations = (catalogs or Catalogs()).translations(tag)
+    catalog = getattr(translations, "_catalog", {})
+    return {k: v for k, v in catalog.items() if isinstance(k, str) and k}
+
+
+def __getattr__(name: str) -> object:
+    # ``STRINGS`` (language -> its strings) was a dict in this module before the
+    # catalogs; callers that list the digest's languages with it keep working.
+    if name == "STRINGS":
+        catalogs = Catalogs()
+        return {lang: catalog_strings(lang, catalogs) for lang in catalog_languages()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -52,7 +52,7 @@ def deps() -> Deps:
 
 def page_languages(settings: Settings) -> list[str]:
     """Languages offered to readers: configured, else every language the digest speaks."""
-    return list(settings.web.languages) or list(digest_i18n.STRINGS)
+    return list(settings.web.languages) or digest_i18n.catalog_languages()
 
 
 def reader_language(preferred: str | None = None) -> str:

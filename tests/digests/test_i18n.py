@@ -1,0 +1,181 @@
+"""Languages: gettext catalogs complete for every sample language, locale formats, subjects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from distributor.config import Settings
+from distributor.render import i18n
+from distributor.render.digest import DigestRenderer
+from tests.digests.conftest import (
+    LANGUAGES,
+    edition_for,
+    links_for,
+    make_stories,
+    parse,
+    subscriber,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def extracted_ids() -> set[str | tuple[str, str]]:
+    """Every message id the templates and the render code ask gettext for."""
+    ids: set[str | tuple[str, str]] = set()
+    options = {
+        "**.j2": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
+    }
+    for _file, _line, message, _comments, _ctx in extract_from_dir(
+        str(ROOT / "templates" / "email"), method_map=[("**.j2", "jinja2")], options_map=options
+    ):
+        ids.add(message if isinstance(message, str) else (message[0], message[1]))
+    for _file, _line, message, _comments, _ctx in extract_from_dir(
+        str(ROOT / "distributor" / "render"), method_map=[("**.py", "python")]
+    ):
+        ids.add(message if isinstance(message, str) else (message[0], message[1]))
+    return ids
+
+
+def test_every_sample_language_has_a_complete_catalog() -> None:
+    assert set(LANGUAGES) <= set(i18n.catalog_languages())
+    wanted = extracted_ids()
+    assert "Read more" in wanted and "Hello %(name)s," in wanted
+    assert ("%(num)s story in this edition", "%(num)s stories in this edition") in wanted
+    for lang in LANGUAGES:
+        path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "digest.po"
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        have = {m.id if isinstance(m.id, str) else (m.id[0], m.id[1]): m for m in catalog if m.id}
+        missing = wanted - set(have)
+        assert not missing, f"{lang}: untranslated {missing}"
+        for msgid, message in have.items():
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            assert all(strings), f"{lang}: empty translation of {msgid!r}"
+            assert len(strings) == (catalog.num_plurals if isinstance(msgid, tuple) else 1)
+        # babel's own checks: python-format placeholders agree with the msgid
+        problems = [(m.id, errs) for m, errs in catalog.check() if errs]
+        assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("lang", "read_more", "date", "subject_part"),
+    [
+        ("en", "Read more", "November 28, 2026", "Meridian Daily · November 28, 2026: "),
+        ("ar", "اقرأ المزيد", "28 نوفمبر 2026", "Meridian Daily · 28 نوفمبر 2026: "),
+        ("ja", "続きを読む", "2026年11月28日", "【Meridian Daily】"),
+        (
+            "es",
+            "Seguir leyendo",
+            "28 de noviembre de 2026",
+            "Meridian Daily · 28 de noviembre de 2026: ",
+        ),
+        ("fr", "Lire la suite", "28 novembre 2026", "Meridian Daily · 28 novembre 2026\u00a0: "),
+    ],
+)
+def test_digest_speaks_the_language(
+    renderer: DigestRenderer,
+    settings: Settings,
+    now: datetime,
+    lang: str,
+    read_more: str,
+    date: str,
+    subject_part: str,
+) -> None:
+    stories = make_stories(lang, 3)
+    edition = edition_for(lang, stories)
+    variant = renderer.render(edition, stories, links_for(stories), settings.lists["daily"])
+    msg = renderer.personalize(
+        variant, subscriber(1, "a@example.com", "Ana", lang), "k/1", settings.lists["daily"], now
+    )
+    parsed = parse(msg.raw)
+    assert subject_part in parsed["Subject"]
+    assert stories[0].title in parsed["Subject"]
+    for body in (msg.html, msg.text):
+        assert read_more in body
+        assert date in body
+    assert f'<html lang="{lang}" dir="{i18n.direction(lang)}">' in msg.html
+    greeting = renderer.personal(
+        subscriber(1, "a@example.com", "Ana", lang), "daily", lang
+    ).greeting
+    assert "Ana" in greeting and greeting in msg.text
+    if lang != "en":
+        assert "Read more" not in msg.html
+
+
+def test_plural_forms_and_numbers_follow_the_locale(
+    renderer: DigestRenderer, settings: Settings
+) -> None:
+    cfg = settings.lists["daily"]
+    counts = {1: "خبر واحد في هذا العدد", 2: "خبران في هذا العدد", 3: "3 أخبار في هذا العدد"}
+    for n, phrase in counts.items():
+        stories = make_stories("ar", n)
+        variant = renderer.render(edition_for("ar", stories), stories, {}, cfg)
+        assert phrase in variant.html and phrase in variant.text
+    stories = make_stories("fr", 1)
+    variant = renderer.render(edition_for("fr", stories), stories, {}, cfg)
+    assert "1 article dans cette édition" in variant.text
+    assert i18n.number(1234567, "fr") == "1\u202f234\u202f567"
+    assert i18n.number(1234567, "es") == "1.234.567"
+
+
+def test_language_without_catalog_gets_english_strings_and_its_own_dates(
+    renderer: DigestRenderer, settings: Settings
+) -> None:
+    stories = make_stories("en", 2)
+    edition = edition_for("de", stories)
+    variant = renderer.render(edition, stories, {}, settings.lists["daily"])
+    assert "Read more" in variant.text
+    assert "28. November 2026" in variant.text
+    assert 'lang="de" dir="ltr"' in variant.html
+
+
+@pytest.mark.parametrize("lang", ["ar", "he", "fa", "ur"])
+def test_right_to_left_languages_are_mirrored(
+    renderer: DigestRenderer, settings: Settings, lang: str
+) -> None:
+    stories = make_stories("ar", 2)
+    variant = renderer.render(edition_for(lang, stories), stories, {}, settings.lists["daily"])
+    html = variant.html
+    assert f'<html lang="{lang}" dir="rtl">' in html
+    assert (
+        'class="container"' in html
+        and 'dir="rtl"'
+        in html.split('class="container"')[0][-400:] + html.split('class="container"')[1][:400]
+    )
+    assert 'align="right"' in html and 'align="left"' not in html.replace(
+        'class="topbar text pad" align="left"', ""
+    )
+    assert (
+        "text-align:right" in html
+        and "text-align:left"
+        not in html.replace('text-align:left; padding:8px 24px"', "").split("topbar")[0]
+        + html.split("</tr>", 2)[-1]
+    )
+    # the view-in-browser link sits at the end side: left in a right-to-left layout
+    assert 'class="topbar text pad" align="left"' in html
+    stack = i18n.font_stack(lang)
+    assert stack.split(",")[0] in html
+
+
+def test_left_to_right_layout_and_font_stacks(renderer: DigestRenderer, settings: Settings) -> None:
+    for lang, font in (("en", "Roboto"), ("ja", "Hiragino Sans"), ("fr", "Roboto")):
+        stories = make_stories(lang, 2)
+        variant = renderer.render(edition_for(lang, stories), stories, {}, settings.lists["daily"])
+        assert 'dir="ltr"' in variant.html and 'align="left"' in variant.html
+        assert font in variant.html
+    assert "Noto Naskh Arabic" in i18n.font_stack("ar")
+    assert "Nastaliq" in i18n.font_stack("ur")
+    assert "Hebrew" in i18n.font_stack("he")
+    assert i18n.direction("pt-BR") == "ltr" and i18n.direction("fa-IR") == "rtl"
+
+
+def test_languages_listing_for_other_callers() -> None:
+    """``i18n.STRINGS`` still lists the digest's languages (the web app offers them)."""
+    assert set(LANGUAGES) <= set(i18n.STRINGS)
+    assert i18n.STRINGS["ja"]["Read more"] == "続きを読む"
+    assert i18n.catalog_strings("fr")["Unsubscribe"] == "Se désabonner"

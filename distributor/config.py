@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from distributor.cron import parse_cron
 from distributor.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/distributor.toml")
@@ -90,6 +91,19 @@ class SourceConfig(_Section):
     max_bytes: int = Field(default=10_000_000, gt=0)
 
 
+def _schedule(value: str) -> str:
+    if value.strip().lower() in ("", "off"):
+        return "off"
+    try:
+        parse_cron(value, "UTC")
+    except ValueError as err:
+        raise ValueError(f"{value!r} is not a cron expression: {err}") from err
+    return value.strip()
+
+
+Schedule = Annotated[str, AfterValidator(_schedule)]
+
+
 class ListConfig(_Section):
     title: str
     from_address: str
@@ -101,6 +115,10 @@ class ListConfig(_Section):
     subscribers_file: str | None = None
     fallback_language: Language | None = None
     description: str = ""
+    # --- schedule (issue 8) ---
+    schedule: Schedule = "0 7 * * *"
+    local_time: bool = False
+    grace_time: int = Field(default=3600, ge=0)
 
 
 class FileMailConfig(_Section):
@@ -136,6 +154,14 @@ class FileSocialConfig(_Section):
 SocialConfig = Annotated[FileSocialConfig, Field(discriminator="provider")]
 
 
+class SchedulerConfig(_Section):
+    """``[scheduler]``: the scheduler process (see ``distributor scheduler``)."""
+
+    poll_minutes: float = Field(default=10, gt=0)
+    lease_seconds: float = Field(default=60, ge=2)
+    post_on_publish: tuple[str, ...] = ()
+
+
 class WebConfig(_Section):
     base_url: str = "http://localhost:8000"
     unsubscribe_mailto: str | None = None
@@ -155,6 +181,7 @@ class Settings(_Section):
     lists: dict[str, ListConfig]
     mail: dict[str, MailConfig]
     social: dict[str, SocialConfig] = {}
+    scheduler: SchedulerConfig = SchedulerConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
@@ -169,6 +196,13 @@ class Settings(_Section):
                 known = ", ".join(sorted(self.mail)) or "none"
                 raise ValueError(
                     f"lists.{name}.mail: no mail transport named {lst.mail!r} (known: {known})"
+                )
+        for channel in self.scheduler.post_on_publish:
+            if channel not in self.social:
+                known = ", ".join(sorted(self.social)) or "none"
+                raise ValueError(
+                    f"scheduler.post_on_publish: no social channel named {channel!r} "
+                    f"(known: {known})"
                 )
         return self
 

@@ -13,8 +13,13 @@ one line each.
 from distributor.cli.app import main
 
 # --- command registry: one line per module of commands -----------------------
+from distributor.cli.schedule import schedule, scheduler
+from distributor.cli.send_now import send
 from distributor.cli.serve import serve
 
 main.add_command(serve)
+main.add_command(scheduler)
+main.add_command(schedule)
+main.add_command(send)
 
 __all__ = ["main"]

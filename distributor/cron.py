@@ -66,5 +66,7 @@ def fire_times(trigger: CronTrigger, start: datetime, end: datetime) -> list[dat
     t = trigger.get_next_fire_time(None, start)
     while t is not None and t <= end:
         out.append(t)
-        t = trigger.get_next_fire_time(t, t + timedelta(microseconds=1))
+        # one second on (cron's resolution): APScheduler 3.11 can return the same
+        # time again for ``t + 1 µs`` in a repeated (clocks-back) hour
+        t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
     return out

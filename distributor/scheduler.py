@@ -358,7 +358,19 @@ class Runner:
             return self.schedule.slot(list_name, slot_at)
         if not self.holds_lease():
             return None
-        base_key = slot_at.astimezone(ZoneInfo(cfg.timezone)).date().isoformat()
+        # When clocks go back, APScheduler fires a time in the repeated hour twice
+        # (once per offset): both firings are the same slot, keyed by its first one.
+        zone = ZoneInfo(cfg.timezone)
+        first = local_send_time(slot_at.astimezone(zone).replace(tzinfo=None), cfg.timezone)
+        if first != slot_at:
+            log.info(
+                "list %s: %s repeats the slot of %s (clocks went back)",
+                list_name,
+                slot_at.isoformat(),
+                first.isoformat(),
+            )
+            slot_at = first
+        base_key = slot_at.astimezone(zone).date().isoformat()
         slot, made = self.schedule.begin_slot(
             list_name,
             slot_at,

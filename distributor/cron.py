@@ -9,7 +9,7 @@ numbers follow crontab (0 or 7 = Sunday), not APScheduler 3's own numbering
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -64,9 +64,23 @@ def fire_times(trigger: CronTrigger, start: datetime, end: datetime) -> list[dat
     """Every fire time of ``trigger`` in ``[start, end]`` (aware datetimes), in order."""
     out: list[datetime] = []
     t = trigger.get_next_fire_time(None, start)
-    while t is not None and t <= end:
+    while t is not None and t.astimezone(UTC) <= end.astimezone(UTC):
         out.append(t)
-        # one second on (cron's resolution): APScheduler 3.11 can return the same
-        # time again for ``t + 1 µs`` in a repeated (clocks-back) hour
-        t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
+        t = next_after(trigger, t)
     return out
+
+
+def next_after(trigger: CronTrigger, t: datetime) -> datetime | None:
+    """The first fire time strictly after ``t``.
+
+    Arithmetic and comparisons are done in UTC: within one zone Python compares
+    wall-clock times and ignores ``fold``, so the two 02:30 of a clocks-back
+    night would look equal.
+    """
+    t = t.astimezone(UTC)
+    step = timedelta(seconds=1)
+    while True:
+        nxt: datetime | None = trigger.get_next_fire_time(t, t + step)
+        if nxt is None or nxt.astimezone(UTC) > t:
+            return nxt
+        step *= 4

@@ -326,6 +326,8 @@ class Runner:
         """
         cfg = self.settings.lists[list_name]
         now = self.clock()
+        # in UTC: within a zone Python ignores ``fold`` when comparing times
+        run_times = [t.astimezone(UTC) for t in run_times]
         grace = timedelta(seconds=cfg.grace_time)
         late = [t for t in run_times if now - t > grace]
         due = [t for t in run_times if now - t <= grace]
@@ -361,6 +363,7 @@ class Runner:
         # When clocks go back, APScheduler fires a time in the repeated hour twice
         # (once per offset): both firings are the same slot, keyed by its first one.
         zone = ZoneInfo(cfg.timezone)
+        slot_at = slot_at.astimezone(UTC)
         first = local_send_time(slot_at.astimezone(zone).replace(tzinfo=None), cfg.timezone)
         if first != slot_at:
             log.info(

@@ -97,7 +97,7 @@ def local_send_time(wall: datetime, zone: str) -> datetime:
     does not exist (clocks going forward) is read with the offset before the
     change, i.e. shifted forward by the gap: nobody is skipped, nobody gets two.
     """
-    return wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return wall.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
 
 
 def _zone_of(sub: Subscriber, default: str) -> str:

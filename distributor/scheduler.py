@@ -443,6 +443,12 @@ class Runner:
         window = fire_times(
             wall_trigger, now - _LATEST_OFFSET - grace - timedelta(days=1), now + _EARLIEST_OFFSET
         )
+        report = RunReport(started_at=now.isoformat(), dry_run=False)
+        ctx = self.context()
+        try:
+            pipeline.sync_subscribers(ctx, list_name, cfg, report)
+        finally:
+            ctx.session.close()
         recipients = self.store.recipients(list_name)
         zones = {_zone_of(r, cfg.timezone) for r in recipients} | {cfg.timezone}
         for wall_utc in window:

@@ -629,7 +629,7 @@ class SlotExecutor(BaseExecutor):  # type: ignore[misc]
     time is applied by the runner (against the list's current configuration).
     """
 
-    def __init__(self, runner: Runner, workers: int = 2) -> None:
+    def __init__(self, runner: Runner, workers: int = 1) -> None:
         super().__init__()
         self.runner = runner
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="distributor-job")

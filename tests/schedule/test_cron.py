@@ -75,7 +75,9 @@ def test_slot_in_the_missing_hour_happens_once_shifted_forward() -> None:
     days = Counter(f.astimezone(ZoneInfo("Europe/Berlin")).date().isoformat() for f in fires)
     assert days == {"2026-03-28": 1, "2026-03-29": 1, "2026-03-30": 1}
     assert fires[1].astimezone(UTC) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
-    assert local_send_time(datetime(2026, 3, 29, 2, 30), "Europe/Berlin") == fires[1].astimezone(UTC)
+    assert local_send_time(datetime(2026, 3, 29, 2, 30), "Europe/Berlin") == fires[1].astimezone(
+        UTC
+    )
 
 
 def test_repeated_hour_fires_twice_in_apscheduler_and_is_one_slot() -> None:

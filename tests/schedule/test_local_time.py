@@ -33,11 +33,11 @@ def _ledger(store: Any) -> list[Any]:
         return list(conn.execute(q))
 
 
-def _simulate(tmp_path: Path, open_store: Any, first_day: str, days: int, step_min: int = 30) -> Any:
+def _simulate(
+    tmp_path: Path, open_store: Any, first_day: str, days: int, step_min: int = 30
+) -> Any:
     settings = settings_of(
-        write_schedule_config(
-            tmp_path, list_extra=f'timezone = "{LIST_ZONE}"\nlocal_time = true'
-        )
+        write_schedule_config(tmp_path, list_extra=f'timezone = "{LIST_ZONE}"\nlocal_time = true')
     )
     store = open_store(settings)
     start = utc(f"{first_day}T00:00+00:00") - timedelta(hours=14)

@@ -25,8 +25,16 @@ def _start(config: Path, owner: str, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTRIBUTOR_")}
     with log.open("wb") as err:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "distributor", "--config", str(config), "scheduler"]
-            + ["--owner", owner],
+            [
+                sys.executable,
+                "-m",
+                "distributor",
+                "--config",
+                str(config),
+                "scheduler",
+                "--owner",
+                owner,
+            ],
             cwd=config.parent,
             env=env,
             stdout=subprocess.DEVNULL,

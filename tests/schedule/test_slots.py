@@ -170,3 +170,24 @@ def test_time_travel_through_a_real_scheduler_loop(tmp_path: Path, open_store: A
     assert [s.edition_key for s in done] == ["2026-11-27"]
     assert len(rows(store, deliveries)) == 5
     assert sched.lease_holder() is None  # released on a clean stop
+
+
+def test_poll_fetches_and_posts_at_once_on_post_on_publish_channels(
+    tmp_path: Path, open_store: Any
+) -> None:
+    path = write_schedule_config(
+        tmp_path,
+        feed=str(FEED),
+        extra='[scheduler]\npost_on_publish = ["now"]\n'
+        '[social.now]\nprovider = "file"\n[social.later]\nprovider = "file"',
+    )
+    settings = settings_of(path)
+    store = open_store(settings)
+    clock = Clock(utc("2026-11-28T07:00+00:00"))
+    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    report = runner.poll()
+    assert report.stories_fetched > 0 and report.ok, report.errors
+    assert store.post_counts("now").sent > 0
+    assert store.post_counts("later").sent == 0  # waits for the digest run
+    assert rows(store, deliveries) == []  # polling sends no email
+    assert runner.poll().posts.sent == 0  # never twice

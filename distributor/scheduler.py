@@ -29,6 +29,7 @@ an interrupted edition from the ledger.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -48,6 +49,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -457,7 +459,12 @@ class Runner:
             earliest, latest = min(sends.values()), max(sends.values())
             if earliest > now:
                 break
-            if self.schedule.slot(list_name, wall_utc) is not None:
+            known = self.schedule.slot(list_name, wall_utc)
+            if known is not None:
+                # one job at a time under the lease: a slot still "running" here was
+                # interrupted while its edition was being made; make it now
+                if known.state == "running":
+                    self._make_local_edition(list_name, cfg, wall_utc, now)
                 continue
             if latest + grace < now:
                 self._skip(
@@ -499,7 +506,12 @@ class Runner:
             owner=self.owner,
             now=now,
         )
-        if not made:
+        if not made and slot.state != "running":
+            return
+        assert slot.edition_key is not None
+        if self.store.next_edition_key(list_name, slot.edition_key) != slot.edition_key:
+            # made before an interruption, only the slot row was not finished
+            self.schedule.finish_slot(list_name, wall_utc, state="done", now=self.clock())
             return
         ctx = self.context()
         report = RunReport(started_at=now.isoformat(), dry_run=False)
@@ -694,7 +706,7 @@ class SchedulerProcess:
             log.info("signal %s: stopping after the batch in flight", signum)
         self.stop.set()
         if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+            _shutdown(self._scheduler)
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
@@ -761,9 +773,25 @@ class SchedulerProcess:
                 log.error("lease lost to another scheduler: standing by")
                 self._lost.set()
                 if scheduler.running:
-                    scheduler.shutdown(wait=False)
+                    _shutdown(scheduler)
                 return
             scheduler.wakeup()  # picks up jobs resumed by `schedule resume` promptly
+        # a stop that came while the scheduler was starting: shut it down once it runs
+        for _ in range(100):
+            scheduler = self._scheduler
+            if scheduler is None:
+                return
+            if scheduler.running:
+                _shutdown(scheduler)
+                return
+            threading.Event().wait(0.1)
+
+
+def _shutdown(scheduler: BlockingScheduler) -> None:
+    """Stop firing jobs; the job in flight is waited for by ``_run_jobs``."""
+    # it may have been stopped already, by the signal handler or the lease thread
+    with contextlib.suppress(SchedulerNotRunningError):
+        scheduler.shutdown(wait=False)
 
 
 # --------------------------------------------------------------- reporting

@@ -139,3 +139,31 @@ def test_downtime_past_the_grace_time_is_skipped_not_sent_late(
         assert state == "failed" and "grace" in error
     outbox = list((settings.data_dir / "outbox").rglob("*.eml"))
     assert len(outbox) == 2
+
+
+def test_slot_interrupted_while_its_edition_was_made_is_made_at_the_next_tick(
+    tmp_path: Path, open_store: Any
+) -> None:
+    settings = settings_of(
+        write_schedule_config(tmp_path, list_extra=f'timezone = "{LIST_ZONE}"\nlocal_time = true')
+    )
+    store = open_store(settings)
+    clock = Clock(utc("2026-11-27T20:00+00:00"))  # Sydney's 07:00 on the 28th
+    store.upsert_stories([story(1, clock.now - timedelta(hours=1))], clock.now)
+    sched = ScheduleStore(store)
+    # a crash right after the slot row was written, before the edition was
+    sched.begin_slot(
+        "daily",
+        utc("2026-11-28T07:00+00:00"),
+        base_key="2026-11-28",
+        local_time=True,
+        owner="dead",
+        now=clock.now,
+    )
+    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    runner.local_tick("daily")
+    [slot] = [s for s in sched.slots("daily") if s.edition_key == "2026-11-28"]
+    assert slot.state == "done"
+    ledger = _ledger(store)
+    assert len(ledger) == len(READERS)
+    assert [r.email for r in ledger if r.state == "sent"] == ["sydney@example.org"]

@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from distributor.cron import parse_cron
 from distributor.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/distributor.toml")
@@ -184,6 +185,19 @@ SourceConfig = Annotated[
 ]
 
 
+def _schedule(value: str) -> str:
+    if value.strip().lower() in ("", "off"):
+        return "off"
+    try:
+        parse_cron(value, "UTC")
+    except ValueError as err:
+        raise ValueError(f"{value!r} is not a cron expression: {err}") from err
+    return value.strip()
+
+
+Schedule = Annotated[str, AfterValidator(_schedule)]
+
+
 class ListConfig(_Section):
     title: str
     from_address: str
@@ -197,6 +211,10 @@ class ListConfig(_Section):
     description: str = ""
     # an edition variant with no new stories: "skip" it, or "send" it anyway
     empty_edition: Literal["skip", "send"] = "skip"
+    # --- schedule (issue 8) ---
+    schedule: Schedule = "0 7 * * *"
+    local_time: bool = False
+    grace_time: int = Field(default=3600, ge=0)
 
 
 class FileMailConfig(_Section):
@@ -442,6 +460,14 @@ class ShareConfig(_Section):
     image_timeout: float = Field(default=10.0, gt=0)
 
 
+class SchedulerConfig(_Section):
+    """``[scheduler]``: the scheduler process (see ``distributor scheduler``)."""
+
+    poll_minutes: float = Field(default=10, gt=0)
+    lease_seconds: float = Field(default=60, ge=2)
+    post_on_publish: tuple[str, ...] = ()
+
+
 class WebConfig(_Section):
     base_url: str = "http://localhost:8000"
     unsubscribe_mailto: str | None = None
@@ -476,6 +502,7 @@ class Settings(_Section):
     mail: dict[str, MailConfig]
     social: dict[str, SocialConfig] = {}
     share: ShareConfig = ShareConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
@@ -490,6 +517,13 @@ class Settings(_Section):
                 known = ", ".join(sorted(self.mail)) or "none"
                 raise ValueError(
                     f"lists.{name}.mail: no mail transport named {lst.mail!r} (known: {known})"
+                )
+        for channel in self.scheduler.post_on_publish:
+            if channel not in self.social:
+                known = ", ".join(sorted(self.social)) or "none"
+                raise ValueError(
+                    f"scheduler.post_on_publish: no social channel named {channel!r} "
+                    f"(known: {known})"
                 )
         return self
 

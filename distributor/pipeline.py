@@ -277,8 +277,14 @@ def run(
     *,
     list_names: Sequence[str] | None = None,
     dry_run: bool = False,
+    edition_key: str | None = None,
 ) -> RunReport:
-    """The daily job. Safe to repeat: a second run delivers nothing new."""
+    """The daily job. Safe to repeat: a second run delivers nothing new.
+
+    ``edition_key`` (the scheduler's slot) names the editions to make instead
+    of the date; if the list already has editions under that key, none are
+    made again and only unfinished ones are resumed.
+    """
     settings, store = ctx.settings, ctx.store
     started = ctx.clock()
     report = RunReport(started_at=started.isoformat(), dry_run=dry_run)
@@ -309,7 +315,13 @@ def run(
         if not plans and not resumed:
             report.notes.append(f"list {list_name}: no new stories; no edition made")
             continue
-        key = store.next_edition_key(list_name, edition_date_key(now, cfg))
+        if edition_key is None:
+            key = store.next_edition_key(list_name, edition_date_key(now, cfg))
+        else:
+            key = edition_key
+            if store.next_edition_key(list_name, key) != key:
+                report.notes.append(f"list {list_name}: edition {key} exists; not made again")
+                plans = []
         selected_ids = {s.id for p in plans for s in p.stories}
         report.stories_selected += len(selected_ids)
         links = make_links(
@@ -356,7 +368,7 @@ def run(
 def _resume(ctx: Context, list_name: str) -> list[tuple[Edition, bool]]:
     """Editions of earlier runs with work left (a crash, a transport outage, retries)."""
     ctx.store.requeue_failed(list_name, max_attempts=MAX_ATTEMPTS, now=ctx.clock())
-    return [(e, True) for e in ctx.store.unfinished_editions(list_name)]
+    return [(e, True) for e in ctx.store.unfinished_editions(list_name, now=ctx.clock())]
 
 
 def _deliver(

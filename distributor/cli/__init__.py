@@ -15,6 +15,7 @@ from distributor.cli.preview import preview
 
 # --- command registry: one line per module of commands -----------------------
 from distributor.cli.providers import providers  # mail providers (issue 5)
+from distributor.cli.schedule import schedule, scheduler
 from distributor.cli.send import send
 from distributor.cli.serve import serve
 from distributor.cli.stories import stories
@@ -33,6 +34,8 @@ from distributor.cli.social import cards, links, post  # noqa: E402
 for _command in (cards, links, post):
     main.add_command(_command)
 main.add_command(preview)
+main.add_command(scheduler)
+main.add_command(schedule)
 main.add_command(send)
 
 __all__ = ["main"]

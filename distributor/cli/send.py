@@ -1,9 +1,13 @@
-"""``distributor send --list NAME --test-to ADDRESS``: one real test message.
+"""``distributor send``: a test message, or an edition now.
 
-The message is the list's next (or latest) edition exactly as a subscriber
-would get it, addressed to ADDRESS, and goes through the list's configured
-mail transport.  Nothing is recorded in the ledger; the unsubscribe link in
-it is signed for no subscriber (id 0), so following it unsubscribes nobody.
+``send --list NAME --test-to ADDRESS`` sends one real test message: the list's
+next (or latest) edition exactly as a subscriber would get it, addressed to
+ADDRESS, through the list's configured mail transport.  Nothing is recorded in
+the ledger; the unsubscribe link in it is signed for no subscriber (id 0), so
+following it unsubscribes nobody.
+
+``send --list NAME --now`` makes and sends the list's edition now, outside its
+schedule, recorded like a scheduled slot (see :func:`distributor.scheduler.send_now`).
 """
 
 from __future__ import annotations
@@ -13,23 +17,68 @@ import sys
 
 import click
 from email_validator import EmailNotValidError, validate_email
+from rich.console import Console
 
-from distributor.cli.common import EXIT_ERROR, CliState, errors_as_one_line, open_context
+from distributor.cli.app import print_report
+from distributor.cli.common import (
+    EXIT_ERROR,
+    EXIT_PARTIAL,
+    CliState,
+    RichProgress,
+    errors_as_one_line,
+    fail,
+    open_context,
+)
 from distributor.cli.preview import build_preview
 
 
 @click.command()
 @click.option("--list", "list_name", required=True, metavar="NAME", help="The list to send from.")
-@click.option("--test-to", "test_to", required=True, metavar="ADDRESS", help="Send the test here.")
-@click.option(
-    "--lang", "language", metavar="xx", help="The edition language (default: newsroom's)."
-)
+@click.option("--test-to", "test_to", metavar="ADDRESS", help="Send one test message here.")
+@click.option("--now", is_flag=True, help="Make and send the list's edition now.")
+@click.option("--lang", "language", metavar="xx", help="With --test-to: the edition language.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
 @click.pass_obj
 def send(
+    state: CliState,
+    list_name: str,
+    test_to: str | None,
+    now: bool,
+    language: str | None,
+    as_json: bool,
+) -> None:
+    """Send a test message of a list (--test-to ADDRESS) or its edition now (--now)."""
+    if bool(test_to) == now:
+        fail("say what to send: --test-to ADDRESS or --now (one of them)", 2)
+    if now:
+        _send_now(state, list_name, as_json)
+    else:
+        assert test_to is not None
+        _send_test(state, list_name, test_to, language, as_json)
+
+
+def _send_now(state: CliState, list_name: str, as_json: bool) -> None:
+    from distributor.scheduler import send_now
+
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        progress = RichProgress(Console(stderr=True))
+        with progress.bars, open_context(settings, progress) as ctx:
+            slot, report = send_now(ctx, list_name)
+    if as_json:
+        data = report.to_dict()
+        data["edition_key"] = slot.edition_key
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print_report(report, Console())
+        click.echo(f"edition {list_name}/{slot.edition_key}")
+    if not report.ok:
+        sys.exit(EXIT_PARTIAL)
+
+
+def _send_test(
     state: CliState, list_name: str, test_to: str, language: str | None, as_json: bool
 ) -> None:
-    """Send one real test message of a list through its configured mail transport."""
     try:
         address = validate_email(test_to, check_deliverability=False).normalized
     except EmailNotValidError as err:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -358,11 +358,13 @@ class Store:
         recipients: Sequence[Subscriber],
         now: datetime,
         segment: str = "",
+        not_before: Mapping[int, datetime] | None = None,
     ) -> Edition:
         """Create an edition with its stories and one pending ledger row per recipient.
 
         All in one transaction: either the edition exists with its whole
-        ledger, or nothing was written.
+        ledger, or nothing was written.  ``not_before`` (subscriber id -> time)
+        holds a row back until that time (local-time delivery).
         """
         with self._tx() as conn:
             try:
@@ -395,6 +397,7 @@ class Store:
                     "attempts": 0,
                     "retryable": False,
                     "updated_at": now,
+                    "not_before": (not_before or {}).get(sub.id),
                 }
                 for sub in recipients
             ]
@@ -416,8 +419,11 @@ class Store:
             row.id, row.list_name, row.key, row.language, story_ids, row.created_at, row.segment
         )
 
-    def unfinished_editions(self, list_name: str) -> list[Edition]:
-        """Editions of a list with ledger rows still pending or in flight."""
+    def unfinished_editions(self, list_name: str, now: datetime | None = None) -> list[Edition]:
+        """Editions of a list with ledger rows still pending or in flight.
+
+        With ``now``, rows held back until later (``not_before``) do not count.
+        """
         q = (
             select(s.deliveries.c.edition_id)
             .join(s.editions, s.editions.c.id == s.deliveries.c.edition_id)
@@ -430,6 +436,8 @@ class Store:
             .distinct()
             .order_by(s.deliveries.c.edition_id)
         )
+        if now is not None:
+            q = q.where(or_(s.deliveries.c.not_before.is_(None), s.deliveries.c.not_before <= now))
         with self.engine.connect() as conn:
             ids = list(conn.execute(q).scalars())
         return [self.edition(i) for i in ids]
@@ -489,7 +497,12 @@ class Store:
         d = s.deliveries
         candidates = self._locking(
             select(d.c.id)
-            .where(d.c.edition_id == edition.id, d.c.state == DeliveryState.PENDING.value)
+            .where(
+                d.c.edition_id == edition.id,
+                d.c.state == DeliveryState.PENDING.value,
+                # local-time delivery (scheduler): a row waits for its reader's hour
+                or_(d.c.not_before.is_(None), d.c.not_before <= now),
+            )
             .order_by(d.c.id)
             .limit(limit)
         )

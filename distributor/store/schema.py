@@ -148,6 +148,8 @@ deliveries = Table(
     Column("error", Text, nullable=True),
     Column("retryable", Boolean, nullable=False, default=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # schedule (issue 8): local-time delivery; a row is not claimed before this time
+    Column("not_before", UTCDateTime, nullable=True),
     UniqueConstraint("edition_id", "subscriber_id", name="uq_delivery"),
     Index("ix_deliveries_state", "edition_id", "state"),
 )
@@ -275,6 +277,44 @@ subscriber_preferences = Table(
 )
 
 # --- tables: schedule (issue 8) ---
+
+# One row per scheduled slot of a list: which edition key it made, or why it was
+# skipped.  Unique (list, slot): a slot is served once, whichever scheduler fires it.
+schedule_slots = Table(
+    "schedule_slots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list_name", String(100), nullable=False),
+    # the scheduled time (UTC); for local-time lists, the wall-clock time read as UTC
+    Column("slot_at", UTCDateTime, nullable=False),
+    Column("local_time", Boolean, nullable=False, default=False),
+    Column("state", String(16), nullable=False),  # running | done | skipped | failed
+    Column("edition_key", String(64), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("owner", String(200), nullable=True),
+    Column("summary", JSON, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("list_name", "slot_at", name="uq_schedule_slot"),
+)
+
+# The scheduler lease (SQLite and others): whoever holds an unexpired row fires jobs.
+schedule_lease = Table(
+    "schedule_lease",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+)
+
+# Lists an editor paused with `distributor schedule pause LIST`.
+schedule_paused = Table(
+    "schedule_paused",
+    metadata,
+    Column("list_name", String(100), primary_key=True),
+    Column("paused_at", UTCDateTime, nullable=False),
+)
 
 
 def utcnow() -> datetime:

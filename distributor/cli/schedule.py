@@ -1,0 +1,136 @@
+"""``distributor scheduler`` and ``distributor schedule list|pause|resume``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from distributor.cli.common import CliState, errors_as_one_line, fail
+from distributor.pipeline import system_clock
+from distributor.scheduler import SchedulerProcess, job_views, set_paused
+from distributor.store import Store
+from distributor.store.schedule import ScheduleStore
+
+
+@click.command()
+@click.option(
+    "--owner", metavar="NAME", help="Name of this scheduler in the lease (default: host:pid)."
+)
+@click.pass_obj
+def scheduler(state: CliState, owner: str | None) -> None:
+    """Run the scheduler: every list on its schedule, sources polled, until SIGTERM/SIGINT.
+
+    Only one scheduler fires jobs per database; a second one stands by and
+    takes over if the first stops or dies.
+    """
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        store = Store.open(settings.database_url)
+        try:
+            process = SchedulerProcess(settings, store, owner=owner)
+            process.install_signal_handlers()
+            process.serve()
+        finally:
+            store.close()
+
+
+@click.group()
+def schedule() -> None:
+    """See and steer the schedule."""
+
+
+@schedule.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
+@click.pass_obj
+def schedule_list(state: CliState, as_json: bool) -> None:
+    """Each job with its next run (UTC and the list's zone), last slot and skipped slots."""
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        store = Store.open(settings.database_url)
+        try:
+            views = job_views(settings, store, system_clock())
+            holder = ScheduleStore(store).lease_holder()
+        finally:
+            store.close()
+    if as_json:
+        data = {
+            "jobs": [v.to_dict() for v in views],
+            "lease": {"owner": holder[0], "expires_at": holder[1].isoformat()} if holder else None,
+        }
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    table = Table(title="schedule", header_style="bold")
+    for col in ("job", "schedule", "zone", "next run (UTC)", "next run (local)", "last slot"):
+        table.add_column(col)
+    for v in views:
+        schedule_text = v.schedule + (" (reader's local time)" if v.local_time else "")
+        last = "-"
+        if v.last_slot:
+            last = f"{v.last_slot.slot_at:%Y-%m-%d %H:%M} {v.last_slot.state}"
+            if v.last_slot.edition_key:
+                last += f" ({v.last_slot.edition_key})"
+        table.add_row(
+            v.id,
+            schedule_text,
+            v.timezone,
+            "paused"
+            if v.paused
+            else (f"{v.next_run_utc:%Y-%m-%d %H:%M}" if v.next_run_utc else "-"),
+            "paused"
+            if v.paused
+            else (f"{v.next_run_local:%Y-%m-%d %H:%M %Z}" if v.next_run_local else "-"),
+            last,
+        )
+    console.print(table)
+    for v in views:
+        for slot in v.skipped:
+            console.print(
+                f"skipped: {v.list_name} {slot.slot_at:%Y-%m-%d %H:%M} UTC: {slot.reason}",
+                markup=False,
+                style="yellow",
+            )
+    if not any(v.synced for v in views):
+        console.print("note: the scheduler has not run with this configuration yet", markup=False)
+    if holder:
+        console.print(f"lease: {holder[0]} until {holder[1]:%Y-%m-%d %H:%M:%S} UTC", markup=False)
+
+
+def _pause_or_resume(state: CliState, list_name: str, paused: bool) -> None:
+    with errors_as_one_line(state.debug):
+        settings = state.settings()
+        if list_name not in settings.lists:
+            fail(f"no list named {list_name!r} (known: {', '.join(sorted(settings.lists))})")
+        store = Store.open(settings.database_url)
+        try:
+            set_paused(settings, store, list_name, paused, system_clock())
+        finally:
+            store.close()
+    click.echo(f"list {list_name}: {'paused' if paused else 'resumed'}")
+
+
+@schedule.command("pause")
+@click.argument("list_name", metavar="LIST")
+@click.pass_obj
+def schedule_pause(state: CliState, list_name: str) -> None:
+    """Stop a list's scheduled editions until `schedule resume`."""
+    _pause_or_resume(state, list_name, True)
+
+
+@schedule.command("resume")
+@click.argument("list_name", metavar="LIST")
+@click.pass_obj
+def schedule_resume(state: CliState, list_name: str) -> None:
+    """Resume a paused list from its next slot (missed slots are not sent)."""
+    _pause_or_resume(state, list_name, False)

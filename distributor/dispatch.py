@@ -88,7 +88,14 @@ def deliver_edition(
                 continue
             try:
                 messages.append(
-                    renderer.personalize(variant, c.subscriber, c.key, list_config, clock())
+                    renderer.personalize(
+                        variant,
+                        c.subscriber,
+                        c.key,
+                        list_config,
+                        clock(),
+                        parts=backend.needs_parts,
+                    )
                 )
             except RenderError as err:
                 results.append(DeliveryResult.failed(c.key, str(err), retryable=False))

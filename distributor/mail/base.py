@@ -30,6 +30,8 @@ class MailBackend(abc.ABC):
     provider: ClassVar[str]
     #: a resend after a crash cannot deliver twice (file outbox, idempotency keys)
     idempotent: ClassVar[bool] = False
+    #: reads ``Message.text``/``html`` (HTTP APIs); False: sends ``Message.raw`` only
+    needs_parts: ClassVar[bool] = True
     batch_size: int = 100
 
     def __init__(self, name: str, config: Any, settings: Settings) -> None:

@@ -19,6 +19,7 @@ from distributor.models import DeliveryResult, Message
 
 class FileMailBackend(MailBackend):
     provider = "file"
+    needs_parts = False  # sends Message.raw
     idempotent = True
     batch_size = 500
 

@@ -64,6 +64,7 @@ def _reply(code: int, resp: bytes | str) -> str:
 
 class SmtpBackend(MailBackend):
     provider = "smtp"
+    needs_parts = False  # sends Message.raw
     idempotent = False
 
     def __init__(self, name: str, config: Any, settings: Settings) -> None:

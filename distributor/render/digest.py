@@ -490,8 +490,14 @@ class DigestRenderer:
         key: str,
         list_config: ListConfig,
         now: datetime,
+        *,
+        parts: bool = True,
     ) -> Message:
-        """The complete message for one subscriber, built from a prepared variant."""
+        """The complete message for one subscriber, built from a prepared variant.
+
+        ``parts=False``: leave ``Message.text``/``html`` empty (``raw`` is complete);
+        for transports that send the MIME bytes (see ``MailBackend.needs_parts``).
+        """
         name = clean_name(subscriber.name)
         personal = self._personal(subscriber, name, variant.list_name, variant.language)
         email = header_safe(subscriber.email)
@@ -517,7 +523,7 @@ class DigestRenderer:
             and list_unsubscribe.isascii()
             and len(list_unsubscribe) < 900
         ):
-            return prepared.build(key, email, name, personal, list_unsubscribe, now)
+            return prepared.build(key, email, name, personal, list_unsubscribe, now, parts)
         # unusual values (an internationalized address, a huge name): the email package
         return self.email_message(
             list_name=variant.list_name,

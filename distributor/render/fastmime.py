@@ -312,8 +312,13 @@ class PreparedMessage:
         list_unsubscribe: str,
         now: datetime,
         /,
+        parts: bool = True,
     ) -> Message:
         """The complete message for one subscriber.
+
+        With ``parts=False`` only ``raw`` (and the headers) are built and ``text``
+        and ``html`` are left empty: transports that send MIME never read them,
+        and building two more copies of the body is most of a message's cost.
 
         ``recipient`` must be a plain ASCII address (see :data:`SIMPLE_ADDRESS`)
         and ``name`` and ``list_unsubscribe`` free of CR, LF and NUL (see
@@ -360,9 +365,12 @@ class PreparedMessage:
                 ]
             )
         )
-        values = [g, u, p, gt, ut, pt, ga, ua, pa]
-        text = "".join(self._text_pick(self._text_static + values))
-        html = "".join(self._html_pick(self._html_static + values))
+        if parts:
+            values = [g, u, p, gt, ut, pt, ga, ua, pa]
+            text = "".join(self._text_pick(self._text_static + values))
+            html = "".join(self._html_pick(self._html_static + values))
+        else:
+            text = html = ""
         before, after_to, after_date, tail = self._static_headers
         return Message(
             key=key,

@@ -214,7 +214,11 @@ class AdvisoryLock:
             self._drop()  # closing the session frees the lock in any case
 
     def holder(self) -> Holder | None:
-        return advisory_holder(self._engine, self.key)
+        try:
+            return advisory_holder(self._engine, self.key)
+        except DBAPIError as err:  # the database is down: the standby just tries again
+            log.warning("advisory lock: cannot see who holds it: %s", err.orig or err)
+            return None
 
     def close(self) -> None:
         self.release()

@@ -6,6 +6,7 @@ fresh database per test; skipped with the reason outside CI when no server answe
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ from distributor.store.schedule import ScheduleStore
 from distributor.store.schema import deliveries, editions
 from tests.schedule.conftest import rows, settings_of, write_schedule_config
 from tests.schedule.test_processes import ALL, FEED, _start, _wait
+from tests.schedule.test_stop_and_cli import cli
 
 
 def _pg_config(tmp_path: Path, pg_url: str, list_extra: str = "") -> Path:
@@ -167,6 +169,10 @@ def test_two_scheduler_processes_on_postgres_one_edition_per_slot_and_takeover(
         leader = holder.owner
         standby = "b" if leader == "a" else "a"
         assert {s.owner for s in sched.slots("daily")} == {leader}
+        listed = cli("--config", str(config), "schedule", "list", "--json", cwd=tmp_path)
+        assert listed.returncode == 0, listed.stderr
+        lease = json.loads(listed.stdout)["lease"]
+        assert lease == {"owner": leader, "mechanism": "advisory lock", "expires_at": None}
         procs[leader].send_signal(signal.SIGKILL)
         procs[leader].wait(10)
         killed_at = datetime.now(UTC)

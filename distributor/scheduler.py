@@ -59,6 +59,7 @@ from distributor import pipeline
 from distributor.config import ListConfig, Settings
 from distributor.cron import fire_times, parse_cron
 from distributor.errors import ConfigError, DistributorError
+from distributor.leader import LeaderLock, leader_lock
 from distributor.models import Subscriber
 from distributor.report import RunReport
 from distributor.sources.base import USER_AGENT
@@ -278,7 +279,7 @@ class Runner:
         owner: str,
         clock: Callable[[], datetime] = pipeline.system_clock,
         stop: threading.Event | None = None,
-        check_lease: bool = True,
+        lock: LeaderLock | None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -286,7 +287,8 @@ class Runner:
         self.owner = owner
         self.clock = clock
         self.stop = stop or threading.Event()
-        self.check_lease = check_lease
+        # None: no fencing (tests and one-off runs that hold no leadership)
+        self.lock = lock
 
     def context(self) -> pipeline.Context:
         session = requests.Session()
@@ -300,14 +302,14 @@ class Runner:
         )
 
     def holds_lease(self) -> bool:
-        """Fencing: renew the lease before firing; a scheduler that lost it fires nothing."""
-        if not self.check_lease:
+        """Fencing: check the leader lock just before firing (a lease is renewed, the
+        advisory lock's connection must be alive and hold it); a scheduler that lost
+        it fires nothing."""
+        if self.lock is None:
             return True
-        ok = self.schedule.renew_lease(
-            self.owner, self.settings.scheduler.lease_seconds, self.clock()
-        )
+        ok = self.lock.held()
         if not ok:
-            log.warning("lease lost: not firing")
+            log.warning("%s lost: not firing", self.lock.mechanism)
         return ok
 
     def _run_pipeline(self, list_name: str, *, edition_key: str | None) -> dict[str, Any]:
@@ -689,6 +691,7 @@ class SchedulerProcess:
         *,
         owner: str | None = None,
         clock: Callable[[], datetime] = pipeline.system_clock,
+        lock: LeaderLock | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -696,7 +699,13 @@ class SchedulerProcess:
         self.owner = owner or default_owner()
         self.clock = clock
         self.stop = threading.Event()
-        self.runner = Runner(settings, store, owner=self.owner, clock=clock, stop=self.stop)
+        # by dialect: an advisory lock on PostgreSQL, the lease row elsewhere
+        self.lock = lock or leader_lock(
+            store, self.owner, ttl=settings.scheduler.lease_seconds, clock=clock
+        )
+        self.runner = Runner(
+            settings, store, owner=self.owner, clock=clock, stop=self.stop, lock=self.lock
+        )
         self._scheduler: BlockingScheduler | None = None
         self._lost = threading.Event()
 
@@ -713,25 +722,35 @@ class SchedulerProcess:
         signal.signal(signal.SIGINT, self.request_stop)
 
     def serve(self) -> None:
-        """Block: wait for the lease, run the jobs, stand by again if the lease is lost."""
+        """Block: wait for the leader lock, run the jobs, stand by again if it is lost."""
         ttl = self.settings.scheduler.lease_seconds
-        while not self.stop.is_set():
-            if not self.schedule.acquire_lease(self.owner, ttl, self.clock()):
-                holder = self.schedule.lease_holder()
-                log.info(
-                    "standing by: the lease is held by %s until %s",
-                    holder[0] if holder else "?",
-                    holder[1].isoformat() if holder else "?",
-                )
-                self.stop.wait(max(1.0, ttl / 3))
-                continue
-            log.info("lease acquired by %s", self.owner)
-            try:
-                self._run_jobs()
-            finally:
-                if not self._lost.is_set():
-                    self.schedule.release_lease(self.owner)
-            self._lost.clear()
+        what = self.lock.mechanism
+        try:
+            while not self.stop.is_set():
+                if not self.lock.acquire():
+                    holder = self.lock.holder()
+                    until = (
+                        f" until {holder.expires_at.isoformat()}"
+                        if holder and holder.expires_at
+                        else ""
+                    )
+                    log.info(
+                        "standing by: the %s is held by %s%s",
+                        what,
+                        holder.owner if holder else "?",
+                        until,
+                    )
+                    self.stop.wait(max(1.0, ttl / 3))
+                    continue
+                log.info("%s acquired by %s", what, self.owner)
+                try:
+                    self._run_jobs()
+                finally:
+                    if not self._lost.is_set():
+                        self.lock.release()
+                self._lost.clear()
+        finally:
+            self.lock.close()
         log.info("scheduler stopped")
 
     def _run_jobs(self) -> None:
@@ -769,8 +788,8 @@ class SchedulerProcess:
             scheduler = self._scheduler
             if scheduler is None:
                 return
-            if not self.schedule.renew_lease(self.owner, ttl, self.clock()):
-                log.error("lease lost to another scheduler: standing by")
+            if not self.lock.held():
+                log.error("%s lost: standing by", self.lock.mechanism)
                 self._lost.set()
                 if scheduler.running:
                     _shutdown(scheduler)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +22,8 @@ import requests
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from distributor.config import Settings, load_settings
 from distributor.pipeline import Context
@@ -73,6 +77,35 @@ subscribers_file = "{subscribers}"
         encoding="utf-8",
     )
     return path
+
+
+ADMIN_URL = os.environ.get(
+    "DISTRIBUTOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+# PostgreSQL tests: a fresh database per test on this server (DISTRIBUTOR_TEST_POSTGRES_URL).
+# Outside CI they skip with the reason when no server answers; in CI that is a failure.
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as err:
+        admin.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and did not answer: {err}")
+        pytest.skip(f"no PostgreSQL server at {make_url(ADMIN_URL).host}: {err}")
+    name = f"distributor_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def settings_for(path: Path, env: dict[str, str] | None = None) -> Settings:

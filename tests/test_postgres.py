@@ -1,52 +1,20 @@
 """The core pipeline on a real PostgreSQL server.
 
-Uses ``DISTRIBUTOR_TEST_POSTGRES_URL`` (default: the local server on its standard
-port). Each test gets a fresh database, dropped afterwards. Outside CI the tests
-skip with the reason when no server answers; in CI (``CI`` set) that is a failure.
+Uses the ``pg_url`` fixture of ``tests/conftest.py``: ``DISTRIBUTOR_TEST_POSTGRES_URL``
+(default: the local server on its standard port), a fresh database per test, dropped
+afterwards. Outside CI the tests skip with the reason when no server answers; in CI
+(``CI`` set) that is a failure.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from distributor.pipeline import run
 from distributor.store import Store
 from distributor.store.schema import deliveries
 from tests.conftest import NOW, settings_for, write_config
-
-ADMIN_URL = os.environ.get(
-    "DISTRIBUTOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as err:
-        admin.dispose()
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI and did not answer: {err}")
-        pytest.skip(f"no PostgreSQL server at {make_url(ADMIN_URL).host}: {err}")
-    name = f"distributor_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_daily_job_on_postgres(

@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from distributor.cli.common import CliState, errors_as_one_line, fail
+from distributor.leader import current_holder
 from distributor.pipeline import system_clock
 from distributor.scheduler import SchedulerProcess, job_views, set_paused
 from distributor.store import Store
-from distributor.store.schedule import ScheduleStore
 
 
 @click.command()
@@ -60,13 +60,19 @@ def schedule_list(state: CliState, as_json: bool) -> None:
         store = Store.open(settings.database_url)
         try:
             views = job_views(settings, store, system_clock())
-            holder = ScheduleStore(store).lease_holder()
+            holder = current_holder(store)
         finally:
             store.close()
     if as_json:
         data = {
             "jobs": [v.to_dict() for v in views],
-            "lease": {"owner": holder[0], "expires_at": holder[1].isoformat()} if holder else None,
+            "lease": {
+                "owner": holder.owner,
+                "mechanism": holder.mechanism,
+                "expires_at": holder.expires_at.isoformat() if holder.expires_at else None,
+            }
+            if holder
+            else None,
         }
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -103,8 +109,12 @@ def schedule_list(state: CliState, as_json: bool) -> None:
             )
     if not any(v.synced for v in views):
         console.print("note: the scheduler has not run with this configuration yet", markup=False)
-    if holder:
-        console.print(f"lease: {holder[0]} until {holder[1]:%Y-%m-%d %H:%M:%S} UTC", markup=False)
+    if holder and holder.expires_at:
+        console.print(
+            f"lease: {holder.owner} until {holder.expires_at:%Y-%m-%d %H:%M:%S} UTC", markup=False
+        )
+    elif holder:
+        console.print(f"leader: {holder.owner} (PostgreSQL {holder.mechanism})", markup=False)
 
 
 def _pause_or_resume(state: CliState, list_name: str, paused: bool) -> None:

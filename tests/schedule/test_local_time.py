@@ -42,7 +42,7 @@ def _simulate(
     store = open_store(settings)
     start = utc(f"{first_day}T00:00+00:00") - timedelta(hours=14)
     clock = Clock(start)
-    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    runner = Runner(settings, store, owner="test", clock=clock, lock=None)
     end = start + timedelta(days=days, hours=14)
     n = 0
     while clock.now < end:
@@ -120,7 +120,7 @@ def test_downtime_past_the_grace_time_is_skipped_not_sent_late(
     )
     store = open_store(settings)
     clock = Clock(utc("2026-11-27T14:00+00:00"))
-    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    runner = Runner(settings, store, owner="test", clock=clock, lock=None)
     # the 27th's slot: New York's 07:00 (12:00 UTC) was the last, over an hour ago
     assert runner.local_tick("daily")["skipped"] == 2  # the 26th and the 27th
     store.upsert_stories([story(1, clock.now)], clock.now)
@@ -160,7 +160,7 @@ def test_slot_interrupted_while_its_edition_was_made_is_made_at_the_next_tick(
         owner="dead",
         now=clock.now,
     )
-    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    runner = Runner(settings, store, owner="test", clock=clock, lock=None)
     runner.local_tick("daily")
     [slot] = [s for s in sched.slots("daily") if s.edition_key == "2026-11-28"]
     assert slot.state == "done"

@@ -9,6 +9,7 @@ from typing import Any
 import requests
 import time_machine
 
+from distributor.leader import LeaseLock
 from distributor.models import DeliveryState
 from distributor.pipeline import Context
 from distributor.scheduler import Runner, edition_job, open_jobstore, send_now, sync_jobs
@@ -73,7 +74,7 @@ def test_missed_inside_grace_runs_once_outside_is_skipped(tmp_path: Path, open_s
     # the scheduler last ran on the 25th before the slot, then was down
     sync_jobs(open_jobstore(store), settings, set(), utc("2026-11-25T05:00+00:00"))
     clock = Clock(utc("2026-11-27T06:40+00:00"))  # 40 min after the 27th's 07:00 Berlin
-    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    runner = Runner(settings, store, owner="test", clock=clock, lock=None)
     run_times = _due(store, clock.now)
     assert [t.day for t in run_times] == [25, 26, 27]
     edition_job("daily", runner=runner, run_times=run_times)
@@ -95,7 +96,7 @@ def test_two_slots_inside_grace_are_coalesced(tmp_path: Path, open_store: Any) -
     )
     sync_jobs(open_jobstore(store), settings, set(), utc("2026-11-27T05:00+00:00"))
     clock = Clock(utc("2026-11-27T06:45+00:00"))
-    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    runner = Runner(settings, store, owner="test", clock=clock, lock=None)
     edition_job("daily", runner=runner, run_times=_due(store, clock.now))
     slots = sorted(ScheduleStore(store).slots("daily"), key=lambda s: s.slot_at)
     assert [s.state for s in slots] == ["skipped", "done"]
@@ -111,7 +112,7 @@ def test_send_now_then_the_slot_gets_its_own_key(tmp_path: Path, open_store: Any
     assert slot.edition_key == "2026-11-27" and report.emails.sent == 5
     ctx.session.close()
     clock.now = utc("2026-11-27T06:00+00:00")
-    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    runner = Runner(settings, store, owner="test", clock=clock, lock=None)
     done = runner.edition_slot("daily", clock.now)
     assert done is not None and done.edition_key == "2026-11-27.2"
     assert done.summary is not None and "no new stories" in " ".join(done.summary["notes"])
@@ -121,7 +122,7 @@ def test_paused_list_slot_is_recorded_as_skipped(tmp_path: Path, open_store: Any
     _path, settings, store = _setup(tmp_path, open_store)
     ScheduleStore(store).pause("daily", utc("2026-11-27T05:00+00:00"))
     clock = Clock(utc("2026-11-27T06:00+00:00"))
-    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    runner = Runner(settings, store, owner="test", clock=clock, lock=None)
     slot = runner.edition_slot("daily", clock.now)
     assert slot is not None and slot.state == "skipped" and "paused" in (slot.reason or "")
     assert rows(store, deliveries) == []
@@ -139,7 +140,14 @@ def test_lease_one_holder_takeover_after_expiry(tmp_path: Path, open_store: Any)
     assert lease.acquire_lease("b", 30, t + timedelta(seconds=51))
     assert not lease.renew_lease("a", 30, t + timedelta(seconds=52))
     # a scheduler that lost the lease fires nothing
-    runner = Runner(settings, store, owner="a", clock=lambda: t + timedelta(seconds=52))
+    later = t + timedelta(seconds=52)
+    runner = Runner(
+        settings,
+        store,
+        owner="a",
+        clock=lambda: later,
+        lock=LeaseLock(store, "a", 30, lambda: later),
+    )
     assert runner.edition_slot("daily", t) is None
     assert ScheduleStore(store).slots("daily") == []
 
@@ -184,7 +192,7 @@ def test_poll_fetches_and_posts_at_once_on_post_on_publish_channels(
     settings = settings_of(path)
     store = open_store(settings)
     clock = Clock(utc("2026-11-28T07:00+00:00"))
-    runner = Runner(settings, store, owner="test", clock=clock, check_lease=False)
+    runner = Runner(settings, store, owner="test", clock=clock, lock=None)
     report = runner.poll()
     assert report.stories_fetched > 0 and report.ok, report.errors
     assert store.post_counts("now").sent > 0

@@ -45,7 +45,7 @@ def test_stop_lets_the_batch_finish_and_a_restart_resumes(
     settings = settings_of(config)
     store = open_store(settings)
     clock = Clock(utc("2026-11-27T07:00+00:00"))
-    runner = Runner(settings, store, owner="t", clock=clock, check_lease=False)
+    runner = Runner(settings, store, owner="t", clock=clock, lock=None)
     runner.stop.set()  # as SIGTERM does, while the first batch is in flight
     try:
         runner.edition_slot("daily", clock.now)
@@ -59,7 +59,7 @@ def test_stop_lets_the_batch_finish_and_a_restart_resumes(
     [slot] = ScheduleStore(store).slots("daily")
     assert slot.state == "running" and "interrupted" in (slot.reason or "")
 
-    restarted = Runner(settings, store, owner="t2", clock=clock, check_lease=False)
+    restarted = Runner(settings, store, owner="t2", clock=clock, lock=None)
     [done] = restarted.resume_interrupted()
     assert done.state == "done"
     received = [env.rcpt_tos[0] for env, _ in recorder.messages]

@@ -114,15 +114,11 @@ def render_story_page(
         "font_stack": i18n.font_stack(lang),
         "newsroom": settings.newsroom,
         "date": (
-            i18n.short_datetime(story.published_at, lang, timezone)
-            if story.published_at
-            else ""
+            i18n.short_datetime(story.published_at, lang, timezone) if story.published_at else ""
         ),
         "body_html": nh3.clean(body, link_rel="noopener noreferrer") if body else "",
         "links": list(links),
-        "share_label": lambda n: (
-            str(translations_.gettext("Email")) if n == "email" else _label(n)
-        ),
+        "share_label": lambda n: str(translations_.gettext("Email")) if n == "email" else _label(n),
         "meta": og_tags(
             story,
             site_name=settings.newsroom.name,

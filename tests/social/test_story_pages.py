@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def _card(settings: Settings, s: Story) -> ShareCard:
     return maker.card_set(s).og
 
 
-def _write(settings: Settings, s: Story, translations: list[Story] = ()) -> StoryPage:  # type: ignore[assignment]
+def _write(settings: Settings, s: Story, translations: Sequence[Story] = ()) -> StoryPage:
     return write_story_page(
         DigestRenderer(settings),
         s,
@@ -151,7 +152,9 @@ def test_story_without_translations_or_card_has_no_alternates(tmp_path: Path) ->
 
 def test_share_links_for_every_network_percent_encoded_with_utm(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    s = story("en", url="https://news.example/en/pact?ref=home&x=a%2Fb#top", title="Pact & co: 100%")
+    s = story(
+        "en", url="https://news.example/en/pact?ref=home&x=a%2Fb#top", title="Pact & co: 100%"
+    )
     doc = _doc(_write(settings, s))
     links = {a.get("data-network"): str(a.get("href")) for a in doc.xpath("//p[@class='share']/a")}
     assert set(links) == set(settings.share.networks)

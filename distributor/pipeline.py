@@ -22,6 +22,8 @@ from distributor.mail.base import MailBackend, build_mail_backend
 from distributor.models import Edition, Post, ShareLink, Story
 from distributor.render.archive import write_archive_page
 from distributor.render.digest import DigestRenderer
+from distributor.render.story_page import CAMPAIGN as STORY_PAGE_CAMPAIGN
+from distributor.render.story_page import write_story_page
 from distributor.report import EditionReport, RunReport, SourceReport
 from distributor.selection import (
     EditionPlan,
@@ -38,6 +40,7 @@ from distributor.social.base import SocialChannel, build_channel
 from distributor.sources.base import build_source
 from distributor.store import ClaimedPost, Store
 from distributor.store import sources as source_store
+from distributor.store.social import translations_of
 from distributor.store.web import WebStore
 from distributor.subscribers import read_subscribers_csv
 
@@ -204,10 +207,22 @@ def card_maker(ctx: Context) -> CardMaker:
     )
 
 
-def make_cards(ctx: Context, stories: Sequence[Story], report: RunReport) -> dict[str, CardSet]:
-    """The cards of each story; already-made cards are reused from the cache."""
+def make_cards(
+    ctx: Context,
+    stories: Sequence[Story],
+    report: RunReport,
+    known: dict[str, CardSet] | None = None,
+) -> dict[str, CardSet]:
+    """The cards of each story; already-made cards are reused from the cache.
+
+    ``known`` holds the cards made earlier in the same run: they are reused
+    (and not counted again), and the new ones are added to it.
+    """
     maker = card_maker(ctx)
     cards: dict[str, CardSet] = {}
+    if known is not None:
+        cards.update({s.id: known[s.id] for s in stories if s.id in known})
+        stories = [s for s in stories if s.id not in known]
     ctx.progress.start("cards", len(stories))
     for story in stories:
         try:
@@ -223,7 +238,60 @@ def make_cards(ctx: Context, stories: Sequence[Story], report: RunReport) -> dic
             else:
                 report.cards_made += 1
         ctx.progress.advance("cards")
+    if known is not None:
+        known.update(cards)
     return cards
+
+
+@dataclass
+class RunCache:
+    """What one run already made: cards and story archive pages (story id -> URL)."""
+
+    cards: dict[str, CardSet] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+    renderer: DigestRenderer | None = None
+
+
+def write_story_pages(
+    ctx: Context, stories: Sequence[Story], report: RunReport, cache: RunCache
+) -> dict[str, str]:
+    """The archive page of each story, written once per run and only when it changed.
+
+    Returns story id -> page URL for the stories that have one; a page that
+    cannot be made is reported and never stops the run.
+    """
+    todo = list(
+        {s.id: s for s in stories if s.id not in cache.pages and s.id not in cache.failed}.values()
+    )
+    if todo:
+        settings = ctx.settings
+        cards = make_cards(ctx, todo, report, known=cache.cards)
+        links = make_links(todo, STORY_PAGE_CAMPAIGN, settings.share)
+        if cache.renderer is None:
+            cache.renderer = DigestRenderer(settings)
+        timezone = next(iter(settings.lists.values())).timezone if settings.lists else "UTC"
+        for story in todo:
+            card = cards.get(story.id)
+            try:
+                page = write_story_page(
+                    cache.renderer,
+                    story,
+                    links=links[story.id],
+                    card=card.og if card else None,
+                    translations=translations_of(ctx.store, story),
+                    timezone=timezone,
+                )
+            except DistributorError as err:
+                cache.failed.add(story.id)
+                report.error("archive", story.id, str(err))
+                continue
+            cache.pages[story.id] = page.url
+            if page.written:
+                report.story_pages_written += 1
+            else:
+                report.story_pages_unchanged += 1
+    return {s.id: cache.pages[s.id] for s in stories if s.id in cache.pages}
 
 
 def utm_policy(share: ShareConfig | None) -> UtmPolicy:
@@ -297,6 +365,7 @@ def run(
 
     fetch_sources(ctx, report)
     posted_candidates: dict[str, Story] = {}
+    cache = RunCache()
 
     for list_name in lists:
         cfg = settings.lists[list_name]
@@ -351,9 +420,9 @@ def run(
                 segment=plan.segment,
             )
             editions.append((edition, False))
-        _deliver(ctx, backend, editions, cfg, links, report)
+        _deliver(ctx, backend, editions, cfg, links, report, cache)
 
-    _publish(ctx, list(posted_candidates.values()), report, dry_run=dry_run)
+    _publish(ctx, list(posted_candidates.values()), report, dry_run=dry_run, cache=cache)
 
     report.finished_at = ctx.clock().isoformat()
     if report.dry_run:
@@ -378,8 +447,10 @@ def _deliver(
     cfg: ListConfig,
     links: dict[str, tuple[ShareLink, ...]],
     report: RunReport,
+    cache: RunCache | None = None,
 ) -> None:
     renderer = DigestRenderer(ctx.settings)
+    cache = cache if cache is not None else RunCache()
     total = ctx.store.delivery_counts([e.id for e, _ in editions]).pending
     ctx.progress.start("emails", total)
     stopped: str | None = None
@@ -406,7 +477,8 @@ def _deliver(
             **links,
         }
         try:
-            write_archive_page(renderer, edition, stories, ed_links, cfg)
+            pages = write_story_pages(ctx, stories, report, cache)
+            write_archive_page(renderer, edition, stories, ed_links, cfg, pages)
         except (OSError, RenderError) as err:
             report.error(
                 "archive", f"{edition.list_name}/{edition.key}/{edition.language}", str(err)
@@ -497,8 +569,15 @@ def social_stories(ctx: Context, story_id: str | None = None) -> list[Story]:
     return list(out.values())
 
 
-def _publish(ctx: Context, stories: list[Story], report: RunReport, *, dry_run: bool) -> None:
-    publish_social(ctx, stories, report, dry_run=dry_run)
+def _publish(
+    ctx: Context,
+    stories: list[Story],
+    report: RunReport,
+    *,
+    dry_run: bool,
+    cache: RunCache | None = None,
+) -> None:
+    publish_social(ctx, stories, report, dry_run=dry_run, cache=cache)
 
 
 def publish_social(
@@ -508,11 +587,13 @@ def publish_social(
     *,
     dry_run: bool,
     only_channel: str | None = None,
+    cache: RunCache | None = None,
 ) -> list[tuple[str, Story, ComposedPost]]:
     """Share cards and one post per (story, channel, language) not posted before.
 
     A dry run composes for every defined channel, enabled or not, records
-    nothing, and returns what each network would get.
+    nothing, and returns what each network would get.  A real run also
+    writes the archive page of every story it posts (:func:`write_story_pages`).
     """
     if only_channel is not None and only_channel not in ctx.settings.social:
         known = ", ".join(sorted(ctx.settings.social)) or "none"
@@ -527,7 +608,8 @@ def publish_social(
     wanted = [(s, name) for name, ch in channels.items() for s in stories if ch.wants(s.language)]
     if not wanted:
         return []
-    cards = make_cards(ctx, list({s.id: s for s, _ in wanted}.values()), report)
+    cache = cache if cache is not None else RunCache()
+    cards = make_cards(ctx, list({s.id: s for s, _ in wanted}.values()), report, cache.cards)
     by_id = {s.id: s for s, _ in wanted}
     env = DigestRenderer(ctx.settings).env
 
@@ -550,6 +632,10 @@ def publish_social(
         return compose_for(ctx, story, channels[claimed.channel], cards, env)
 
     ctx.store.ensure_posts(((s.id, name, s.language) for s, name in wanted), ctx.clock())
+    try:
+        write_story_pages(ctx, list(by_id.values()), report, cache)
+    except (OSError, DistributorError) as err:  # pages never stop the posts
+        report.error("archive", "story pages", str(err))
     ctx.progress.start("posts", len(wanted))
     for name, channel in channels.items():
         try:

@@ -61,6 +61,8 @@ class RunReport:
     posts: Counts = field(default_factory=Counts)
     cards_made: int = 0
     cards_cached: int = 0
+    story_pages_written: int = 0
+    story_pages_unchanged: int = 0
     subscribers_added: int = 0
     notes: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)

@@ -29,9 +29,13 @@ def write_archive_page(
     stories: Sequence[Story],
     links: Mapping[str, Sequence[ShareLink]],
     list_config: ListConfig,
+    story_pages: Mapping[str, str] | None = None,
 ) -> Path:
-    """Render and write (atomically) the archive page of one edition; returns its path."""
-    page = renderer.render_archive(edition, stories, links, list_config)
+    """Render and write (atomically) the archive page of one edition; returns its path.
+
+    ``story_pages`` maps story ids to their story archive pages (titles link there).
+    """
+    page = renderer.render_archive(edition, stories, links, list_config, story_pages)
     path = archive_path(renderer.settings, edition)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

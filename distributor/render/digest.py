@@ -272,6 +272,8 @@ class DigestRenderer:
             "share_label": share_label,
             "number": lambda value: i18n.number(value, lang),
             "text_dir": i18n.direction,
+            # where a story's title links: the story (the archive page links its own pages)
+            "story_href": lambda story: story.url,
         }
 
     def _render(self, template: str, language: str, context: Mapping[str, Any]) -> str:
@@ -641,9 +643,15 @@ class DigestRenderer:
         stories: Sequence[Story],
         links: Mapping[str, Sequence[ShareLink]],
         list_config: ListConfig,
+        story_pages: Mapping[str, str] | None = None,
     ) -> str:
-        """The public web page of an edition: every story, no personal part, OG/Twitter tags."""
+        """The public web page of an edition: every story, no personal part, OG/Twitter tags.
+
+        ``story_pages`` (story id -> URL of its archive page): titles link there.
+        """
         ctx = self._context(edition, stories, links, list_config, Personal("", "", "", ""))
+        pages = dict(story_pages or {})
+        ctx["story_href"] = lambda story: pages.get(story.id, story.url)
         lead = stories[0] if stories else None
         ctx["page_title"] = f"{list_config.title} · {ctx['date']}" + (
             f": {lead.title}" if lead else ""

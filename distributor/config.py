@@ -211,6 +211,10 @@ class ListConfig(_Section):
     description: str = ""
     # an edition variant with no new stories: "skip" it, or "send" it anyway
     empty_edition: Literal["skip", "send"] = "skip"
+    # readers who chose the weekly digest get one edition on this day (the list's zone)
+    weekly_day: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
     # --- schedule (issue 8) ---
     schedule: Schedule = "0 7 * * *"
     local_time: bool = False

@@ -19,13 +19,14 @@ from distributor.config import ListConfig, Settings, ShareConfig
 from distributor.dispatch import MAX_ATTEMPTS, Clock, deliver_edition, publish_posts
 from distributor.errors import ConfigError, DistributorError, RenderError, ShareError, SourceError
 from distributor.mail.base import MailBackend, build_mail_backend
-from distributor.models import Edition, Post, ShareLink, Story
+from distributor.models import Edition, Post, ShareLink, Story, Subscriber
 from distributor.render.archive import write_archive_page
 from distributor.render.digest import DigestRenderer
 from distributor.render.story_page import CAMPAIGN as STORY_PAGE_CAMPAIGN
 from distributor.render.story_page import write_story_page
 from distributor.report import EditionReport, RunReport, SourceReport
 from distributor.selection import (
+    WEEKLY,
     EditionPlan,
     Window,
     normalize_language,
@@ -170,14 +171,36 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
     last = ctx.store.last_edition_at(list_name)
     window = Window(now=now, max_age=timedelta(hours=cfg.max_age_hours), last_edition_at=last)
     since = now - window.max_age if last is None else min(last, now - window.max_age)
+
+    # readers who chose the weekly digest: left out but on the list's weekly day, when
+    # they get their own variants with everything of the week they have not had yet
+    recipients = ctx.store.recipients(list_name)
+    weekly_ids = WebStore(ctx.store).weekly_subscribers() & {r.id for r in recipients}
+    weekly_day = now.astimezone(ZoneInfo(cfg.timezone)).strftime("%A").lower()
+    if weekly_day != cfg.weekly_day:
+        recipients = [r for r in recipients if r.id not in weekly_ids]
+        weekly_ids = set()
+    weekly_window = Window(
+        now=now,
+        max_age=max(timedelta(days=7), window.max_age),
+        last_edition_at=source_store.last_weekly_edition_at(ctx.store, list_name),
+    )
+    if weekly_ids:
+        since = min(since, now - weekly_window.max_age)
+
+    def segment_for(sub: Subscriber) -> str:
+        return segment_of(sub, weekly=sub.id in weekly_ids)
+
+    def window_for(segment: str) -> Window:
+        return weekly_window if segment.startswith(WEEKLY) else window
+
     candidates = source_store.candidates(ctx.store, now=now, since=since)
     # editors' choices (dashboard): excluded stories and their translations are left out
     _, excluded = WebStore(ctx.store).story_flags()
     candidates = [
         c for c in candidates if c.story.id not in excluded and c.story.group not in excluded
     ]
-    recipients = ctx.store.recipients(list_name)
-    variants = {(normalize_language(r.language), segment_of(r)) for r in recipients}
+    variants = {(normalize_language(r.language), segment_for(r)) for r in recipients}
     sent = {v: source_store.sent_history(ctx.store, list_name, *v) for v in variants}
     return plan_editions(
         candidates=candidates,
@@ -187,6 +210,8 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
         fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
         window=window,
         send_empty=cfg.empty_edition == "send",
+        segment_for=segment_for,
+        window_for=window_for,
     )
 
 

@@ -30,7 +30,7 @@ A variant with no story is left out, unless the list sends empty editions.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -104,10 +104,27 @@ def topic_key(topic: str) -> str:
     return " ".join(topic.casefold().split())
 
 
-def segment_of(subscriber: Subscriber) -> str:
-    """The segment of a reader: their topics, sorted and joined by ``+``; ``""`` for none."""
-    topics = sorted({topic_key(t) for t in subscriber.topics if topic_key(t)})
-    return "+".join(topics)
+WEEKLY = "weekly"
+
+
+def segment_of(subscriber: Subscriber, *, weekly: bool = False) -> str:
+    """The segment of a reader: their topics, sorted and joined by ``+``; ``""`` for none.
+
+    Readers who chose the weekly digest form their own segments, ``weekly`` or
+    ``weekly/<topics>``, with their own history and a week-long window.
+    """
+    topics = "+".join(sorted({topic_key(t) for t in subscriber.topics if topic_key(t)}))
+    if weekly:
+        return f"{WEEKLY}/{topics}" if topics else WEEKLY
+    return topics
+
+
+def segment_topics(segment: str) -> set[str]:
+    """The topics of a segment (``weekly/a+b`` -> ``{a, b}``; ``weekly`` -> none)."""
+    if segment == WEEKLY:
+        return set()
+    topics = segment.removeprefix(f"{WEEKLY}/")
+    return set(topics.split("+")) if topics else set()
 
 
 def in_window(c: Candidate, window: Window) -> bool:
@@ -137,12 +154,16 @@ def plan_editions(
     fallbacks: Sequence[str | None],
     window: Window,
     send_empty: bool = False,
+    segment_for: Callable[[Subscriber], str] = segment_of,
+    window_for: Callable[[str], Window] | None = None,
 ) -> list[EditionPlan]:
     """One plan per (reader language, segment) that has at least one new story.
 
     ``sent`` maps (edition language, segment) to what that variant already
     carried.  With ``send_empty``, variants without new stories get an empty
-    plan instead of none.
+    plan instead of none.  ``segment_for`` names each reader's segment and
+    ``window_for`` gives a segment its own window (weekly readers); by default
+    every reader is segmented by topics and every variant uses ``window``.
     """
     wrapped = [c if isinstance(c, Candidate) else Candidate(c) for c in candidates]
     by_group: dict[str, dict[str, Candidate]] = defaultdict(dict)
@@ -160,17 +181,18 @@ def plan_editions(
 
     readers: dict[tuple[str, str], list[Subscriber]] = defaultdict(list)
     for sub in recipients:
-        readers[(normalize_language(sub.language), segment_of(sub))].append(sub)
+        readers[(normalize_language(sub.language), segment_for(sub))].append(sub)
 
     plans = []
     for language, segment in sorted(readers):
         history = sent.get((language, segment), SentHistory())
-        topics = set(segment.split("+")) if segment else set()
+        topics = segment_topics(segment)
+        variant_window = window_for(segment) if window_for else window
         chain = language_chain(language, *fallbacks)
         chosen: list[Candidate] = []
         for group, versions in by_group.items():
             pick = _version(versions, chain)
-            if pick is None or not _wanted(pick, group, history, window):
+            if pick is None or not _wanted(pick, group, history, variant_window):
                 continue
             if topics and not topics & {topic_key(t) for t in pick.story.sections}:
                 continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from distributor.models import Story, StoryStatus
 from distributor.selection import Candidate, SentHistory
@@ -93,6 +93,17 @@ def candidates(store: Store, *, now: datetime, since: datetime) -> list[Candidat
             )
             for r in conn.execute(q.order_by(t.c.published_at.desc(), t.c.id))
         ]
+
+
+def last_weekly_edition_at(store: Store, list_name: str) -> datetime | None:
+    """When the list last made a weekly variant (segments ``weekly`` and ``weekly/...``)."""
+    e = s.editions
+    q = select(func.max(e.c.created_at)).where(
+        e.c.list_name == list_name, or_(e.c.segment == "weekly", e.c.segment.like("weekly/%"))
+    )
+    with store.engine.connect() as conn:
+        result: datetime | None = conn.execute(q).scalar_one_or_none()
+        return result
 
 
 def sent_history(store: Store, list_name: str, language: str, segment: str) -> SentHistory:

@@ -183,6 +183,17 @@ class WebStore:
                 )
             ).scalar_one_or_none()
 
+    def weekly_subscribers(self) -> set[int]:
+        """Ids of the readers who chose the weekly digest."""
+        with self.store.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(s.subscriber_preferences.c.subscriber_id).where(
+                        s.subscriber_preferences.c.frequency == "weekly"
+                    )
+                ).scalars()
+            )
+
     def frequency(self, subscriber_id: int) -> str:
         with self.engine.connect() as conn:
             value = conn.execute(

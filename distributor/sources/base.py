@@ -202,6 +202,33 @@ class Source(abc.ABC):
             raise SourceError(self.name, f"cannot fetch {url}: {err}") from err
 
 
+class DocumentSource(Source):
+    """A source that is one document at ``config.url`` (a feed): read it, then parse it.
+
+    Conditional GET: with the validators of the last fetch, an unchanged document
+    costs one 304 and nothing is parsed.
+    """
+
+    def fetch(self, now: datetime, validators: Validators | None = None) -> FetchResult:
+        fetched = self.read(self.config.url, validators)  # type: ignore[union-attr]
+        if fetched.not_modified:
+            return FetchResult(
+                self.name,
+                (),
+                not_modified=True,
+                validators=fetched.validators,
+                location=fetched.location,
+            )
+        stories, problems = self.parse(fetched, now)
+        return FetchResult(
+            self.name, stories, problems, validators=fetched.validators, location=fetched.location
+        )
+
+    @abc.abstractmethod
+    def parse(self, fetched: Fetched, now: datetime) -> tuple[tuple[Story, ...], tuple[str, ...]]:
+        """Stories and problems from the bytes of the document."""
+
+
 def _reason(err: Exception) -> str:
     text = str(err)
     for known in ("Connection refused", "Name or service not known", "Connection reset"):

@@ -10,32 +10,17 @@ from typing import Any
 import feedparser
 
 from distributor.errors import SourceError
-from distributor.sources.base import Fetched, FetchResult, Source, Validators
+from distributor.sources.base import DocumentSource, Fetched
 from distributor.sources.normalize import RawItem, normalize
 
 _ZONED_RFC822 = re.compile(r"\d:\d\d(:\d\d)?\s+([A-Z]{1,5}|[+-]\d{4})\s*$", re.I)
 _HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html)", re.I | re.S)
 
 
-class FeedSource(Source):
+class FeedSource(DocumentSource):
     """An RSS or Atom feed from a URL or a local file."""
 
     accept = "application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;q=0.5"
-
-    def fetch(self, now: datetime, validators: Validators | None = None) -> FetchResult:
-        fetched = self.read(self.config.url, validators)  # type: ignore[union-attr]
-        if fetched.not_modified:
-            return FetchResult(
-                self.name,
-                (),
-                not_modified=True,
-                validators=fetched.validators,
-                location=fetched.location,
-            )
-        stories, problems = self.parse(fetched, now)
-        return FetchResult(
-            self.name, stories, problems, validators=fetched.validators, location=fetched.location
-        )
 
     def parse(self, fetched: Fetched, now: datetime) -> tuple[tuple[Any, ...], tuple[str, ...]]:
         """Stories and problems from the bytes of one feed."""

@@ -8,14 +8,14 @@ from typing import Any
 
 from distributor.errors import SourceError
 from distributor.models import Story
-from distributor.sources.base import Fetched, FetchResult, Source, Validators
+from distributor.sources.base import DocumentSource, Fetched
 from distributor.sources.normalize import RawItem, normalize
 
 # our extension object on an item (JSON Feed extensions start with "_")
 EXTENSION = "_distributor"
 
 
-class JsonFeedSource(Source):
+class JsonFeedSource(DocumentSource):
     """A JSON Feed from a URL or a local file.
 
     Besides the standard fields, an item may carry
@@ -23,21 +23,6 @@ class JsonFeedSource(Source):
     """
 
     accept = "application/feed+json, application/json;q=0.9, */*;q=0.5"
-
-    def fetch(self, now: datetime, validators: Validators | None = None) -> FetchResult:
-        fetched = self.read(self.config.url, validators)  # type: ignore[union-attr]
-        if fetched.not_modified:
-            return FetchResult(
-                self.name,
-                (),
-                not_modified=True,
-                validators=fetched.validators,
-                location=fetched.location,
-            )
-        stories, problems = self.parse(fetched, now)
-        return FetchResult(
-            self.name, stories, problems, validators=fetched.validators, location=fetched.location
-        )
 
     def parse(self, fetched: Fetched, now: datetime) -> tuple[tuple[Story, ...], tuple[str, ...]]:
         """Stories and problems from the bytes of one JSON Feed."""

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from distributor.errors import StoreError
@@ -241,36 +241,9 @@ class Store:
         added = kept = 0
         with self._tx() as conn:
             for sub in rows:
-                email = sub.email.lower()
-                sid = conn.execute(
-                    select(s.subscribers.c.id).where(s.subscribers.c.email == email)
-                ).scalar_one_or_none()
-                if sid is None:
-                    sid = conn.execute(
-                        insert(s.subscribers).values(
-                            email=email,
-                            name=sub.name,
-                            language=sub.language,
-                            timezone=sub.timezone,
-                            topics=list(sub.topics),
-                            created_at=now,
-                        )
-                    ).inserted_primary_key[0]
-                member = conn.execute(
-                    select(s.memberships.c.status).where(
-                        s.memberships.c.list_name == list_name,
-                        s.memberships.c.subscriber_id == sid,
-                    )
-                ).scalar_one_or_none()
-                if member is None:
-                    conn.execute(
-                        insert(s.memberships).values(
-                            list_name=list_name,
-                            subscriber_id=sid,
-                            status=sub.status.value,
-                            updated_at=now,
-                        )
-                    )
+                sid, _new = subscriber_row(conn, sub, now)
+                if membership_status(conn, list_name, sid) is None:
+                    add_membership(conn, list_name, sid, sub.status.value, now)
                     added += 1
                 else:
                     kept += 1
@@ -722,6 +695,50 @@ class Store:
             conn.execute(
                 update(s.runs).where(s.runs.c.id == run_id).values(finished_at=now, report=report)
             )
+
+
+def subscriber_row(conn: Connection, sub: Subscriber, now: datetime) -> tuple[int, bool]:
+    """The id of the subscriber with ``sub.email`` (lowercased), added with ``sub``'s
+    details if there is none yet; and whether it was added."""
+    email = sub.email.lower()
+    sid = conn.execute(
+        select(s.subscribers.c.id).where(s.subscribers.c.email == email)
+    ).scalar_one_or_none()
+    if sid is not None:
+        return int(sid), False
+    key = conn.execute(
+        insert(s.subscribers).values(
+            email=email,
+            name=sub.name,
+            language=sub.language,
+            timezone=sub.timezone,
+            topics=list(sub.topics),
+            created_at=now,
+        )
+    ).inserted_primary_key
+    assert key is not None
+    return int(key[0]), True
+
+
+def membership_status(conn: Connection, list_name: str, subscriber_id: int) -> str | None:
+    """The subscriber's status on the list, or None when not a member."""
+    status: str | None = conn.execute(
+        select(s.memberships.c.status).where(
+            s.memberships.c.list_name == list_name,
+            s.memberships.c.subscriber_id == subscriber_id,
+        )
+    ).scalar_one_or_none()
+    return status
+
+
+def add_membership(
+    conn: Connection, list_name: str, subscriber_id: int, status: str, now: datetime
+) -> None:
+    conn.execute(
+        insert(s.memberships).values(
+            list_name=list_name, subscriber_id=subscriber_id, status=status, updated_at=now
+        )
+    )
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from distributor.models import Subscriber, SubscriberStatus
 from distributor.store import schema as s
-from distributor.store.repository import Store
+from distributor.store.repository import Store, add_membership, membership_status, subscriber_row
 
 Frequency = Literal["daily", "weekly"]
 FREQUENCIES: tuple[str, ...] = ("daily", "weekly")
@@ -212,39 +212,21 @@ class WebStore:
         existing one keeps its status and preferences until it confirms (the
         confirmation token carries the new preferences).
         """
-        email = email.lower()
+        row = Subscriber(
+            id=0,
+            email=email,
+            name=prefs.name,
+            language=prefs.language,
+            timezone=prefs.timezone,
+            topics=tuple(prefs.topics),
+        )
         with self.engine.begin() as conn:
-            sid = conn.execute(
-                select(s.subscribers.c.id).where(s.subscribers.c.email == email)
-            ).scalar_one_or_none()
-            if sid is None:
-                sid = _new_id(
-                    conn.execute(
-                        insert(s.subscribers).values(
-                            email=email,
-                            name=prefs.name,
-                            language=prefs.language,
-                            timezone=prefs.timezone,
-                            topics=list(prefs.topics),
-                            created_at=now,
-                        )
-                    )
-                )
+            sid, created = subscriber_row(conn, row, now)
+            if created:
                 _set_frequency(conn, sid, prefs.frequency)
-            status = conn.execute(
-                select(s.memberships.c.status).where(
-                    s.memberships.c.subscriber_id == sid, s.memberships.c.list_name == list_name
-                )
-            ).scalar_one_or_none()
+            status = membership_status(conn, list_name, sid)
             if status is None:
-                conn.execute(
-                    insert(s.memberships).values(
-                        list_name=list_name,
-                        subscriber_id=sid,
-                        status=SubscriberStatus.PENDING.value,
-                        updated_at=now,
-                    )
-                )
+                add_membership(conn, list_name, sid, SubscriberStatus.PENDING.value, now)
         return int(sid), status or "new"
 
     def confirm(
@@ -349,29 +331,10 @@ class WebStore:
                 out.refused.append((email, f"suppressed: on the suppression list ({reason})"))
                 continue
             with self.engine.begin() as conn:
-                sid = conn.execute(
-                    select(s.subscribers.c.id).where(s.subscribers.c.email == email)
-                ).scalar_one_or_none()
-                if sid is None:
-                    sid = _new_id(
-                        conn.execute(
-                            insert(s.subscribers).values(
-                                email=email,
-                                name=sub.name,
-                                language=sub.language,
-                                timezone=sub.timezone,
-                                topics=list(sub.topics),
-                                created_at=now,
-                            )
-                        )
-                    )
+                sid, created = subscriber_row(conn, sub, now)
+                if created:
                     _set_frequency(conn, sid, frequency)
-                status = conn.execute(
-                    select(s.memberships.c.status).where(
-                        s.memberships.c.subscriber_id == sid,
-                        s.memberships.c.list_name == list_name,
-                    )
-                ).scalar_one_or_none()
+                status = membership_status(conn, list_name, sid)
                 if status == SubscriberStatus.UNSUBSCRIBED.value:
                     out.refused.append(
                         (email, "unsubscribed: left the list; only the reader can resubscribe")
@@ -379,14 +342,7 @@ class WebStore:
                 elif status is not None:
                     out.kept += 1
                 else:
-                    conn.execute(
-                        insert(s.memberships).values(
-                            list_name=list_name,
-                            subscriber_id=sid,
-                            status=SubscriberStatus.SUBSCRIBED.value,
-                            updated_at=now,
-                        )
-                    )
+                    add_membership(conn, list_name, sid, SubscriberStatus.SUBSCRIBED.value, now)
                     out.added += 1
         return out
 
@@ -837,9 +793,3 @@ def preferences_from(data: dict[str, Any], fallback: Preferences) -> Preferences
         frequency=str(data.get("frequency", fallback.frequency)),
         name=str(data.get("name", fallback.name)),
     )
-
-
-def _new_id(result: Any) -> int:
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])

@@ -175,17 +175,19 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
     # readers who chose the weekly digest: left out but on the list's weekly day, when
     # they get their own variants with everything of the week they have not had yet
     recipients = ctx.store.recipients(list_name)
-    weekly_ids = WebStore(ctx.store).weekly_subscribers() & {r.id for r in recipients}
+    web = WebStore(ctx.store)
+    weekly_ids = web.weekly_subscribers() & {r.id for r in recipients}
     weekly_day = now.astimezone(ZoneInfo(cfg.timezone)).strftime("%A").lower()
     if weekly_day != cfg.weekly_day:
         recipients = [r for r in recipients if r.id not in weekly_ids]
         weekly_ids = set()
-    weekly_window = Window(
-        now=now,
-        max_age=max(timedelta(days=7), window.max_age),
-        last_edition_at=source_store.last_weekly_edition_at(ctx.store, list_name),
-    )
+    weekly_window = window
     if weekly_ids:
+        weekly_window = Window(
+            now=now,
+            max_age=max(timedelta(days=7), window.max_age),
+            last_edition_at=source_store.last_weekly_edition_at(ctx.store, list_name),
+        )
         since = min(since, now - weekly_window.max_age)
 
     def segment_for(sub: Subscriber) -> str:
@@ -196,7 +198,7 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
 
     candidates = source_store.candidates(ctx.store, now=now, since=since)
     # editors' choices (dashboard): excluded stories and their translations are left out
-    _, excluded = WebStore(ctx.store).story_flags()
+    _, excluded = web.story_flags()
     candidates = [
         c for c in candidates if c.story.id not in excluded and c.story.group not in excluded
     ]

@@ -218,16 +218,6 @@ class Store:
             rows = conn.execute(select(s.stories).where(s.stories.c.id.in_(list(ids))))
             return {r.id: _row_to_story(r) for r in rows}
 
-    def sent_groups(self, list_name: str, language: str) -> set[str]:
-        """Translation groups already carried by an edition of this list in this language."""
-        q = (
-            select(s.edition_stories.c.group_key)
-            .join(s.editions, s.editions.c.id == s.edition_stories.c.edition_id)
-            .where(s.editions.c.list_name == list_name, s.editions.c.language == language)
-        )
-        with self.engine.connect() as conn:
-            return set(conn.execute(q).scalars())
-
     def last_edition_at(self, list_name: str) -> datetime | None:
         q = select(func.max(s.editions.c.created_at)).where(s.editions.c.list_name == list_name)
         with self.engine.connect() as conn:
@@ -248,22 +238,6 @@ class Store:
                 else:
                     kept += 1
         return added, kept
-
-    def set_membership(
-        self, list_name: str, email: str, status: SubscriberStatus, now: datetime
-    ) -> bool:
-        with self._tx() as conn:
-            sid = conn.execute(
-                select(s.subscribers.c.id).where(s.subscribers.c.email == email.lower())
-            ).scalar_one_or_none()
-            if sid is None:
-                return False
-            res = conn.execute(
-                update(s.memberships)
-                .where(s.memberships.c.list_name == list_name, s.memberships.c.subscriber_id == sid)
-                .values(status=status.value, updated_at=now)
-            )
-            return bool(res.rowcount)
 
     def suppress(self, email: str, reason: str, now: datetime) -> None:
         with self._tx() as conn:

@@ -312,7 +312,6 @@ class BrevoConfig(_HttpMailConfig):
 HttpMailConfig = (
     MailgunConfig | SendGridConfig | PostmarkConfig | SesConfig | ResendConfig | BrevoConfig
 )
-MAIL_PROVIDERS = ("file", "smtp", "mailgun", "sendgrid", "postmark", "ses", "resend", "brevo")
 
 MailConfig = Annotated[
     FileMailConfig

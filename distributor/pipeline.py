@@ -420,11 +420,10 @@ def run(
                 plans = []
         selected_ids = {s.id for p in plans for s in p.stories}
         report.stories_selected += len(selected_ids)
-        links = make_links(
-            [s for p in plans for s in p.stories], f"{list_name}-{key}", settings.share
-        )
-
         if dry_run:
+            links = make_links(
+                [s for p in plans for s in p.stories], f"{list_name}-{key}", settings.share
+            )
             renderer = DigestRenderer(settings)
             for plan in plans:
                 _dry_render(renderer, plan, cfg, list_name, key, links, now, report)
@@ -447,7 +446,7 @@ def run(
                 segment=plan.segment,
             )
             editions.append((edition, False))
-        _deliver(ctx, backend, editions, cfg, links, report, cache)
+        _deliver(ctx, backend, editions, cfg, report, cache)
 
     _publish(ctx, list(posted_candidates.values()), report, dry_run=dry_run, cache=cache)
 
@@ -472,7 +471,6 @@ def _deliver(
     backend: MailBackend,
     editions: list[tuple[Edition, bool]],
     cfg: ListConfig,
-    links: dict[str, tuple[ShareLink, ...]],
     report: RunReport,
     cache: RunCache | None = None,
 ) -> None:
@@ -499,10 +497,8 @@ def _deliver(
             er.pending = counts_before.pending
             report.emails.skipped += counts_before.pending
             continue
-        ed_links = {
-            **make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share),
-            **links,
-        }
+        # each edition's own campaign (a resumed edition keeps its key)
+        ed_links = make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share)
         try:
             pages = write_story_pages(ctx, stories, report, cache)
             write_archive_page(renderer, edition, stories, ed_links, cfg, pages)

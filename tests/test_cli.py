@@ -153,3 +153,13 @@ def test_killed_mid_send_never_sends_twice(tmp_path: Path, smtp_server: Any) -> 
     assert {e for e, s in rows.items() if s == "sent"} == set(received) - (unknown & set(received))
     assert delivered_before <= set(received)
     assert out.returncode == 0
+
+
+def test_send_needs_exactly_one_of_now_and_test_to(tmp_path: Path) -> None:
+    config = str(write_config(tmp_path))
+    for extra in ([], ["--now", "--test-to", "editor@example.com"]):
+        out = cli("--config", config, "send", "--list", "daily", *extra, cwd=tmp_path)
+        assert out.returncode == 2 and out.stdout == ""
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "--test-to ADDRESS or --now" in lines[0]
+    assert not (tmp_path / "var/outbox").exists()  # nothing was sent

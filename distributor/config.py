@@ -490,6 +490,63 @@ class WebConfig(_Section):
     archive_url: str | None = None
 
 
+# --- workers (issue 9) -------------------------------------------------------
+class QueueConfig(_Section):
+    """``[queue]``: send editions through Dramatiq workers (``pip install distributor[scale]``).
+
+    Without this section every run delivers in its own process, as before.
+    The URLs may carry passwords: ``DISTRIBUTOR_QUEUE_BROKER_URL`` and
+    ``DISTRIBUTOR_QUEUE_RATE_LIMIT_URL`` in the environment win over the file.
+    """
+
+    broker_url: SecretStr  # redis://host:6379/0 or amqp://user:pass@host:5672/vhost
+    namespace: str = "distributor"  # Redis key prefix (broker, rate limits, cool-down)
+    queue_name: str = "distributor-mail"
+    #: recipients per batch task; default (0): the list's mail transport batch size
+    batch_size: int = Field(default=0, ge=0)
+    #: a ``sending`` row older than this is stale: its worker is presumed dead. Must exceed
+    #: the longest a live worker holds a claim (timeout x tries + backoff + Retry-After).
+    lease_seconds: float = Field(default=900.0, gt=0)
+    #: task retries on a transient provider failure, with exponential backoff between
+    max_retries: int = Field(default=5, ge=0, le=50)
+    min_backoff: float = Field(default=15.0, gt=0)  # seconds
+    max_backoff: float = Field(default=900.0, gt=0)  # seconds
+    #: a worker silent this long is dead and its unfinished tasks are redelivered (Redis)
+    heartbeat_timeout: float = Field(default=60.0, gt=0)
+    #: how many broker commands per million also sweep dead workers' tasks (Redis)
+    maintenance_chance: int = Field(default=1000, ge=0, le=1_000_000)
+    dead_message_ttl: float = Field(default=7 * 86400.0, gt=0)  # seconds (Redis)
+    #: the Redis server of the shared rate limits; default: broker_url when it is Redis
+    rate_limit_url: SecretStr | None = None
+    #: the sliding window of the shared rate limit, seconds; 0: fitted to the batch size
+    rate_limit_window: int = Field(default=0, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _urls(self) -> QueueConfig:
+        scheme = self.broker_url.get_secret_value().split("://", 1)[0].lower()
+        if scheme not in ("redis", "rediss", "amqp", "amqps"):
+            raise ValueError("queue.broker_url: must start with redis://, rediss:// or amqp://")
+        if self.rate_limit_url is not None:
+            rl = self.rate_limit_url.get_secret_value().split("://", 1)[0].lower()
+            if rl not in ("redis", "rediss"):
+                raise ValueError("queue.rate_limit_url: must be a redis:// URL")
+        return self
+
+    @property
+    def broker_kind(self) -> str:
+        """``redis`` or ``rabbitmq``."""
+        scheme = self.broker_url.get_secret_value().split("://", 1)[0].lower()
+        return "redis" if scheme.startswith("redis") else "rabbitmq"
+
+    def redis_url(self) -> str | None:
+        """The Redis server of the shared rate limits and cool-down, if there is one."""
+        if self.rate_limit_url is not None:
+            return self.rate_limit_url.get_secret_value()
+        if self.broker_kind == "redis":
+            return self.broker_url.get_secret_value()
+        return None
+
+
 class Settings(_Section):
     """The validated configuration."""
 
@@ -506,6 +563,7 @@ class Settings(_Section):
     social: dict[str, SocialConfig] = {}
     share: ShareConfig = ShareConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    queue: QueueConfig | None = None  # workers (issue 9)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
@@ -661,6 +719,7 @@ def load_settings(
         raise ConfigError(f"templates_dir: must be a string (got {templates!r})")
 
     _inject_secrets(raw, env)
+    _inject_queue_urls(raw, env)
     secret_key = env.get("DISTRIBUTOR_SECRET_KEY") or _local_secret(data_dir)
 
     try:
@@ -703,6 +762,15 @@ def _inject_secrets(raw: dict[str, Any], env: Mapping[str, str]) -> None:
                         f"{group}.{name}.{field_name}: missing secret for enabled provider "
                         f"{kind!r}; set {var} in the environment or .env"
                     )
+
+
+def _inject_queue_urls(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    """``DISTRIBUTOR_QUEUE_BROKER_URL`` / ``_RATE_LIMIT_URL`` win over ``[queue]`` (passwords)."""
+    section = raw.get("queue")
+    for field_name in ("broker_url", "rate_limit_url"):
+        value = env.get(f"{ENV_PREFIX}QUEUE_{field_name.upper()}")
+        if value and isinstance(section, dict):
+            section[field_name] = value
 
 
 def _local_secret(data_dir: Path) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import requests
@@ -45,6 +46,9 @@ from distributor.store.social import translations_of
 from distributor.store.web import WebStore
 from distributor.subscribers import read_subscribers_csv
 
+if TYPE_CHECKING:
+    from distributor.queue.broker import TaskQueue
+
 
 class Progress:
     """Hooks a front end can use to show progress; the default shows nothing."""
@@ -71,6 +75,15 @@ class Context:
     progress: Progress = field(default_factory=Progress)
     mail_backends: dict[str, MailBackend] = field(default_factory=dict)
     channels: dict[str, SocialChannel] = field(default_factory=dict)
+    tasks: TaskQueue | None = None  # workers (issue 9): made on first use
+
+    def task_queue(self) -> TaskQueue:
+        """The broker of ``[queue]`` (editions go to workers as batch tasks)."""
+        if self.tasks is None:
+            from distributor.queue import open_queue
+
+            self.tasks = open_queue(self.settings, self.clock)
+        return self.tasks
 
     def mail_backend(self, name: str) -> MailBackend:
         if name not in self.mail_backends:
@@ -96,6 +109,8 @@ class Context:
             backend.close()
         for channel in self.channels.values():
             channel.close()
+        if self.tasks is not None:
+            self.tasks.close()
 
 
 # ------------------------------------------------------------------- stages
@@ -446,7 +461,10 @@ def run(
                 segment=plan.segment,
             )
             editions.append((edition, False))
-        _deliver(ctx, backend, editions, cfg, report, cache)
+        if settings.queue is not None:  # workers (issue 9): batch tasks, not sent here
+            _enqueue(ctx, backend, editions, cfg, report, cache)
+        else:
+            _deliver(ctx, backend, editions, cfg, report, cache)
 
     _publish(ctx, list(posted_candidates.values()), report, dry_run=dry_run, cache=cache)
 
@@ -544,6 +562,65 @@ def _deliver(
                 f"mail transport {backend.name} stopped ({out.stopped}); "
                 f"undelivered messages stay pending for the next run"
             )
+
+
+def _enqueue(
+    ctx: Context,
+    backend: MailBackend,
+    editions: list[tuple[Edition, bool]],
+    cfg: ListConfig,
+    report: RunReport,
+    cache: RunCache,
+) -> None:
+    """Split each edition into batch tasks for the workers (``[queue]``); send nothing here."""
+    from distributor.queue import batch_size, enqueue_editions
+
+    try:
+        queue = ctx.task_queue()
+    except DistributorError as err:
+        report.error("queue", "broker", str(err))
+        return
+    renderer = DigestRenderer(ctx.settings)
+    size = batch_size(ctx.settings, backend.batch_size)
+    enqueued = 0
+    for edition, resumed in editions:
+        by_id = ctx.store.stories_by_id(edition.story_ids)
+        stories = [by_id[i] for i in edition.story_ids if i in by_id]
+        counts = ctx.store.delivery_counts([edition.id])
+        subject = f"{edition.list_name}/{edition.key}/{edition.language}"
+        er = EditionReport(
+            edition.list_name,
+            edition.key,
+            edition.language,
+            len(stories),
+            counts.pending + counts.sending,
+            resumed=resumed,
+            segment=edition.segment,
+            pending=counts.pending + counts.sending,
+            edition_id=edition.id,
+        )
+        report.editions.append(er)
+        ed_links = make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share)
+        try:
+            pages = write_story_pages(ctx, stories, report, cache)
+            write_archive_page(renderer, edition, stories, ed_links, cfg, pages)
+        except (OSError, RenderError) as err:
+            report.error("archive", subject, str(err))
+        try:
+            er.tasks = enqueue_editions(queue, ctx.store, [edition], size)
+        except DistributorError as err:
+            report.error("queue", subject, str(err))
+            continue
+        except Exception as err:  # the broker's own errors (connection refused, ...)
+            report.error("queue", subject, f"cannot enqueue: {type(err).__name__}: {err}")
+            continue
+        report.tasks_enqueued += er.tasks
+        enqueued += er.tasks
+    if enqueued:
+        report.notes.append(
+            f"list {cfg.title}: {enqueued} batch tasks enqueued for the workers "
+            f"({size} recipients each at most)"
+        )
 
 
 def _dry_render(

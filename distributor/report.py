@@ -31,6 +31,8 @@ class EditionReport:
     unknown: int = 0
     pending: int = 0
     segment: str = ""  # the readers' topics of this variant; "" = readers without topics
+    edition_id: int | None = None  # workers (issue 9): the ledger's edition
+    tasks: int = 0  # workers (issue 9): batch tasks enqueued for this edition
 
 
 @dataclass
@@ -64,6 +66,7 @@ class RunReport:
     story_pages_written: int = 0
     story_pages_unchanged: int = 0
     subscribers_added: int = 0
+    tasks_enqueued: int = 0  # workers (issue 9): batch tasks sent to the queue
     notes: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
@@ -83,7 +86,7 @@ class RunReport:
 
     @property
     def delivered_anything(self) -> bool:
-        return bool(self.emails.sent or self.posts.sent)
+        return bool(self.emails.sent or self.posts.sent or self.tasks_enqueued)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -38,4 +38,8 @@ main.add_command(scheduler)
 main.add_command(schedule)
 main.add_command(send)
 
+from distributor.cli.worker import worker  # noqa: E402 - workers (issue 9)
+
+main.add_command(worker)
+
 __all__ = ["main"]

@@ -17,6 +17,7 @@ from distributor.cli.common import (
     errors_as_one_line,
     open_context,
 )
+from distributor.pipeline import Context
 from distributor.pipeline import run as run_pipeline
 from distributor.report import RunReport
 
@@ -47,8 +48,24 @@ def main(ctx: click.Context, config: str | None, debug: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Select and render, deliver and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON on stdout.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="With [queue]: wait until the workers have sent the run's editions, then report "
+    "from the ledger.",
+)
+@click.option(
+    "--timeout", type=float, default=None, metavar="SECONDS", help="Give up waiting after this."
+)
 @click.pass_obj
-def run(state: CliState, list_names: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+def run(
+    state: CliState,
+    list_names: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    wait: bool,
+    timeout: float | None,
+) -> None:
     """Run the daily job: fetch, select, render, share, deliver, record."""
     err_console = Console(stderr=True)
     with errors_as_one_line(state.debug):
@@ -56,12 +73,30 @@ def run(state: CliState, list_names: tuple[str, ...], dry_run: bool, as_json: bo
         progress = RichProgress(err_console)
         with progress.bars, open_context(settings, progress) as ctx:
             report = run_pipeline(ctx, list_names=list_names or None, dry_run=dry_run)
+            if wait and settings.queue is not None and not dry_run:
+                wait_for_workers(ctx, report, timeout)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print_report(report, Console())
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
+
+
+def wait_for_workers(ctx: Context, report: RunReport, timeout: float | None) -> None:
+    """``run --wait``: until no row of the run's editions is open, then the ledger's report."""
+    from distributor.queue import ledger_report, wait_for
+
+    ids = [e.edition_id for e in report.editions if e.edition_id is not None]
+    ctx.progress.start("emails", ctx.store.delivery_counts(ids).pending)
+    done = wait_for(ctx.store, ids, ctx.clock, timeout=timeout)
+    ledger_report(ctx.store, report)
+    if not done:
+        report.error(
+            "queue", "wait", f"{report.emails.skipped} messages still open after {timeout:g} s"
+        )
+    if ctx.tasks is None:
+        return
 
 
 @main.group()
@@ -106,6 +141,8 @@ def print_report(report: RunReport, console: Console) -> None:
     table.add_row("emails failed", str(report.emails.failed))
     table.add_row("emails unknown", str(report.emails.unknown))
     table.add_row("emails skipped", str(report.emails.skipped))
+    if report.tasks_enqueued:
+        table.add_row("batch tasks enqueued", str(report.tasks_enqueued))
     table.add_row("posts sent", str(report.posts.sent))
     table.add_row("posts failed", str(report.posts.failed))
     table.add_row("cards made", f"{report.cards_made} (+{report.cards_cached} cached)")

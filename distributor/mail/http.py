@@ -34,7 +34,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -130,6 +130,18 @@ class RateLimiter:
             now = self.next_at
         self.next_at = now + messages / self.per_second
 
+    def pause(self, seconds: float) -> None:
+        """The provider asked to wait (``Retry-After``): no call starts before then."""
+        self.next_at = max(self.next_at, self.clock() + seconds)
+
+
+class Limiter(Protocol):
+    """What the backend asks of its rate limiter (workers share one through Redis)."""
+
+    def wait(self, messages: int) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
 
 class HttpMailBackend(MailBackend):
     """A mail provider reached over HTTP; see the module docstring."""
@@ -165,7 +177,7 @@ class HttpMailBackend(MailBackend):
         self.sleep = sleep
         self.wall_clock = wall_clock
         self.jitter = jitter
-        self.limiter = RateLimiter(config.rate_limit, clock, sleep)
+        self.limiter: Limiter = RateLimiter(config.rate_limit, clock, sleep)
         self.stopped: AuthenticationError | None = None
         self.calls = 0
 
@@ -298,6 +310,7 @@ class HttpMailBackend(MailBackend):
                     err.retry_after,
                 )
             wait = max(wait, err.retry_after)
+            self.limiter.pause(err.retry_after)  # workers: every worker backs off (issue 9)
         return float(wait)
 
 

@@ -390,23 +390,36 @@ class Store:
         return [self.edition(i) for i in ids]
 
     # ------------------------------------------------------------------- ledger
-    def recover_deliveries(self, edition_id: int, *, idempotent: bool, now: datetime) -> int:
+    def recover_deliveries(
+        self,
+        edition_id: int,
+        *,
+        idempotent: bool,
+        now: datetime,
+        stale_before: datetime | None = None,
+        id_range: tuple[int, int] | None = None,
+    ) -> int:
         """Rows left in ``sending`` by a crash.
 
         With an idempotent transport they go back to ``pending`` (a resend is
         harmless); otherwise they become ``unknown``: never resent blindly.
+        ``stale_before`` (workers): only rows claimed before then, i.e. whose
+        lease ran out; ``id_range``: only rows with ids in ``[first, last]``.
         Returns how many rows were recovered.
         """
+        d = s.deliveries
         new_state = DeliveryState.PENDING if idempotent else DeliveryState.UNKNOWN
         error = None if idempotent else "interrupted while sending; outcome unknown, not resent"
+        where = [d.c.edition_id == edition_id, d.c.state == DeliveryState.SENDING.value]
+        if stale_before is not None:
+            where.append(d.c.updated_at < stale_before)
+            if not idempotent:
+                error = "worker lost while sending (lease expired); outcome unknown, not resent"
+        if id_range is not None:
+            where.append(d.c.id.between(*id_range))
         with self._tx() as conn:
             res = conn.execute(
-                update(s.deliveries)
-                .where(
-                    s.deliveries.c.edition_id == edition_id,
-                    s.deliveries.c.state == DeliveryState.SENDING.value,
-                )
-                .values(state=new_state.value, error=error, updated_at=now)
+                update(d).where(*where).values(state=new_state.value, error=error, updated_at=now)
             )
             return int(res.rowcount or 0)
 
@@ -433,26 +446,30 @@ class Store:
         return query.with_for_update(skip_locked=True)
 
     def claim_deliveries(
-        self, edition: Edition, limit: int, now: datetime
+        self,
+        edition: Edition,
+        limit: int,
+        now: datetime,
+        *,
+        id_range: tuple[int, int] | None = None,
     ) -> list[ClaimedDelivery]:
         """Move up to ``limit`` pending rows to ``sending``, atomically.
 
         One ``UPDATE ... WHERE id IN (SELECT ... SKIP LOCKED) AND state = 'pending'
         RETURNING id``: only rows this statement changed are returned, so two
         workers (threads, processes, machines) never claim the same row.
+        ``id_range`` (a batch task): only rows with ids in ``[first, last]``.
         """
         d = s.deliveries
-        candidates = self._locking(
-            select(d.c.id)
-            .where(
-                d.c.edition_id == edition.id,
-                d.c.state == DeliveryState.PENDING.value,
-                # local-time delivery (scheduler): a row waits for its reader's hour
-                or_(d.c.not_before.is_(None), d.c.not_before <= now),
-            )
-            .order_by(d.c.id)
-            .limit(limit)
-        )
+        where = [
+            d.c.edition_id == edition.id,
+            d.c.state == DeliveryState.PENDING.value,
+            # local-time delivery (scheduler): a row waits for its reader's hour
+            or_(d.c.not_before.is_(None), d.c.not_before <= now),
+        ]
+        if id_range is not None:
+            where.append(d.c.id.between(*id_range))
+        candidates = self._locking(select(d.c.id).where(*where).order_by(d.c.id).limit(limit))
         with self._tx() as conn:
             ids = list(
                 conn.execute(

@@ -1,0 +1,282 @@
+"""What one batch task does, without Dramatiq: recover, claim, wait, send, record.
+
+A task covers the ledger rows of one edition with ids in ``[first, last]``.
+It is safe to run twice, late, or at the same time as another copy: the
+ledger decides who sends what.
+
+1. Rows of the range left in ``sending`` longer than the lease (their worker
+   died) are recovered: back to ``pending`` for an idempotent transport,
+   ``unknown`` otherwise (never resent blindly).
+2. Pending rows of the range are claimed (``FOR UPDATE SKIP LOCKED``).
+3. The shared rate limiter (and any provider cool-down) is waited for.
+4. The claim is renewed, fenced by its claim time: a row recovered by
+   another worker meanwhile is not ours any more and is not sent.
+5. The batch goes to the list's transport; every result is recorded.
+
+A transient failure of the whole batch (429, 5xx, outage: nothing was handed
+over) gives the rows back and raises :class:`RetryLater`; on the task's last
+try the rows are recorded ``failed`` (retryable, with the reason) instead, so
+the next run puts them back. Rows claimed by a live worker (lease not yet
+expired) make the task come back later (:class:`ComeBack`), so a range is
+finished only when none of its rows is pending or sending.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from distributor.config import Settings
+from distributor.errors import AuthenticationError, ProviderError, RenderError
+from distributor.mail.base import MailBackend, build_mail_backend
+from distributor.mail.http import Limiter
+from distributor.models import DeliveryResult, Edition, Message
+from distributor.render.digest import DigestRenderer, Variant
+from distributor.store import ClaimedDelivery, Store, ledger
+from distributor.store.mail import suppressed_among
+
+Clock = Callable[[], datetime]
+
+
+@runtime_checkable
+class SharedLimit(Limiter, Protocol):
+    """A limiter shared by every worker: slots can be taken before the claim is renewed."""
+
+    def prepay(self, messages: int) -> None:
+        """Wait for ``messages`` slots now; the transport's own waits then use them up."""
+
+    def settle(self) -> None:
+        """Forget slots taken but not used."""
+
+
+class RetryLater(Exception):
+    """A transient failure of the whole batch: try the task again after a backoff."""
+
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay  # seconds the provider asked for, if it did
+
+
+@dataclass(frozen=True, slots=True)
+class RangeOutcome:
+    """What one run of a task did; ``come_back`` (seconds) asks to be run again later."""
+
+    recovered: int = 0
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    come_back: float | None = None
+
+
+@dataclass
+class _EditionCache:
+    edition: Edition
+    variant: Variant
+    list_name: str
+
+
+@dataclass
+class BatchSender:
+    """One per worker process: the store, the renderer and a cache of rendered editions.
+
+    Transports are kept per thread (a ``requests.Session`` is not shared
+    between threads); ``limiter_for(backend)`` gives the limiter that every
+    worker shares for that transport.
+    """
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    lease: timedelta
+    limiter_for: Callable[[MailBackend], SharedLimit | None] | None = None
+    _editions: dict[int, _EditionCache] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
+    _renderer: DigestRenderer | None = None
+
+    # ------------------------------------------------------------- caches
+    def renderer(self) -> DigestRenderer:
+        with self._lock:
+            if self._renderer is None:
+                self._renderer = DigestRenderer(self.settings)
+            return self._renderer
+
+    def backend(self, name: str) -> MailBackend:
+        backends: dict[str, MailBackend] = getattr(self._local, "backends", None) or {}
+        self._local.backends = backends
+        if name not in backends:
+            backend = build_mail_backend(name, self.settings)
+            if self.limiter_for is not None and hasattr(backend, "limiter"):
+                shared = self.limiter_for(backend)
+                if shared is not None:
+                    backend.limiter = shared
+            backends[name] = backend
+        return backends[name]
+
+    def edition(self, edition_id: int) -> _EditionCache:
+        """The edition and its rendered variant, made once per process."""
+        with self._lock:
+            cached = self._editions.get(edition_id)
+        if cached is not None:
+            return cached
+        from distributor.pipeline import make_links  # the pipeline enqueues these tasks
+
+        edition = self.store.edition(edition_id)
+        cfg = self.settings.lists[edition.list_name]
+        by_id = self.store.stories_by_id(edition.story_ids)
+        stories = [by_id[i] for i in edition.story_ids if i in by_id]
+        links = make_links(stories, f"{edition.list_name}-{edition.key}", self.settings.share)
+        variant = self.renderer().render(edition, stories, links, cfg)
+        cached = _EditionCache(edition, variant, edition.list_name)
+        with self._lock:
+            self._editions.setdefault(edition_id, cached)
+            return self._editions[edition_id]
+
+    def _shared(self, backend: MailBackend) -> SharedLimit | None:
+        if self.limiter_for is None:
+            return None
+        limiter = getattr(backend, "limiter", None)
+        return limiter if isinstance(limiter, SharedLimit) else None
+
+    def close(self) -> None:
+        backends: dict[str, MailBackend] = getattr(self._local, "backends", None) or {}
+        for backend in backends.values():
+            backend.close()
+
+    # -------------------------------------------------------------- the task
+    def send_range(
+        self, edition_id: int, first: int, last: int, *, last_try: bool = False
+    ) -> RangeOutcome:
+        """Deliver what is open in ``[first, last]`` of one edition; see the module docstring."""
+        cached = self.edition(edition_id)
+        edition = cached.edition
+        cfg = self.settings.lists[edition.list_name]
+        backend = self.backend(cfg.mail)
+        span = (first, last)
+        now = self.clock()
+        recovered = self.store.recover_deliveries(
+            edition_id,
+            idempotent=backend.idempotent,
+            now=now,
+            stale_before=now - self.lease,
+            id_range=span,
+        )
+        sent = failed = unknown = 0
+        while True:
+            claimed_at = self.clock()
+            claimed = self.store.claim_deliveries(
+                edition, backend.batch_size, claimed_at, id_range=span
+            )
+            if not claimed:
+                break
+            results, messages = self._prepare(cached, claimed, backend)
+            shared = self._shared(backend)
+            if messages:
+                if shared is not None:
+                    shared.prepay(len(messages))  # rate limit and cool-down, before the lease
+                ours = ledger.confirm_claims(self.store, claimed, claimed_at, self.clock())
+                lost = {c.key for c in claimed if c.id not in ours}
+                claimed = [c for c in claimed if c.id in ours]
+                messages = [m for m in messages if m.key not in lost]
+                results = [r for r in results if r.key not in lost]
+            try:
+                if messages:
+                    results += backend.send_batch(messages)
+            except AuthenticationError as err:
+                # retrying cannot help: the rows fail (retryable) with the reason
+                results += [
+                    DeliveryResult.failed(
+                        m.key, f"credentials refused: {err.reason}", retryable=True
+                    )
+                    for m in messages
+                ]
+            except ProviderError as err:
+                if not err.retryable:
+                    results += [
+                        DeliveryResult.failed(m.key, err.reason, retryable=False) for m in messages
+                    ]
+                elif last_try:
+                    reason = f"gave up after the task's retries: {err.reason}"
+                    results += [
+                        DeliveryResult.failed(m.key, reason, retryable=True) for m in messages
+                    ]
+                else:
+                    # nothing of this batch was handed over: give the rows back, retry later
+                    self.store.release_deliveries(claimed, self.clock())
+                    if shared is not None:
+                        shared.settle()
+                    raise RetryLater(err.reason, err.retry_after) from err
+            if shared is not None:
+                shared.settle()
+            self.store.record_deliveries(
+                claimed, results, {m.key: m.message_id for m in messages}, self.clock()
+            )
+            for r in results:
+                if r.state == "sent":
+                    sent += 1
+                elif r.state == "unknown":
+                    unknown += 1
+                else:
+                    failed += 1
+        left = ledger.range_state(self.store, edition_id, span, self.clock())
+        come_back = None
+        if left.sending and left.oldest_claim is not None:
+            # another worker holds rows of this range: come back when its lease runs out
+            expires = left.oldest_claim + self.lease - self.clock()
+            come_back = max(1.0, expires.total_seconds() + 1.0)
+        elif left.pending:
+            come_back = 1.0  # released by another worker meanwhile: pick them up soon
+        return RangeOutcome(recovered, sent, failed, unknown, come_back)
+
+    def _prepare(
+        self, cached: _EditionCache, claimed: list[ClaimedDelivery], backend: MailBackend
+    ) -> tuple[list[DeliveryResult], list[Message]]:
+        """Suppressed addresses fail; the rest are personalized into messages."""
+        cfg = self.settings.lists[cached.list_name]
+        renderer = self.renderer()
+        results: list[DeliveryResult] = []
+        messages: list[Message] = []
+        suppressed = suppressed_among(self.store, [c.subscriber.email for c in claimed])
+        for c in claimed:
+            if c.subscriber.email.lower() in suppressed:
+                reason = f"suppressed: {suppressed[c.subscriber.email.lower()]}"
+                results.append(DeliveryResult.failed(c.key, reason, retryable=False))
+                continue
+            try:
+                messages.append(
+                    renderer.personalize(
+                        cached.variant,
+                        c.subscriber,
+                        c.key,
+                        cfg,
+                        self.clock(),
+                        parts=backend.needs_parts,
+                    )
+                )
+            except RenderError as err:
+                results.append(DeliveryResult.failed(c.key, str(err), retryable=False))
+        return results, messages
+
+
+def open_sender(
+    settings: Settings,
+    clock: Clock,
+    limiter_for: Callable[[MailBackend], SharedLimit | None] | None = None,
+) -> BatchSender:
+    """A sender on its own store, for one worker process."""
+    assert settings.queue is not None
+    store = Store.open(settings.database_url)
+    return BatchSender(
+        settings=settings,
+        store=store,
+        clock=clock,
+        lease=timedelta(seconds=settings.queue.lease_seconds),
+        limiter_for=limiter_for,
+    )
+
+
+__all__ = ["BatchSender", "RangeOutcome", "RetryLater", "SharedLimit", "open_sender"]

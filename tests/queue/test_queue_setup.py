@@ -1,0 +1,121 @@
+"""[queue] settings, the missing-Dramatiq error, the shared cool-down, `distributor worker` errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from distributor.errors import ConfigError
+from distributor.queue import open_queue
+from distributor.queue.limits import SharedLimiter, window_for
+from tests.conftest import NOW, settings_for, write_config
+from tests.queue.conftest import cli_env
+
+
+def test_no_queue_section_means_in_process_delivery(tmp_path: Path) -> None:
+    assert settings_for(write_config(tmp_path)).queue is None
+
+
+def test_queue_urls_are_checked_and_come_from_the_environment(tmp_path: Path) -> None:
+    bad = write_config(tmp_path, extra='[queue]\nbroker_url = "http://x"\n')
+    with pytest.raises(ConfigError, match="redis://"):
+        settings_for(bad)
+    path = write_config(tmp_path, extra='[queue]\nbroker_url = "redis://127.0.0.1/0"\n')
+    secret = "amqp://user:s3cret@mq.example:5672/%2F"
+    settings = settings_for(path, {"DISTRIBUTOR_QUEUE_BROKER_URL": secret})
+    assert settings.queue is not None and settings.queue.broker_kind == "rabbitmq"
+    assert "s3cret" not in repr(settings)
+
+
+def test_rate_limits_with_rabbitmq_need_redis(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        mail='provider = "mailgun"\ndomain = "mg.x"\nrate_limit = 10\n',
+        extra='[queue]\nbroker_url = "amqp://guest:guest@127.0.0.1:1/%2F"\n',
+    )
+    settings = settings_for(path, {"DISTRIBUTOR_MAIL_MAIN_API_KEY": "k"})
+    with pytest.raises(ConfigError, match="rate_limit_url"):
+        open_queue(settings, lambda: NOW)
+
+
+def test_missing_dramatiq_is_a_clear_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(tmp_path, extra='[queue]\nbroker_url = "redis://127.0.0.1:1/0"\n')
+    monkeypatch.delitem(sys.modules, "distributor.queue.broker", raising=False)
+    monkeypatch.setitem(sys.modules, "dramatiq", None)
+    with pytest.raises(ConfigError, match=r"install distributor\[scale\]"):
+        open_queue(settings_for(path), lambda: NOW)
+
+
+def test_worker_without_queue_section_is_one_line_error(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "distributor", "--config", str(path), "worker"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "distributor: error: no [queue] section: `distributor worker` needs a broker"
+    ]
+
+
+def test_window_fits_two_batches() -> None:
+    assert window_for(400, 50) == (400, 1)
+    assert window_for(10, 100) == (200, 20)
+    assert window_for(10, 100, window=5) == (50, 5)
+
+
+def test_a_retry_after_seen_by_one_worker_holds_every_worker(
+    redis_ns: tuple[str, str],
+) -> None:
+    url, ns = redis_ns
+    clients = [redis.Redis.from_url(url), redis.Redis.from_url(url)]
+    try:
+        one, two = (SharedLimiter(c, f"{ns}:mail:main", per_second=None, batch=10) for c in clients)
+        one.pause(1.0)  # worker one got a 429 with Retry-After: 1
+        started = time.monotonic()
+        two.wait(10)  # worker two, another connection, waits it out
+        assert 0.8 <= time.monotonic() - started < 2.0
+        started = time.monotonic()
+        two.wait(10)
+        assert time.monotonic() - started < 0.2  # and only once
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_shared_window_limit_holds_across_threads(redis_ns: tuple[str, str]) -> None:
+    url, ns = redis_ns
+    client = redis.Redis.from_url(url)
+    limiter = SharedLimiter(client, f"{ns}:mail:main", per_second=50, batch=10, window=1)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        for _ in range(6):
+            limiter.wait(10)
+            with lock:
+                stamps.append(time.time())
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        client.close()
+    per_second: dict[int, int] = {}
+    for t in stamps:
+        per_second[int(t)] = per_second.get(int(t), 0) + 10
+    assert max(per_second.values()) <= 50 and sum(per_second.values()) == 180

@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from distributor.config import ListConfig
 from distributor.errors import AuthenticationError, ProviderError, RenderError
 from distributor.mail.base import MailBackend
 from distributor.models import DeliveryResult, Edition, Post, ShareLink, Story
+from distributor.render.batch import BatchTemplates
 from distributor.render.digest import DigestRenderer
 from distributor.social.base import SocialChannel
 from distributor.store import ClaimedPost, Store
@@ -27,6 +29,8 @@ from distributor.store.mail import suppressed_among
 Clock = Callable[[], datetime]
 Progress = Callable[[int], None]
 MAX_ATTEMPTS = 5
+#: per-recipient error lines an outcome keeps; the rest are only counted
+MAX_ERROR_LINES = 100
 
 
 @dataclass
@@ -41,17 +45,25 @@ class DispatchOutcome:
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: error lines not kept (beyond :data:`MAX_ERROR_LINES`): memory stays bounded
+    errors_left_out: int = 0
+
+    def error(self, line: str) -> None:
+        if len(self.errors) < MAX_ERROR_LINES:
+            self.errors.append(line)
+        else:
+            self.errors_left_out += 1
 
     def add(self, result: DeliveryResult, subject: str) -> None:
         if result.state == "sent":
             self.sent += 1
         elif result.state == "unknown":
             self.unknown += 1
-            self.errors.append(f"{subject}: outcome unknown: {result.error}")
+            self.error(f"{subject}: outcome unknown: {result.error}")
         else:
             self.failed += 1
             retry = " (will retry next run)" if result.retryable else ""
-            self.errors.append(f"{subject}: {result.error}{retry}")
+            self.error(f"{subject}: {result.error}{retry}")
 
 
 def deliver_edition(
@@ -72,47 +84,73 @@ def deliver_edition(
     variant = renderer.render(edition, stories, links, list_config)
     if variant.shortening:
         out.warnings.append(variant.shortening.describe())
+    templates = (
+        BatchTemplates(renderer, variant, list_config, getattr(backend, "forbidden", ()))
+        if backend.templates
+        else None
+    )
     while True:
         claimed = store.claim_deliveries(edition, backend.batch_size, clock())
         if not claimed:
             break
+        now = clock()
         messages = []
         results: list[DeliveryResult] = []
-        by_key = {c.key: c for c in claimed}
+        batch = templates.batch() if templates is not None else None
         # an address suppressed since the edition was made (bounce, complaint) is not sent
         suppressed = suppressed_among(store, [c.subscriber.email for c in claimed])
         for c in claimed:
-            if c.subscriber.email.lower() in suppressed:
+            if suppressed and c.subscriber.email.lower() in suppressed:
                 reason = f"suppressed: {suppressed[c.subscriber.email.lower()]}"
                 results.append(DeliveryResult.failed(c.key, reason, retryable=False))
+                continue
+            if (
+                batch is not None
+                and templates is not None
+                and templates.add(batch, c.subscriber, c.key)
+            ):
                 continue
             try:
                 messages.append(
                     renderer.personalize(
-                        variant,
-                        c.subscriber,
-                        c.key,
-                        list_config,
-                        clock(),
-                        parts=backend.needs_parts,
+                        variant, c.subscriber, c.key, list_config, now, parts=backend.needs_parts
                     )
                 )
             except RenderError as err:
                 results.append(DeliveryResult.failed(c.key, str(err), retryable=False))
-        try:
-            results += backend.send_batch(messages)
-        except ProviderError as err:
-            # nothing of this batch was handed over: give the rows back and stop
-            store.release_deliveries(claimed, clock())
-            out.stopped = str(err)
-            kind = "credentials refused" if isinstance(err, AuthenticationError) else "unavailable"
-            out.errors.append(f"mail transport {backend.name} {kind}: {err.reason}")
-            break
-        store.record_deliveries(claimed, results, {m.key: m.message_id for m in messages}, clock())
+        calls: list[Callable[[], list[DeliveryResult]]] = []
+        if messages:
+            calls.append(partial(backend.send_batch, messages))
+        if batch is not None and len(batch):
+            calls.append(partial(backend.send_template, batch))
+        message_ids = {m.key: m.message_id for m in messages}
+        if batch is not None:
+            message_ids.update(zip(batch.keys, batch.message_ids, strict=True))
+        stopped: ProviderError | None = None
+        for call in calls:
+            try:
+                results += call()
+            except ProviderError as err:
+                # nothing of this call was handed over: its rows go back and we stop
+                stopped = err
+                break
+        if stopped is not None:
+            done = {r.key for r in results}
+            store.release_deliveries([c for c in claimed if c.key not in done], clock())
+            claimed = [c for c in claimed if c.key in done]
+            out.stopped = str(stopped)
+            kind = (
+                "credentials refused" if isinstance(stopped, AuthenticationError) else "unavailable"
+            )
+            out.error(f"mail transport {backend.name} {kind}: {stopped.reason}")
+        store.record_deliveries(claimed, results, message_ids, clock())
+        by_key = {c.key: c for c in claimed}
         for r in results:
             out.add(r, by_key[r.key].subscriber.email if r.key in by_key else r.key)
         if progress:
             progress(len(claimed))
+        if stopped is not None:
+            break
     out.left_pending = store.delivery_counts([edition.id]).pending
     return out
 

@@ -14,19 +14,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from distributor.config import ListConfig
 from distributor.errors import AuthenticationError, ProviderError, RenderError
 from distributor.mail.base import MailBackend
-from distributor.models import DeliveryResult, Edition, Post, ShareLink, Story
-from distributor.render.digest import DigestRenderer
+from distributor.mail.merge import TemplateBatch
+from distributor.models import DeliveryResult, Edition, Message, Post, ShareLink, Story
+from distributor.render.batch import BatchTemplates
+from distributor.render.digest import DigestRenderer, Variant
 from distributor.social.base import SocialChannel
-from distributor.store import ClaimedPost, Store
+from distributor.store import ClaimedDelivery, ClaimedPost, Store
 from distributor.store.mail import suppressed_among
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int], None]
 MAX_ATTEMPTS = 5
+#: per-recipient error lines an outcome keeps; the rest are only counted
+MAX_ERROR_LINES = 100
 
 
 @dataclass
@@ -41,17 +46,123 @@ class DispatchOutcome:
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: error lines not kept (beyond :data:`MAX_ERROR_LINES`): memory stays bounded
+    errors_left_out: int = 0
+
+    def error(self, line: str) -> None:
+        if len(self.errors) < MAX_ERROR_LINES:
+            self.errors.append(line)
+        else:
+            self.errors_left_out += 1
 
     def add(self, result: DeliveryResult, subject: str) -> None:
         if result.state == "sent":
             self.sent += 1
         elif result.state == "unknown":
             self.unknown += 1
-            self.errors.append(f"{subject}: outcome unknown: {result.error}")
+            self.error(f"{subject}: outcome unknown: {result.error}")
         else:
             self.failed += 1
             retry = " (will retry next run)" if result.retryable else ""
-            self.errors.append(f"{subject}: {result.error}{retry}")
+            self.error(f"{subject}: {result.error}{retry}")
+
+
+@dataclass
+class PreparedBatch:
+    """One claimed batch made ready for its transport.
+
+    ``results`` holds the outcomes known before sending (suppressed addresses,
+    messages that cannot be rendered); ``messages`` are whole personalized
+    messages and ``batch`` the readers a template API takes as values only.
+    """
+
+    results: list[DeliveryResult]
+    messages: list[Message]
+    batch: TemplateBatch | None
+
+    @property
+    def message_ids(self) -> dict[str, str]:
+        ids = {m.key: m.message_id for m in self.messages}
+        if self.batch is not None:
+            ids.update(zip(self.batch.keys, self.batch.message_ids, strict=True))
+        return ids
+
+    @property
+    def to_send(self) -> int:
+        return len(self.messages) + (len(self.batch) if self.batch is not None else 0)
+
+
+class BatchMaker:
+    """Turns claimed ledger rows of one edition variant into a :class:`PreparedBatch`.
+
+    Made once per edition (the batch template is built once); used by the
+    in-process loop below and by the workers' batch tasks alike.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        backend: MailBackend,
+        renderer: DigestRenderer,
+        variant: Variant,
+        list_config: ListConfig,
+    ) -> None:
+        self.store, self.backend, self.renderer = store, backend, renderer
+        self.variant, self.list_config = variant, list_config
+        self.templates = (
+            BatchTemplates(renderer, variant, list_config, getattr(backend, "forbidden", ()))
+            if backend.templates
+            else None
+        )
+
+    def prepare(self, claimed: Sequence[ClaimedDelivery], now: datetime) -> PreparedBatch:
+        messages: list[Message] = []
+        results: list[DeliveryResult] = []
+        templates = self.templates
+        batch = templates.batch() if templates is not None else None
+        # an address suppressed since the edition was made (bounce, complaint) is not sent
+        suppressed = suppressed_among(self.store, [c.subscriber.email for c in claimed])
+        for c in claimed:
+            if suppressed and c.subscriber.email.lower() in suppressed:
+                reason = f"suppressed: {suppressed[c.subscriber.email.lower()]}"
+                results.append(DeliveryResult.failed(c.key, reason, retryable=False))
+                continue
+            if (
+                batch is not None
+                and templates is not None
+                and templates.add(batch, c.subscriber, c.key)
+            ):
+                continue
+            try:
+                messages.append(
+                    self.renderer.personalize(
+                        self.variant,
+                        c.subscriber,
+                        c.key,
+                        self.list_config,
+                        now,
+                        parts=self.backend.needs_parts,
+                    )
+                )
+            except RenderError as err:
+                results.append(DeliveryResult.failed(c.key, str(err), retryable=False))
+        return PreparedBatch(results, messages, batch)
+
+    def send(self, prepared: PreparedBatch) -> tuple[list[DeliveryResult], ProviderError | None]:
+        """Hand the batch over: the results of the calls made, and the error that stopped
+        the rest (nothing of a failed call was handed over; its rows have no result)."""
+        results = list(prepared.results)
+        calls: list[Callable[[], list[DeliveryResult]]] = []
+        if prepared.messages:
+            calls.append(partial(self.backend.send_batch, prepared.messages))
+        if prepared.batch is not None and len(prepared.batch):
+            calls.append(partial(self.backend.send_template, prepared.batch))
+        for call in calls:
+            try:
+                results += call()
+            except ProviderError as err:
+                return results, err
+        return results, None
 
 
 def deliver_edition(
@@ -72,47 +183,30 @@ def deliver_edition(
     variant = renderer.render(edition, stories, links, list_config)
     if variant.shortening:
         out.warnings.append(variant.shortening.describe())
+    maker = BatchMaker(store, backend, renderer, variant, list_config)
     while True:
         claimed = store.claim_deliveries(edition, backend.batch_size, clock())
         if not claimed:
             break
-        messages = []
-        results: list[DeliveryResult] = []
+        prepared = maker.prepare(claimed, clock())
+        results, stopped = maker.send(prepared)
+        if stopped is not None:
+            done = {r.key for r in results}
+            store.release_deliveries([c for c in claimed if c.key not in done], clock())
+            claimed = [c for c in claimed if c.key in done]
+            out.stopped = str(stopped)
+            kind = (
+                "credentials refused" if isinstance(stopped, AuthenticationError) else "unavailable"
+            )
+            out.error(f"mail transport {backend.name} {kind}: {stopped.reason}")
+        store.record_deliveries(claimed, results, prepared.message_ids, clock())
         by_key = {c.key: c for c in claimed}
-        # an address suppressed since the edition was made (bounce, complaint) is not sent
-        suppressed = suppressed_among(store, [c.subscriber.email for c in claimed])
-        for c in claimed:
-            if c.subscriber.email.lower() in suppressed:
-                reason = f"suppressed: {suppressed[c.subscriber.email.lower()]}"
-                results.append(DeliveryResult.failed(c.key, reason, retryable=False))
-                continue
-            try:
-                messages.append(
-                    renderer.personalize(
-                        variant,
-                        c.subscriber,
-                        c.key,
-                        list_config,
-                        clock(),
-                        parts=backend.needs_parts,
-                    )
-                )
-            except RenderError as err:
-                results.append(DeliveryResult.failed(c.key, str(err), retryable=False))
-        try:
-            results += backend.send_batch(messages)
-        except ProviderError as err:
-            # nothing of this batch was handed over: give the rows back and stop
-            store.release_deliveries(claimed, clock())
-            out.stopped = str(err)
-            kind = "credentials refused" if isinstance(err, AuthenticationError) else "unavailable"
-            out.errors.append(f"mail transport {backend.name} {kind}: {err.reason}")
-            break
-        store.record_deliveries(claimed, results, {m.key: m.message_id for m in messages}, clock())
         for r in results:
             out.add(r, by_key[r.key].subscriber.email if r.key in by_key else r.key)
         if progress:
             progress(len(claimed))
+        if stopped is not None:
+            break
     out.left_pending = store.delivery_counts([edition.id]).pending
     return out
 

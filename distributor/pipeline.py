@@ -28,10 +28,13 @@ from distributor.render.story_page import write_story_page
 from distributor.report import EditionReport, RunReport, SourceReport
 from distributor.selection import (
     WEEKLY,
+    Candidate,
     EditionPlan,
     Window,
     normalize_language,
     plan_editions,
+    plan_variants,
+    segment_for_topics,
     segment_of,
 )
 from distributor.share.cards import CardMaker, CardSet
@@ -42,6 +45,7 @@ from distributor.social.base import SocialChannel, build_channel
 from distributor.sources.base import build_source
 from distributor.store import ClaimedPost, Store
 from distributor.store import sources as source_store
+from distributor.store.repository import NewVariant, ReaderProfile
 from distributor.store.social import translations_of
 from distributor.store.web import WebStore
 from distributor.subscribers import read_subscribers_csv
@@ -181,55 +185,123 @@ def sync_subscribers(ctx: Context, list_name: str, cfg: ListConfig, report: RunR
 
 
 def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
-    """Plan the new editions of one list: one per reader language and topic segment."""
+    """Plan the new editions of one list with their recipients: one per reader language
+    and topic segment.  Loads every recipient: for previews; a run uses :func:`plan_list`."""
     now = ctx.clock()
-    last = ctx.store.last_edition_at(list_name)
-    window = Window(now=now, max_age=timedelta(hours=cfg.max_age_hours), last_edition_at=last)
-    since = now - window.max_age if last is None else min(last, now - window.max_age)
-
     # readers who chose the weekly digest: left out but on the list's weekly day, when
     # they get their own variants with everything of the week they have not had yet
     recipients = ctx.store.recipients(list_name)
     web = WebStore(ctx.store)
     weekly_ids = web.weekly_subscribers() & {r.id for r in recipients}
-    weekly_day = now.astimezone(ZoneInfo(cfg.timezone)).strftime("%A").lower()
-    if weekly_day != cfg.weekly_day:
+    if not _weekly_due(now, cfg):
         recipients = [r for r in recipients if r.id not in weekly_ids]
         weekly_ids = set()
+
+    def segment_for(sub: Subscriber) -> str:
+        return segment_of(sub, weekly=sub.id in weekly_ids)
+
+    inputs = _selection_inputs(ctx, list_name, cfg, bool(weekly_ids))
+    variants = {(normalize_language(r.language), segment_for(r)) for r in recipients}
+    return plan_editions(
+        candidates=inputs.candidates,
+        recipients=recipients,
+        sent={v: source_store.sent_history(ctx.store, list_name, *v) for v in variants},
+        max_stories=cfg.max_stories,
+        fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
+        window=inputs.window,
+        send_empty=cfg.empty_edition == "send",
+        segment_for=segment_for,
+        window_for=inputs.window_for,
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The new editions of one list, planned without loading the readers.
+
+    ``plans`` carry their number of readers; :meth:`variant_of` names the
+    variant of a reader profile, so the ledger can be written while the
+    readers are streamed (:meth:`Store.create_editions`).
+    """
+
+    plans: list[EditionPlan]
+    weekly_due: bool
+
+    def variant_of(self, profile: ReaderProfile) -> tuple[str, str] | None:
+        if profile.weekly and not self.weekly_due:
+            return None  # weekly readers wait for the list's weekly day
+        return normalize_language(profile.language), segment_for_topics(
+            profile.topics, weekly=profile.weekly
+        )
+
+    @property
+    def variants(self) -> list[NewVariant]:
+        return [NewVariant(p.language, p.segment, p.stories) for p in self.plans]
+
+
+def plan_list(ctx: Context, list_name: str, cfg: ListConfig) -> Selection:
+    """Plan the new editions of one list (see :func:`select`) from its reader profiles:
+    one ``GROUP BY``, whatever the number of readers."""
+    now = ctx.clock()
+    profiles = ctx.store.reader_profiles(list_name)
+    due = _weekly_due(now, cfg)
+    empty = Selection([], due)
+    counts: dict[tuple[str, str], int] = {}
+    for profile, n in profiles.items():
+        variant = empty.variant_of(profile)
+        if variant is not None:
+            counts[variant] = counts.get(variant, 0) + n
+    inputs = _selection_inputs(
+        ctx, list_name, cfg, any(seg.startswith(WEEKLY) for _, seg in counts)
+    )
+    plans = plan_variants(
+        candidates=inputs.candidates,
+        variants=counts,
+        sent={v: source_store.sent_history(ctx.store, list_name, *v) for v in counts},
+        max_stories=cfg.max_stories,
+        fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
+        window=inputs.window,
+        send_empty=cfg.empty_edition == "send",
+        window_for=inputs.window_for,
+    )
+    return Selection(plans, due)
+
+
+def _weekly_due(now: datetime, cfg: ListConfig) -> bool:
+    return now.astimezone(ZoneInfo(cfg.timezone)).strftime("%A").lower() == cfg.weekly_day
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    window: Window
+    weekly_window: Window
+    candidates: list[Candidate]
+
+    def window_for(self, segment: str) -> Window:
+        return self.weekly_window if segment.startswith(WEEKLY) else self.window
+
+
+def _selection_inputs(ctx: Context, list_name: str, cfg: ListConfig, weekly: bool) -> _Inputs:
+    """The windows and candidate stories of a list; ``weekly``: weekly readers are due."""
+    now = ctx.clock()
+    last = ctx.store.last_edition_at(list_name)
+    window = Window(now=now, max_age=timedelta(hours=cfg.max_age_hours), last_edition_at=last)
+    since = now - window.max_age if last is None else min(last, now - window.max_age)
     weekly_window = window
-    if weekly_ids:
+    if weekly:
         weekly_window = Window(
             now=now,
             max_age=max(timedelta(days=7), window.max_age),
             last_edition_at=source_store.last_weekly_edition_at(ctx.store, list_name),
         )
         since = min(since, now - weekly_window.max_age)
-
-    def segment_for(sub: Subscriber) -> str:
-        return segment_of(sub, weekly=sub.id in weekly_ids)
-
-    def window_for(segment: str) -> Window:
-        return weekly_window if segment.startswith(WEEKLY) else window
-
     candidates = source_store.candidates(ctx.store, now=now, since=since)
     # editors' choices (dashboard): excluded stories and their translations are left out
-    _, excluded = web.story_flags()
+    _, excluded = WebStore(ctx.store).story_flags()
     candidates = [
         c for c in candidates if c.story.id not in excluded and c.story.group not in excluded
     ]
-    variants = {(normalize_language(r.language), segment_for(r)) for r in recipients}
-    sent = {v: source_store.sent_history(ctx.store, list_name, *v) for v in variants}
-    return plan_editions(
-        candidates=candidates,
-        recipients=recipients,
-        sent=sent,
-        max_stories=cfg.max_stories,
-        fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
-        window=window,
-        send_empty=cfg.empty_edition == "send",
-        segment_for=segment_for,
-        window_for=window_for,
-    )
+    return _Inputs(window, weekly_window, candidates)
 
 
 def edition_date_key(now: datetime, cfg: ListConfig) -> str:
@@ -421,7 +493,8 @@ def run(
         for story in store.published_stories(now=now, since=since):
             posted_candidates.setdefault(story.id, story)
 
-        plans = select(ctx, list_name, cfg)
+        selection = plan_list(ctx, list_name, cfg)
+        plans = selection.plans
         resumed = [] if dry_run else _resume(ctx, list_name)
         if not plans and not resumed:
             report.notes.append(f"list {list_name}: no new stories; no edition made")
@@ -450,17 +523,15 @@ def run(
             report.error("mail", cfg.mail, str(err))
             continue
         editions = list(resumed)
-        for plan in plans:
-            edition = store.create_edition(
+        if plans:
+            made = store.create_editions(
                 list_name=list_name,
                 key=key,
-                language=plan.language,
-                stories=plan.stories,
-                recipients=plan.recipients,
+                variants=[NewVariant(p.language, p.segment, p.stories) for p in plans],
+                variant_of=selection.variant_of,
                 now=now,
-                segment=plan.segment,
             )
-            editions.append((edition, False))
+            editions += [(edition, False) for edition, _rows in made]
         if settings.queue is not None:  # workers (issue 9): batch tasks, not sent here
             _enqueue(ctx, backend, editions, cfg, report, cache)
         else:
@@ -556,6 +627,10 @@ def _deliver(
             report.warn("render", subject, line)
         for line in out.errors:
             report.error("mail", subject, line)
+        if out.errors_left_out:
+            report.error(
+                "mail", subject, f"{out.errors_left_out} more errors like these, not listed"
+            )
         if out.stopped:
             stopped = out.stopped
             report.notes.append(
@@ -623,6 +698,10 @@ def _enqueue(
         )
 
 
+#: the reader a dry run personalizes one message for (no reader is loaded)
+_SAMPLE_READER = Subscriber(0, "reader@example.invalid", "Reader", "en")
+
+
 def _dry_render(
     renderer: DigestRenderer,
     plan: EditionPlan,
@@ -639,20 +718,24 @@ def _dry_render(
     variant = renderer.render(edition, plan.stories, links, cfg)
     if variant.shortening:
         report.warn("render", f"{list_name}/{key}/{plan.language}", variant.shortening.describe())
-    for sub in plan.recipients[:1]:
-        renderer.personalize(variant, sub, f"{list_name}/{key}/{plan.language}/{sub.id}", cfg, now)
+    readers = plan.readers or len(plan.recipients)
+    if readers:  # one message, as a reader of this variant would get it
+        sample = plan.recipients[0] if plan.recipients else _SAMPLE_READER
+        renderer.personalize(
+            variant, sample, f"{list_name}/{key}/{plan.language}/{sample.id}", cfg, now
+        )
     report.editions.append(
         EditionReport(
             list_name,
             key,
             plan.language,
             len(plan.stories),
-            len(plan.recipients),
-            pending=len(plan.recipients),
+            readers,
+            pending=readers,
             segment=plan.segment,
         )
     )
-    report.emails.skipped += len(plan.recipients)
+    report.emails.skipped += readers
 
 
 def social_stories(ctx: Context, story_id: str | None = None) -> list[Story]:

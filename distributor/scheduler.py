@@ -64,6 +64,7 @@ from distributor.models import Subscriber
 from distributor.report import RunReport
 from distributor.sources.base import USER_AGENT
 from distributor.store import Store
+from distributor.store.repository import ReaderProfile
 from distributor.store.schedule import ScheduleStore, Slot
 
 log = logging.getLogger("distributor.scheduler")
@@ -104,12 +105,17 @@ def local_send_time(wall: datetime, zone: str) -> datetime:
 
 
 def _zone_of(sub: Subscriber, default: str) -> str:
-    if sub.timezone:
+    return _zone_of_name(sub.timezone, default)
+
+
+def _zone_of_name(timezone: str | None, default: str) -> str:
+    """The reader's time zone when it is a known one, else ``default``."""
+    if timezone:
         try:
-            ZoneInfo(sub.timezone)
+            ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             return default
-        return sub.timezone
+        return timezone
     return default
 
 
@@ -453,8 +459,8 @@ class Runner:
             pipeline.sync_subscribers(ctx, list_name, cfg, report)
         finally:
             ctx.session.close()
-        recipients = self.store.recipients(list_name)
-        zones = {_zone_of(r, cfg.timezone) for r in recipients} | {cfg.timezone}
+        profiles = self.store.reader_profiles(list_name)
+        zones = {_zone_of_name(p.timezone, cfg.timezone) for p in profiles} | {cfg.timezone}
         for wall_utc in window:
             wall = wall_utc.replace(tzinfo=None)
             sends = {z: local_send_time(wall, z) for z in zones}
@@ -519,26 +525,34 @@ class Runner:
         report = RunReport(started_at=now.isoformat(), dry_run=False)
         try:
             pipeline.sync_subscribers(ctx, list_name, cfg, report)
-            plans = pipeline.select(ctx, list_name, cfg)
-            groups: dict[str, int] = {}
-            for plan in plans:
-                not_before = {}
-                for sub in plan.recipients:
-                    at = local_send_time(wall, _zone_of(sub, cfg.timezone))
-                    not_before[sub.id] = at
-                    offset = wall - at.replace(tzinfo=None)
-                    label = _offset_label(offset)
-                    groups[label] = groups.get(label, 0) + 1
-                assert slot.edition_key is not None
-                self.store.create_edition(
+            selection = pipeline.plan_list(ctx, list_name, cfg)
+            plans = selection.plans
+            offsets: dict[str | None, datetime] = {}
+
+            def not_before(profile: ReaderProfile) -> datetime:
+                if profile.timezone not in offsets:
+                    zone = _zone_of_name(profile.timezone, cfg.timezone)
+                    offsets[profile.timezone] = local_send_time(wall, zone)
+                return offsets[profile.timezone]
+
+            assert slot.edition_key is not None
+            created = (
+                self.store.create_editions(
                     list_name=list_name,
                     key=slot.edition_key,
-                    language=plan.language,
-                    stories=plan.stories,
-                    recipients=plan.recipients,
+                    variants=selection.variants,
+                    variant_of=selection.variant_of,
                     now=now,
                     not_before=not_before,
                 )
+                if plans
+                else []
+            )
+            groups: dict[str, int] = {}
+            for edition, _rows in created:
+                for at, n in self.store.held_back_counts(edition.id).items():
+                    label = _offset_label(wall - at.replace(tzinfo=None))
+                    groups[label] = groups.get(label, 0) + n
         except DistributorError as err:
             self.schedule.finish_slot(
                 list_name, wall_utc, state="failed", now=self.clock(), reason=str(err)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from distributor.models import Story, StoryStatus, Subscriber
@@ -75,6 +75,8 @@ class EditionPlan:
     stories: tuple[Story, ...]
     recipients: tuple[Subscriber, ...]
     segment: str = ""
+    #: how many readers the variant has (streamed runs leave ``recipients`` empty)
+    readers: int = 0
 
 
 def normalize_language(tag: str) -> str:
@@ -113,7 +115,12 @@ def segment_of(subscriber: Subscriber, *, weekly: bool = False) -> str:
     Readers who chose the weekly digest form their own segments, ``weekly`` or
     ``weekly/<topics>``, with their own history and a week-long window.
     """
-    topics = "+".join(sorted({topic_key(t) for t in subscriber.topics if topic_key(t)}))
+    return segment_for_topics(subscriber.topics, weekly=weekly)
+
+
+def segment_for_topics(topics: Sequence[str], *, weekly: bool = False) -> str:
+    """The segment of a reader with these topics (see :func:`segment_of`)."""
+    topics = "+".join(sorted({topic_key(t) for t in topics if topic_key(t)}))
     if weekly:
         return f"{WEEKLY}/{topics}" if topics else WEEKLY
     return topics
@@ -165,6 +172,35 @@ def plan_editions(
     ``window_for`` gives a segment its own window (weekly readers); by default
     every reader is segmented by topics and every variant uses ``window``.
     """
+    readers: dict[tuple[str, str], list[Subscriber]] = defaultdict(list)
+    for sub in recipients:
+        readers[(normalize_language(sub.language), segment_for(sub))].append(sub)
+    plans = plan_variants(
+        candidates=candidates,
+        variants={v: len(subs) for v, subs in readers.items()},
+        sent=sent,
+        max_stories=max_stories,
+        fallbacks=fallbacks,
+        window=window,
+        send_empty=send_empty,
+        window_for=window_for,
+    )
+    return [replace(p, recipients=tuple(readers[(p.language, p.segment)])) for p in plans]
+
+
+def plan_variants(
+    *,
+    candidates: Sequence[Story | Candidate],
+    variants: Mapping[tuple[str, str], int],
+    sent: Mapping[tuple[str, str], SentHistory],
+    max_stories: int,
+    fallbacks: Sequence[str | None],
+    window: Window,
+    send_empty: bool = False,
+    window_for: Callable[[str], Window] | None = None,
+) -> list[EditionPlan]:
+    """:func:`plan_editions` without the readers: ``variants`` maps (language, segment)
+    to its number of readers; the plans carry that number and no recipients."""
     wrapped = [c if isinstance(c, Candidate) else Candidate(c) for c in candidates]
     by_group: dict[str, dict[str, Candidate]] = defaultdict(dict)
     for c in wrapped:
@@ -179,12 +215,8 @@ def plan_editions(
         if old is None or _newer(s, old.story):  # two of one group in one language: the newest
             versions[lang] = c
 
-    readers: dict[tuple[str, str], list[Subscriber]] = defaultdict(list)
-    for sub in recipients:
-        readers[(normalize_language(sub.language), segment_for(sub))].append(sub)
-
     plans = []
-    for language, segment in sorted(readers):
+    for language, segment in sorted(variants):
         history = sent.get((language, segment), SentHistory())
         topics = segment_topics(segment)
         variant_window = window_for(segment) if window_for else window
@@ -202,7 +234,9 @@ def plan_editions(
         stories = _dedupe([c.story for c in chosen], history, resent)[:max_stories]
         if stories or send_empty:
             plans.append(
-                EditionPlan(language, tuple(stories), tuple(readers[(language, segment)]), segment)
+                EditionPlan(
+                    language, tuple(stories), (), segment, readers=variants[(language, segment)]
+                )
             )
     return plans
 

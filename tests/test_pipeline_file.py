@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
@@ -150,7 +151,7 @@ def test_claims_are_atomic_across_processes(tmp_path: Path, make_context: Any) -
     # one edition with many recipients: the sample's subscribers, re-added 40 times over
     from distributor.models import Subscriber
 
-    many = [Subscriber(id=0, email=f"r{i}@example.com", name="", language="en") for i in range(400)]
+    many = [Subscriber(id=0, email=f"r{i}@example.com", name="", language="en") for i in range(2000)]
     ctx.store.add_subscribers("daily", many, NOW)
     plan = next(p for p in select(ctx, "daily", cfg) if p.language == "en")
     edition = ctx.store.create_edition(
@@ -161,12 +162,15 @@ def test_claims_are_atomic_across_processes(tmp_path: Path, make_context: Any) -
         recipients=plan.recipients,
         now=NOW,
     )
+    go = tmp_path / "go"
     script = (
-        "import sys, json\n"
+        "import sys, json, time, pathlib\n"
         "from datetime import datetime, UTC\n"
         "from distributor.store import Store\n"
         "store = Store.open(sys.argv[1])\n"
         "ed = store.edition(int(sys.argv[2]))\n"
+        "while not pathlib.Path(sys.argv[3]).exists():\n"
+        "    time.sleep(0.01)\n"
         "got = []\n"
         "while rows := store.claim_deliveries(ed, 3, datetime.now(UTC)):\n"
         "    got += [r.id for r in rows]\n"
@@ -174,12 +178,14 @@ def test_claims_are_atomic_across_processes(tmp_path: Path, make_context: Any) -
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, ctx.settings.database_url, str(edition.id)],
+            [sys.executable, "-c", script, ctx.settings.database_url, str(edition.id), str(go)],
             stdout=subprocess.PIPE,
             text=True,
         )
         for _ in range(3)
     ]
+    time.sleep(1.5)  # all three opened the store and wait: start them together
+    go.touch()
     results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     claimed = [i for r in results for i in r]
     assert len(claimed) == len(set(claimed)) == len(plan.recipients)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from distributor.config import Settings
+from distributor.mail.merge import TemplateBatch
 from distributor.models import DeliveryResult, Message
 from distributor.registry import mail_backend_class
 
@@ -32,6 +33,8 @@ class MailBackend(abc.ABC):
     idempotent: ClassVar[bool] = False
     #: reads ``Message.text``/``html`` (HTTP APIs); False: sends ``Message.raw`` only
     needs_parts: ClassVar[bool] = True
+    #: takes a template batch straight from the renderer (:meth:`send_template`)
+    templates: ClassVar[bool] = False
     batch_size: int = 100
 
     def __init__(self, name: str, config: Any, settings: Settings) -> None:
@@ -41,6 +44,10 @@ class MailBackend(abc.ABC):
 
     @abc.abstractmethod
     def send_batch(self, messages: Sequence[Message]) -> list[DeliveryResult]: ...
+
+    def send_template(self, batch: TemplateBatch) -> list[DeliveryResult]:
+        """One template and each recipient's values; only where ``templates`` is True."""
+        raise NotImplementedError(f"{self.provider} takes whole messages only")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default holds none."""

@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from distributor.config import MailgunConfig, Settings
-from distributor.mail.http import CheckResult, HttpMailBackend, describe_reply, grouped_chunks
-from distributor.mail.merge import merge, reply_to
+from distributor.mail.http import (
+    CheckResult,
+    HttpMailBackend,
+    describe_reply,
+    grouped_chunks,
+    multipart_form,
+)
+from distributor.mail.merge import TemplateBatch, merge
 from distributor.models import DeliveryResult, Message
 
 REGIONS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
@@ -36,43 +43,63 @@ class MailgunBackend(HttpMailBackend):
         key = config.api_key.get_secret_value() if config.api_key else ""
         self.auth = ("api", key)
 
+    #: takes a :class:`TemplateBatch` straight from the renderer (see ``send_template``)
+    templates = True
+    forbidden = ("%recipient", "%unsubscribe_url%")
+
     def chunks(self, messages: Sequence[Message]) -> Iterator[Sequence[Message]]:
         return grouped_chunks(messages, self.max_per_call)
 
     def payload(self, chunk: Sequence[Message]) -> list[tuple[str, str]]:
+        """The form fields of one batch call of whole messages (factored by :func:`merge`)."""
+        return self.template_payload(TemplateBatch.of(merge(chunk, forbidden=self.forbidden)))
+
+    def template_payload(self, batch: TemplateBatch) -> list[tuple[str, str]]:
         """The form fields of one batch call."""
-        batch = merge(chunk, forbidden=("%recipient", "%unsubscribe_url%"))
 
         def ph(name: str) -> str:
             return f"%recipient.{name}%"
 
-        first = chunk[0]
-        from_header = next((v for k, v in first.headers if k.lower() == "from"), first.sender)
-        data: list[tuple[str, str]] = [("from", from_header)]
-        data += [("to", m.recipient) for m in chunk]
+        data: list[tuple[str, str]] = [("from", batch.from_header)]
+        data += [("to", r) for r in batch.recipients]
         data.append(("subject", batch.subject.render(ph)))
-        if first.text:
+        if batch.text.parts:
             data.append(("text", batch.text.render(ph)))
-        if first.html:
+        if batch.html.parts:
             data.append(("html", batch.html.render(ph)))
-        if rt := reply_to(first):
-            data.append(("h:Reply-To", rt))
+        if batch.reply_to:
+            data.append(("h:Reply-To", batch.reply_to))
         for name, template in batch.headers:
             data.append((f"h:{name}", template.render(ph)))
-        variables = {m.recipient: values for m, values in zip(chunk, batch.values, strict=True)}
+        variables = dict(zip(batch.recipients, batch.values, strict=True))
         data.append(("recipient-variables", json.dumps(variables, ensure_ascii=False)))
         return data
 
     def send_chunk(self, chunk: Sequence[Message]) -> list[DeliveryResult]:
+        return self._post(self.payload(chunk), [m.key for m in chunk])
+
+    def send_template(self, batch: TemplateBatch) -> list[DeliveryResult]:
+        """Send a template batch, in calls of at most 1,000 recipients (same failure
+        handling as :meth:`send_batch`)."""
+        step = self.max_per_call
+        calls = [batch.slice(i, i + step) for i in range(0, len(batch), step)]
+        return self.send_calls((part.keys, partial(self._send_part, part)) for part in calls)
+
+    def _send_part(self, part: TemplateBatch) -> list[DeliveryResult]:
+        return self._post(self.template_payload(part), part.keys)
+
+    def _post(self, fields: list[tuple[str, str]], keys: Sequence[str]) -> list[DeliveryResult]:
+        body, content_type = multipart_form(fields)
         response = self.request(
             "POST",
             f"/v3/{self.cfg.domain}/messages",
             auth=self.auth,
-            files=[(k, (None, v)) for k, v in self.payload(chunk)],
+            data=body,
+            headers={"Content-Type": content_type},
         )
-        body = response.json() if response.content else {}
-        provider_id = str(body.get("id", "")) or None
-        return [DeliveryResult.sent(m.key, provider_id=provider_id) for m in chunk]
+        reply = response.json() if response.content else {}
+        provider_id = str(reply.get("id", "")) or None
+        return [DeliveryResult.sent(k, provider_id=provider_id) for k in keys]
 
     def check(self) -> CheckResult:
         response = self.session.get(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
 from distributor.models import Message
@@ -257,3 +257,84 @@ def _match(statics: list[str], value: str) -> list[str] | None:
         return None
 
     return fit(1, len(head))
+
+
+@dataclass
+class TemplateBatch:
+    """A batch for a template API, however it was made: by :func:`merge` from whole
+    messages, or straight from a renderer that knows which parts are personal
+    (:meth:`distributor.render.digest.DigestRenderer.batch_template`).
+
+    ``values[i]`` fills every variable of the templates for ``recipients[i]``;
+    ``keys`` are the ledger keys and ``message_ids`` the Message-ID of each.
+    """
+
+    sender: str
+    from_header: str
+    reply_to: str | None
+    subject: Template
+    text: Template
+    html: Template
+    headers: list[tuple[str, Template]]
+    keys: list[str] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    values: list[dict[str, str]] = field(default_factory=list)
+    message_ids: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def slice(self, start: int, stop: int) -> TemplateBatch:
+        """The same template for recipients ``start`` to ``stop``."""
+        return replace(
+            self,
+            keys=self.keys[start:stop],
+            recipients=self.recipients[start:stop],
+            values=self.values[start:stop],
+            message_ids=self.message_ids[start:stop],
+        )
+
+    @classmethod
+    def of(cls, batch: MergedBatch) -> TemplateBatch:
+        """The template batch of messages factored by :func:`merge`."""
+        first = batch.messages[0]
+        from_header = next((v for k, v in first.headers if k.lower() == "from"), first.sender)
+        return cls(
+            sender=first.sender,
+            from_header=from_header,
+            reply_to=reply_to(first),
+            subject=batch.subject,
+            text=batch.text,
+            html=batch.html,
+            headers=batch.headers,
+            keys=[m.key for m in batch.messages],
+            recipients=[m.recipient for m in batch.messages],
+            values=batch.values,
+            message_ids=[m.message_id for m in batch.messages],
+        )
+
+
+def protect(template: Template, forbidden: Sequence[str], constants: dict[str, str]) -> Template:
+    """``template`` with every static token holding the provider's own syntax made a
+    variable whose (constant) value is that token; the values go to ``constants``."""
+    if not forbidden:
+        return template
+    parts: list[Part] = []
+    for part in template.parts:
+        if isinstance(part, Var) or not any(f in part for f in forbidden):
+            parts.append(part)
+            continue
+        clean = ""
+        for token in _tokens(part):
+            if not any(f in token for f in forbidden):
+                clean += token
+                continue
+            if clean:
+                parts.append(clean)
+                clean = ""
+            name = f"c{len(constants) + 1}"
+            constants[name] = token
+            parts.append(Var(name))
+        if clean:
+            parts.append(clean)
+    return Template(tuple(parts))

@@ -30,13 +30,13 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from distributor.config import Settings
-from distributor.errors import AuthenticationError, ProviderError, RenderError
+from distributor.dispatch import BatchMaker
+from distributor.errors import AuthenticationError
 from distributor.mail.base import MailBackend, build_mail_backend
 from distributor.mail.http import Limiter
-from distributor.models import DeliveryResult, Edition, Message
+from distributor.models import DeliveryResult, Edition
 from distributor.render.digest import DigestRenderer, Variant
-from distributor.store import ClaimedDelivery, Store, ledger
-from distributor.store.mail import suppressed_among
+from distributor.store import Store, ledger
 
 Clock = Callable[[], datetime]
 
@@ -165,6 +165,7 @@ class BatchSender:
             stale_before=now - self.lease,
             id_range=span,
         )
+        maker = self.maker(cached, backend)
         sent = failed = unknown = 0
         while True:
             claimed_at = self.clock()
@@ -173,48 +174,38 @@ class BatchSender:
             )
             if not claimed:
                 break
-            results, messages = self._prepare(cached, claimed, backend)
             shared = self._shared(backend)
-            if messages:
-                if shared is not None:
-                    shared.prepay(len(messages))  # rate limit and cool-down, before the lease
+            if shared is not None:
+                shared.prepay(len(claimed))  # rate limit and cool-down, before the lease
+                # the wait may have outlasted the lease: send only the rows still ours
                 ours = ledger.confirm_claims(self.store, claimed, claimed_at, self.clock())
-                lost = {c.key for c in claimed if c.id not in ours}
                 claimed = [c for c in claimed if c.id in ours]
-                messages = [m for m in messages if m.key not in lost]
-                results = [r for r in results if r.key not in lost]
-            try:
-                if messages:
-                    results += backend.send_batch(messages)
-            except AuthenticationError as err:
-                # retrying cannot help: the rows fail (retryable) with the reason
-                results += [
-                    DeliveryResult.failed(
-                        m.key, f"credentials refused: {err.reason}", retryable=True
-                    )
-                    for m in messages
-                ]
-            except ProviderError as err:
-                if not err.retryable:
-                    results += [
-                        DeliveryResult.failed(m.key, err.reason, retryable=False) for m in messages
-                    ]
+            prepared = maker.prepare(claimed, self.clock())
+            results, err = maker.send(prepared)
+            if err is not None:
+                done = {r.key for r in results}
+                rest = [c for c in claimed if c.key not in done]
+                if isinstance(err, AuthenticationError):
+                    # retrying cannot help: the rows fail (retryable) with the reason
+                    reason, retryable = f"credentials refused: {err.reason}", True
+                elif not err.retryable:
+                    reason, retryable = err.reason, False
                 elif last_try:
-                    reason = f"gave up after the task's retries: {err.reason}"
-                    results += [
-                        DeliveryResult.failed(m.key, reason, retryable=True) for m in messages
-                    ]
+                    reason, retryable = f"gave up after the task's retries: {err.reason}", True
                 else:
-                    # nothing of this batch was handed over: give the rows back, retry later
-                    self.store.release_deliveries(claimed, self.clock())
+                    # nothing of the failed call was handed over: give its rows back
+                    self.store.release_deliveries(rest, self.clock())
+                    done_rows = [c for c in claimed if c.key in done]
+                    self.store.record_deliveries(
+                        done_rows, results, prepared.message_ids, self.clock()
+                    )
                     if shared is not None:
                         shared.settle()
                     raise RetryLater(err.reason, err.retry_after) from err
+                results += [DeliveryResult.failed(c.key, reason, retryable=retryable) for c in rest]
             if shared is not None:
                 shared.settle()
-            self.store.record_deliveries(
-                claimed, results, {m.key: m.message_id for m in messages}, self.clock()
-            )
+            self.store.record_deliveries(claimed, results, prepared.message_ids, self.clock())
             for r in results:
                 if r.state == "sent":
                     sent += 1
@@ -232,34 +223,15 @@ class BatchSender:
             come_back = 1.0  # released by another worker meanwhile: pick them up soon
         return RangeOutcome(recovered, sent, failed, unknown, come_back)
 
-    def _prepare(
-        self, cached: _EditionCache, claimed: list[ClaimedDelivery], backend: MailBackend
-    ) -> tuple[list[DeliveryResult], list[Message]]:
-        """Suppressed addresses fail; the rest are personalized into messages."""
-        cfg = self.settings.lists[cached.list_name]
-        renderer = self.renderer()
-        results: list[DeliveryResult] = []
-        messages: list[Message] = []
-        suppressed = suppressed_among(self.store, [c.subscriber.email for c in claimed])
-        for c in claimed:
-            if c.subscriber.email.lower() in suppressed:
-                reason = f"suppressed: {suppressed[c.subscriber.email.lower()]}"
-                results.append(DeliveryResult.failed(c.key, reason, retryable=False))
-                continue
-            try:
-                messages.append(
-                    renderer.personalize(
-                        cached.variant,
-                        c.subscriber,
-                        c.key,
-                        cfg,
-                        self.clock(),
-                        parts=backend.needs_parts,
-                    )
-                )
-            except RenderError as err:
-                results.append(DeliveryResult.failed(c.key, str(err), retryable=False))
-        return results, messages
+    def maker(self, cached: _EditionCache, backend: MailBackend) -> BatchMaker:
+        """The batch maker of one edition for this thread's transport (made once)."""
+        makers: dict[tuple[int, str], BatchMaker] = getattr(self._local, "makers", None) or {}
+        self._local.makers = makers
+        key = (cached.edition.id, backend.name)
+        if key not in makers:
+            cfg = self.settings.lists[cached.list_name]
+            makers[key] = BatchMaker(self.store, backend, self.renderer(), cached.variant, cfg)
+        return makers[key]
 
 
 def open_sender(

@@ -454,3 +454,18 @@ def _body(layout: list[_Piece], static: list[str], slots: list[str]) -> None:
 
 def _header_str(header: StaticHeader) -> str:
     return str(SMTP.header_factory(header.name, header.value))
+
+
+def template_slots(
+    text: str, html: str
+) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
+    """Where the personal parts of a variant go, for batch templates.
+
+    Returns the static pieces of the text body and the field of each slot
+    between them, and the same for the HTML body with each slot's context
+    (``text`` or ``attr``), exactly as :class:`PreparedMessage` splits them.
+    """
+    text_static, text_fields = _split(text)
+    html_static, html_fields = _split(html)
+    contexts = _html_contexts(html_static, len(html_fields))
+    return text_static, text_fields, html_static, list(zip(html_fields, contexts, strict=True))

@@ -151,7 +151,9 @@ deliveries = Table(
     # schedule (issue 8): local-time delivery; a row is not claimed before this time
     Column("not_before", UTCDateTime, nullable=True),
     UniqueConstraint("edition_id", "subscriber_id", name="uq_delivery"),
-    Index("ix_deliveries_state", "edition_id", "state"),
+    # claims read pending rows of one edition in id order: this index gives them in
+    # that order on PostgreSQL too (SQLite's indexes end with the rowid anyway)
+    Index("ix_deliveries_claim", "edition_id", "state", "id"),
 )
 
 posts = Table(

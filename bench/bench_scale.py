@@ -1,0 +1,478 @@
+"""Scale benchmark (not a test): one edition to N subscribers through a batch mail API.
+
+The real daily job (``distributor.pipeline.run``) on a configuration written to a
+temporary directory: the sample newsroom's feed, one list of N seeded subscribers
+(several languages, topic segments, weekly readers, suppressed addresses), sent
+through the Mailgun backend to a Mailgun-contract server running in its own process
+(it checks the endpoint, basic auth, the form fields, at most 1,000 recipients per
+call and recipient-variables for every recipient, and counts recipients).
+
+Each measured run is a fresh process: wall time from selection to every delivery
+recorded (the run minus fetching the feed), and its peak RSS (``VmHWM``); the
+server reports its own peak.  Configurations: SQLite and PostgreSQL (a fresh
+database on 127.0.0.1:5432, skipped if none answers), N = BENCH_SMALL (10,000) and
+BENCH_LARGE (1,000,000).  Next to them, the naive path (the ledger and mail path as
+it was before issue 9: every recipient loaded, one UPDATE per ledger row, each
+message fully personalized then factored back by ``merge``) on BENCH_NAIVE (20,000)
+subscribers, per-recipient rates compared.
+
+:func:`measure` runs one configuration and returns its figures: the hook for more
+modes (e.g. 1 and 2 queue workers).  Ends with ONE JSON line.
+Environment: BENCH_SMALL, BENCH_LARGE, BENCH_NAIVE, BENCH_PG_URL, BENCH_SKIP_PG=1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import multiprocessing
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SMALL = int(os.environ.get("BENCH_SMALL", "10000"))
+LARGE = int(os.environ.get("BENCH_LARGE", "1000000"))
+NAIVE = int(os.environ.get("BENCH_NAIVE", "20000"))
+PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+API_KEY = "key-bench"
+DOMAIN = "mg.bench.example"
+LANGUAGES = ("en", "en", "en", "fr", "es", "pt-BR", "ar", "de")
+TOPICS = ([], [], [], ["world"], ["business"], ["world", "science"])
+
+
+# ------------------------------------------------------------------ the server
+class MailgunContract(BaseHTTPRequestHandler):
+    """Mailgun's messages API, checked and counted; fast enough not to be the bottleneck."""
+
+    protocol_version = "HTTP/1.1"
+    counter: Any = None
+    expected_auth = "Basic " + base64.b64encode(f"api:{API_KEY}".encode()).decode()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def reply(self, status: int, body: dict[str, str]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path != f"/v3/{DOMAIN}/messages":
+            return self.reply(404, {"message": "not found"})
+        if self.headers.get("Authorization") != self.expected_auth:
+            return self.reply(401, {"message": "Forbidden"})
+        ctype = self.headers.get("Content-Type", "")
+        if not ctype.startswith("multipart/form-data; boundary="):
+            return self.reply(400, {"message": "form data expected"})
+        boundary = b"--" + ctype.split("boundary=", 1)[1].encode()
+        fields: dict[str, list[bytes]] = {}
+        for part in body.split(boundary)[1:-1]:
+            head, _, value = part[2:-2].partition(b"\r\n\r\n")
+            name = head.split(b'name="', 1)[1].split(b'"', 1)[0].decode()
+            fields.setdefault(name, []).append(value)
+        to = [t.decode() for t in fields.get("to", [])]
+        if not 0 < len(to) <= 1000:
+            return self.reply(400, {"message": "'to': between 1 and 1000 recipients"})
+        for name in ("from", "subject", "recipient-variables"):
+            if not fields.get(name):
+                return self.reply(400, {"message": f"'{name}' parameter is missing"})
+        if not (fields.get("text") or fields.get("html")):
+            return self.reply(400, {"message": "need at least one of 'text' or 'html'"})
+        variables = json.loads(fields["recipient-variables"][0])
+        if set(variables) != set(to) or len(set(to)) != len(to):
+            return self.reply(400, {"message": "recipient-variables must cover every recipient"})
+        with self.counter.get_lock():
+            self.counter.value += len(to)
+        self.reply(200, {"id": f"<{self.counter.value}@{DOMAIN}>", "message": "Queued. Thank you."})
+
+
+def serve(port: int, counter: Any, ready: Any, peak: Any) -> None:
+    MailgunContract.counter = counter
+    server = HTTPServer(("127.0.0.1", port), MailgunContract)
+    server.timeout = 0.5
+    ready.set()
+    while True:
+        server.handle_request()
+        peak.value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------ seeding
+def write_config(tmp: Path, url: str, database_url: str) -> Path:
+    path = tmp / "distributor.toml"
+    path.write_text(
+        f"""
+data_dir = "var"
+database_url = "{database_url}"
+[newsroom]
+name = "Meridian World News"
+url = "https://news.example"
+postal_address = "1 Example Square, Example City"
+[web]
+base_url = "https://news.example/newsletter"
+[sources.meridian]
+url = "{ROOT / "config" / "sample" / "newsroom.atom.xml"}"
+[lists.daily]
+title = "Meridian Daily"
+from_address = "Meridian Daily <digest@news.example>"
+mail = "main"
+max_age_hours = 876000
+weekly_day = "{_not_today()}"
+[mail.main]
+provider = "mailgun"
+domain = "{DOMAIN}"
+base_url = "{url}"
+timeout = 60
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _not_today() -> str:
+    """A weekly day that is not today (UTC): weekly readers wait, the daily edition goes."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(days=3)).strftime("%A").lower()
+
+
+def seed(database_url: str, n: int) -> None:
+    """N subscribers on the list (bulk inserts), 1 in 500 suppressed, 1 in 100 weekly."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from distributor.store import Store
+    from distributor.store import schema as s
+
+    store = Store.open(database_url)
+    now = datetime.now(UTC)
+    step = 20000
+    with store.engine.begin() as conn:
+        for start in range(1, n + 1, step):
+            ids = range(start, min(start + step, n + 1))
+            conn.execute(
+                insert(s.subscribers),
+                [
+                    {
+                        "id": i,
+                        "email": f"reader{i}@example.org",
+                        "name": f"Reader {i}" if i % 3 else "",
+                        "language": LANGUAGES[i % len(LANGUAGES)],
+                        "timezone": None,
+                        "topics": TOPICS[i % len(TOPICS)],
+                        "created_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                insert(s.memberships),
+                [
+                    {
+                        "list_name": "daily",
+                        "subscriber_id": i,
+                        "status": "subscribed",
+                        "updated_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                insert(s.suppressions),
+                [
+                    {"email": f"reader{i}@example.org", "reason": "hard bounce", "created_at": now}
+                    for i in ids
+                    if i % 500 == 0
+                ],
+            )
+            conn.execute(
+                insert(s.subscriber_preferences),
+                [{"subscriber_id": i, "frequency": "weekly"} for i in ids if i % 100 == 7],
+            )
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT setval('subscribers_id_seq', (SELECT max(id) FROM subscribers))"
+            )
+            conn.commit()
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+    store.close()
+
+
+# ------------------------------------------------------------------ one run
+def run_once(config: str, mode: str) -> None:
+    """In a fresh process: the daily job; prints one JSON line of figures."""
+    import requests
+
+    from distributor.config import load_settings
+    from distributor.pipeline import Context, run
+    from distributor.store import Store
+
+    settings = load_settings(
+        Path(config),
+        environ={"DISTRIBUTOR_MAIL_MAIN_API_KEY": API_KEY},
+        dotenv_path=Path(config).parent / "no.env",
+    )
+    store = Store.open(settings.database_url)
+    if mode == "naive":
+        naive_paths(store)
+    ctx = Context(settings=settings, store=store, session=requests.Session())
+    marks: dict[str, float] = {}
+    real_fetch = __import__("distributor.pipeline", fromlist=["fetch_sources"]).fetch_sources
+
+    def fetch_and_mark(*args: Any, **kwargs: Any) -> None:
+        real_fetch(*args, **kwargs)
+        marks["selection"] = time.perf_counter()
+
+    import distributor.pipeline as pipeline
+
+    pipeline.fetch_sources = fetch_and_mark  # type: ignore[assignment]
+    report = run(ctx)
+    done = time.perf_counter()
+    ctx.close()
+    with store.engine.connect() as conn:
+        ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM editions")]
+        rows = conn.exec_driver_sql("SELECT count(*) FROM deliveries").scalar_one()
+    counts = store.delivery_counts(ids)
+    store.close()
+    print(
+        json.dumps(
+            {
+                "seconds": done - marks["selection"],
+                "sent": report.emails.sent,
+                "failed": report.emails.failed,
+                "pending_left": counts.pending + counts.sending,
+                "ledger_rows": rows,
+                "suppressed_left_out": counts.failed,
+                "editions": len(report.editions),
+                "error_lines": len(report.errors),
+                "peak_rss_mb": _peak_mb(),
+            }
+        )
+    )
+
+
+def _peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def naive_paths(store: Any) -> None:
+    """Put back the paths as they were before issue 9, in this process only."""
+    from sqlalchemy import update
+
+    import distributor.pipeline as pipeline
+    from distributor.mail.mailgun import MailgunBackend
+    from distributor.models import DeliveryResult
+    from distributor.store import schema as s
+    from distributor.store.repository import NewVariant
+
+    # 1. selection loads every recipient (pipeline.select) and writes per plan
+    def create_editions(
+        *, list_name: str, key: str, variants: Any, variant_of: Any, now: Any, **_: Any
+    ) -> Any:
+        plans = {(p.language, p.segment): p for p in pipeline.select(CTX[0], list_name, CTX[1])}
+        out = []
+        for v in variants:
+            plan = plans[(v.language, v.segment)]
+            out.append(
+                (
+                    store.create_edition(
+                        list_name=list_name,
+                        key=key,
+                        language=v.language,
+                        stories=v.stories,
+                        recipients=plan.recipients,
+                        now=now,
+                        segment=v.segment,
+                    ),
+                    len(plan.recipients),
+                )
+            )
+        return out
+
+    real_plan_list = pipeline.plan_list
+
+    def plan_list(ctx: Any, list_name: str, cfg: Any) -> Any:
+        CTX[:] = [ctx, cfg]
+        return real_plan_list(ctx, list_name, cfg)
+
+    pipeline.plan_list = plan_list  # type: ignore[assignment]
+    store.create_editions = create_editions
+    assert NewVariant
+
+    # 2. one UPDATE per ledger row
+    def record_deliveries(claimed: Any, results: Any, message_ids: Any, now: Any) -> None:
+        by_key = {r.key: r for r in results}
+        with store.engine.begin() as conn:
+            for c in claimed:
+                res = by_key.get(c.key) or DeliveryResult.unknown(c.key, "no result")
+                conn.execute(
+                    update(s.deliveries)
+                    .where(s.deliveries.c.id == c.id)
+                    .values(
+                        state=res.state.value,
+                        provider_id=res.provider_id,
+                        error=res.error,
+                        retryable=res.retryable,
+                        message_id=message_ids.get(c.key),
+                        updated_at=now,
+                    )
+                )
+
+    store.record_deliveries = record_deliveries
+    # 3. every message fully personalized, then factored back into a template by merge()
+    MailgunBackend.templates = False  # type: ignore[misc]
+
+
+CTX: list[Any] = []
+
+
+def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> dict[str, Any]:
+    """Seed ``n`` subscribers on ``backend`` (sqlite|postgresql), run the job once in a
+    fresh process against a fresh Mailgun-contract server; return the figures.
+
+    ``workers`` is for later modes (queue workers); 0 = in-process.
+    """
+    if workers:
+        raise NotImplementedError("queue workers: not in this benchmark yet")
+    mp = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        database_url, drop = _database(backend, tmp)
+        port = free_port()
+        counter, ready, peak = mp.Value("l", 0), mp.Event(), mp.Value("l", 0)
+        server = mp.Process(target=serve, args=(port, counter, ready, peak), daemon=True)
+        server.start()
+        try:
+            assert ready.wait(30), "server did not start"
+            config = write_config(tmp, f"http://127.0.0.1:{port}", database_url)
+            started = time.perf_counter()
+            seed(database_url, n)
+            seed_seconds = time.perf_counter() - started
+            out = subprocess.run(
+                [sys.executable, __file__, "--run", str(config), mode],
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=tmp,
+            )
+            if out.returncode != 0:
+                raise RuntimeError(f"run failed: {out.stderr[-3000:]}")
+            figures = json.loads(out.stdout.strip().splitlines()[-1])
+        finally:
+            server.kill()
+            server.join(5)
+            drop()
+    # every ledger row sent, each exactly once on the server; suppressed and weekly
+    # readers (not their day) and readers of variants without stories have no row
+    assert figures["sent"] == counter.value == figures["ledger_rows"], (figures, counter.value)
+    assert figures["pending_left"] == 0, figures
+    figures.update(
+        backend=backend,
+        subscribers=n,
+        mode=mode,
+        server_recipients=counter.value,
+        server_peak_rss_mb=round(peak.value / 1024, 1),
+        seed_seconds=round(seed_seconds, 1),
+        per_second=round(figures["sent"] / figures["seconds"]),
+        seconds=round(figures["seconds"], 2),
+    )
+    print(json.dumps(figures), file=sys.stderr)
+    return figures
+
+
+def _database(backend: str, tmp: Path) -> tuple[str, Any]:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'bench.db'}", lambda: None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"bench_{os.getpid()}_{int(time.time() * 1000)}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    return url, drop
+
+
+def postgres_available() -> bool:
+    if os.environ.get("BENCH_SKIP_PG"):
+        return False
+    try:
+        from sqlalchemy import create_engine, text
+
+        with create_engine(PG_ADMIN).connect() as conn:
+            conn.execute(text("select 1"))
+        return True
+    except Exception:
+        return False
+
+
+def main() -> None:
+    load = os.getloadavg()[0]
+    backends = ["sqlite"] + (["postgresql"] if postgres_available() else [])
+    out: dict[str, Any] = {"load_average_at_start": round(load, 2), "cpus": os.cpu_count()}
+    for backend in backends:
+        small = measure(backend, SMALL)
+        large = measure(backend, LARGE)
+        naive = measure(backend, NAIVE, mode="naive")
+        fast_mid = measure(backend, NAIVE)
+        b = backend[:2] if backend == "sqlite" else "pg"
+        out.update(
+            {
+                f"{b}_small_n": SMALL,
+                f"{b}_small_seconds": small["seconds"],
+                f"{b}_small_peak_rss_mb": small["peak_rss_mb"],
+                f"{b}_large_n": LARGE,
+                f"{b}_large_seconds": large["seconds"],
+                f"{b}_large_per_second": large["per_second"],
+                f"{b}_large_peak_rss_mb": large["peak_rss_mb"],
+                f"{b}_server_peak_rss_mb": large["server_peak_rss_mb"],
+                f"{b}_mem_large_over_small": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
+                f"{b}_naive_n": NAIVE,
+                f"{b}_naive_per_second": naive["per_second"],
+                f"{b}_naive_peak_rss_mb": naive["peak_rss_mb"],
+                f"{b}_fast_per_second_same_n": fast_mid["per_second"],
+                f"{b}_speedup_vs_naive": round(fast_mid["per_second"] / naive["per_second"], 1),
+                f"{b}_large_meets_30s": large["seconds"] <= 30,
+            }
+        )
+    out["load_average_at_end"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--run":
+        run_once(sys.argv[2], sys.argv[3])
+    else:
+        main()

@@ -28,6 +28,7 @@ from distributor.models import (
     Subscriber,
     SubscriberStatus,
 )
+from distributor.store import migrate
 from distributor.store import schema as s
 
 
@@ -133,7 +134,23 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+        """Open the database at ``url`` and bring its schema to the newest revision.
+
+        ``upgrade=False`` migrates nothing and refuses a database that is behind (for
+        deployments that run ``distributor db upgrade`` themselves).
+        """
+        store = cls.connect(url)
+        try:
+            _bring_schema_to_head(store.engine, upgrade=upgrade)
+        except StoreError as err:
+            store.close()
+            raise StoreError(f"cannot open database {_safe_url(url)}: {err}") from err
+        return store
+
+    @classmethod
+    def connect(cls, url: str) -> Store:
+        """The store over ``url`` without touching its schema (``distributor db`` uses it)."""
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -142,12 +159,6 @@ class Store:
             raise StoreError(f"cannot open database {_safe_url(url)}: {err}") from err
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        try:
-            s.metadata.create_all(engine)
-        except SQLAlchemyError as err:
-            raise StoreError(
-                f"cannot open database {_safe_url(url)}: {err.__cause__ or err}"
-            ) from err
         return cls(engine)
 
     def close(self) -> None:
@@ -728,6 +739,19 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<database url>"
+
+
+def _bring_schema_to_head(engine: Engine, *, upgrade: bool) -> None:
+    """Migrate to head (Alembic), or with ``upgrade=False`` only check that it is there."""
+    if upgrade:
+        migrate.upgrade(engine)
+        return
+    state = migrate.status(engine)
+    if not state.up_to_date:
+        raise StoreError(
+            f"the schema is at {state.current or 'no revision'}, this version needs "
+            f"{state.head}: run `distributor db upgrade`"
+        )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

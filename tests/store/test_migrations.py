@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, func, inspect, insert, select, text
+from sqlalchemy import create_engine, func, insert, inspect, select, text
 
 from distributor.cli import main
 from distributor.errors import StoreError

@@ -366,10 +366,17 @@ def _bare(default: str) -> str:
     return text_.strip("'\"")
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Only our tables: others in the database (APScheduler's ``apscheduler_jobs``) are not
+    part of the schema and must never show up as "to drop"."""
+    return type_ != "table" or name in metadata.tables
+
+
 #: the comparison options of env.py, shared with :func:`differences`
 COMPARE_OPTIONS: dict[str, Any] = {
     "compare_type": True,
     "compare_server_default": compare_server_default,
+    "include_name": include_name,
 }
 
 

@@ -438,7 +438,13 @@ class Store:
             return int(res.rowcount or 0)
 
     def _locking(self, query: Any) -> Any:
-        """``FOR UPDATE SKIP LOCKED`` where the database has row locks (not SQLite)."""
+        """``FOR UPDATE SKIP LOCKED`` where the database has row locks (not SQLite).
+
+        Claims use it as a CTE (``WITH claim AS (SELECT ... LIMIT n FOR UPDATE SKIP
+        LOCKED) UPDATE ... WHERE id IN (SELECT id FROM claim)``), never as a plain
+        ``IN (subquery)``: PostgreSQL may re-run such a subquery for each row it updates,
+        and each run skips the rows the earlier ones locked, so a claim of 2 took 5 rows.
+        A CTE with a locking clause is evaluated once."""
         if self.engine.dialect.name == "sqlite":
             return query
         return query.with_for_update(skip_locked=True)
@@ -469,7 +475,7 @@ class Store:
                 conn.execute(
                     update(d)
                     .where(
-                        d.c.id.in_(candidates.scalar_subquery()),
+                        d.c.id.in_(select(candidates.cte("claim").c.id)),
                         d.c.state == DeliveryState.PENDING.value,
                     )
                     .values(
@@ -629,7 +635,7 @@ class Store:
             rows = conn.execute(
                 update(p)
                 .where(
-                    p.c.id.in_(candidates.scalar_subquery()),
+                    p.c.id.in_(select(candidates.cte("claim").c.id)),
                     p.c.state == DeliveryState.PENDING.value,
                 )
                 .values(

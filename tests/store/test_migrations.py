@@ -216,6 +216,17 @@ def test_db_check_reports_drift_at_head(tmp_path: Path, db_url: str) -> None:
     assert "differs from it in 1 place(s)" in out.stderr and "ix_stories_group" in out.stderr
 
 
+def test_tables_of_others_are_not_drift(tmp_path: Path, db_url: str) -> None:
+    """APScheduler keeps its jobs in the same database; that is not a schema difference."""
+    Store.open(db_url).close()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY)"))
+    engine.dispose()
+    out = _cli(_config(tmp_path, db_url), "db", "check")
+    assert out.exit_code == 0, out.stderr
+
+
 def test_db_stamp_adopts_a_database_fixed_by_hand(tmp_path: Path, db_url: str) -> None:
     engine = create_engine(db_url)
     s.metadata.create_all(engine)

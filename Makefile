@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean distclean browser
+.PHONY: run test test-postgres lint format bench clean distclean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP) ## run the daily job on the sample newsroom
 	$(BIN)/distributor run
 
-test: $(STAMP) browser ## run the test suite
-	$(BIN)/python -m pytest
+# Both passes run on pytest-xdist workers (the tests use unique ports, paths and databases).
+PYTEST_WORKERS ?= 2
+
+test: $(STAMP) browser ## run the test suite (SQLite as the store)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+test-postgres: $(STAMP) browser ## the same suite with PostgreSQL as the store
+	DISTRIBUTOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright
 # install`). Installed here when missing and apt is usable; otherwise those tests skip

@@ -553,6 +553,8 @@ class Settings(_Section):
     config_path: Path
     data_dir: Path
     database_url: str
+    #: bring the database schema to the newest revision when a command opens it
+    database_auto_upgrade: bool = True
     templates_dir: Path
     secret_key: SecretStr
     newsroom: NewsroomConfig
@@ -710,6 +712,14 @@ def load_settings(
         database_url = f"sqlite:///{data_dir / 'distributor.db'}"
     if not isinstance(database_url, str):
         raise ConfigError(f"database_url: must be a string (got {database_url!r})")
+    auto_upgrade = raw.pop("database_auto_upgrade", True)
+    if env.get("DISTRIBUTOR_DATABASE_AUTO_UPGRADE"):
+        flag = env["DISTRIBUTOR_DATABASE_AUTO_UPGRADE"].strip().lower()
+        if flag not in ("1", "true", "yes", "0", "false", "no"):
+            raise ConfigError("DISTRIBUTOR_DATABASE_AUTO_UPGRADE: must be true or false")
+        auto_upgrade = flag in ("1", "true", "yes")
+    if not isinstance(auto_upgrade, bool):
+        raise ConfigError(f"database_auto_upgrade: must be true or false (got {auto_upgrade!r})")
 
     templates = raw.pop("templates_dir", None)
     templates_dir = (
@@ -729,6 +739,7 @@ def load_settings(
                 "config_path": config_path,
                 "data_dir": data_dir,
                 "database_url": database_url,
+                "database_auto_upgrade": auto_upgrade,
                 "templates_dir": templates_dir,
                 "secret_key": SecretStr(secret_key),
             },

@@ -49,6 +49,7 @@ def write_config(
     path.write_text(
         f"""
 data_dir = "var"
+{database_line(tmp_path, extra)}
 {extra}
 [newsroom]
 name = "Meridian World News"
@@ -82,6 +83,85 @@ subscribers_file = "{subscribers}"
 ADMIN_URL = os.environ.get(
     "DISTRIBUTOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+# The whole suite on PostgreSQL: with DISTRIBUTOR_TEST_DATABASE=postgresql every config the
+# tests write (write_config and the areas' own writers, through database_line) points at a
+# fresh PostgreSQL database of its own, copied from a template migrated once per process
+# (CREATE DATABASE ... TEMPLATE is a file copy: far faster than migrating each time) and
+# dropped when the test ends. Otherwise the configs keep the default SQLite file in data_dir.
+TEST_DATABASE = os.environ.get("DISTRIBUTOR_TEST_DATABASE", "sqlite").strip().lower()
+if TEST_DATABASE not in ("sqlite", "postgresql"):
+    raise RuntimeError(
+        f"DISTRIBUTOR_TEST_DATABASE must be sqlite or postgresql, not {TEST_DATABASE!r}"
+    )
+
+
+class PostgresDatabases:
+    """Fresh PostgreSQL databases for the tests of one process (xdist-safe: unique names)."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.template: str | None = None
+        self.by_path: dict[Path, str] = {}
+
+    def url(self, name: str) -> str:
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def _template(self) -> str:
+        if self.template is None:
+            name = f"distributor_tpl_{uuid.uuid4().hex[:12]}"
+            with self.admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            Store.open(self.url(name)).close()  # migrated to head, then no connection left
+            self.template = name
+        return self.template
+
+    def for_path(self, path: Path) -> str:
+        """The database of the config written in ``path`` (one per directory)."""
+        if path not in self.by_path:
+            name = f"distributor_test_{uuid.uuid4().hex[:12]}"
+            with self.admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self._template()}"'))
+            self.by_path[path] = name
+        return self.url(self.by_path[path])
+
+    def drop_test_databases(self) -> None:
+        names, self.by_path = list(self.by_path.values()), {}
+        with self.admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        self.drop_test_databases()
+        if self.template is not None:
+            with self.admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+_postgres_databases: list[PostgresDatabases] = []  # the process's one instance, when in use
+
+
+def database_line(tmp_path: Path, extra: str = "") -> str:
+    """The ``database_url = ...`` line of a test config (empty: the default SQLite file)."""
+    if TEST_DATABASE != "postgresql" or "database_url" in extra:
+        return ""
+    if not _postgres_databases:
+        _postgres_databases.append(PostgresDatabases(ADMIN_URL))
+    return f'database_url = "{_postgres_databases[0].for_path(tmp_path.resolve())}"'
+
+
+@pytest.fixture(autouse=True)
+def _drop_postgres_test_databases() -> Iterator[None]:
+    yield
+    if _postgres_databases:
+        _postgres_databases[0].drop_test_databases()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    while _postgres_databases:
+        _postgres_databases.pop().close()
 
 
 # PostgreSQL tests: a fresh database per test on this server (DISTRIBUTOR_TEST_POSTGRES_URL).

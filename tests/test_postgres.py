@@ -69,6 +69,12 @@ def test_concurrent_claims_never_overlap(tmp_path: Path, pg_url: str, make_conte
             break
     assert edition is not None
 
+    # a claim takes at most its limit (PostgreSQL once re-ran a locking IN-subquery per
+    # updated row, and a claim of 2 took every pending row)
+    first = ctx.store.claim_deliveries(edition, 2, NOW)
+    assert len(first) == 2
+    ctx.store.release_deliveries(first, NOW)
+
     stores = [Store.open(pg_url), Store.open(pg_url)]
     claimed: list[list[int]] = [[], []]
     barrier = threading.Barrier(2)

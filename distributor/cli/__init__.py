@@ -11,6 +11,7 @@ one line each.
 """
 
 from distributor.cli.app import main
+from distributor.cli.db import db
 from distributor.cli.preview import preview
 
 # --- command registry: one line per module of commands -----------------------
@@ -37,6 +38,7 @@ main.add_command(preview)
 main.add_command(scheduler)
 main.add_command(schedule)
 main.add_command(send)
+main.add_command(db)  # database migrations (issue 9)
 
 from distributor.cli.worker import worker  # noqa: E402 - workers (issue 9)
 

@@ -79,7 +79,7 @@ def errors_as_one_line(debug: bool) -> Iterator[None]:
 
 @contextmanager
 def open_context(settings: Settings, progress: PipelineProgress | None = None) -> Iterator[Context]:
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     ctx = Context(

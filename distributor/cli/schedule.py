@@ -36,7 +36,7 @@ def scheduler(state: CliState, owner: str | None) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     with errors_as_one_line(state.debug):
         settings = state.settings()
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
             process = SchedulerProcess(settings, store, owner=owner)
             process.install_signal_handlers()
@@ -57,7 +57,7 @@ def schedule_list(state: CliState, as_json: bool) -> None:
     """Each job with its next run (UTC and the list's zone), last slot and skipped slots."""
     with errors_as_one_line(state.debug):
         settings = state.settings()
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
             views = job_views(settings, store, system_clock())
             holder = current_holder(store)
@@ -122,7 +122,7 @@ def _pause_or_resume(state: CliState, list_name: str, paused: bool) -> None:
         settings = state.settings()
         if list_name not in settings.lists:
             fail(f"no list named {list_name!r} (known: {', '.join(sorted(settings.lists))})")
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
             set_paused(settings, store, list_name, paused, system_clock())
         finally:

@@ -20,7 +20,7 @@ def serve(state: CliState, host: str, port: int) -> None:
 
     with errors_as_one_line(state.debug):
         settings = state.settings()
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         app = create_app(settings, store)
         click.echo(f"distributor: serving on http://{host}:{port}", err=True)
         try:

@@ -71,7 +71,7 @@ def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_
     now = system_clock()
     with errors_as_one_line(state.debug):
         settings = state.settings()
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
             rows = source_store.list_stories(store, language=lang, source=source, limit=limit)
         finally:
@@ -99,7 +99,7 @@ def show(state: CliState, story_id: str, as_json: bool) -> None:
     """Everything stored about one story, and the editions that carried it."""
     with errors_as_one_line(state.debug):
         settings = state.settings()
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
             row = source_store.story_row(store, story_id)
         finally:

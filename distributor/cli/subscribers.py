@@ -36,7 +36,7 @@ def _now() -> datetime:
 def _open(state: CliState) -> Iterator[tuple[Settings, Store, WebStore]]:
     with errors_as_one_line(state.debug):
         settings = state.settings()
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
             yield settings, store, WebStore(store)
         finally:

@@ -46,6 +46,7 @@ from distributor.models import (
     Subscriber,
     SubscriberStatus,
 )
+from distributor.store import migrate
 from distributor.store import schema as s
 
 
@@ -180,7 +181,23 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+        """Open the database at ``url`` and bring its schema to the newest revision.
+
+        ``upgrade=False`` migrates nothing and refuses a database that is behind (for
+        deployments that run ``distributor db upgrade`` themselves).
+        """
+        store = cls.connect(url)
+        try:
+            _bring_schema_to_head(store.engine, upgrade=upgrade)
+        except StoreError as err:
+            store.close()
+            raise StoreError(f"cannot open database {_safe_url(url)}: {err}") from err
+        return store
+
+    @classmethod
+    def connect(cls, url: str) -> Store:
+        """The store over ``url`` without touching its schema (``distributor db`` uses it)."""
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -189,12 +206,6 @@ class Store:
             raise StoreError(f"cannot open database {_safe_url(url)}: {err}") from err
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        try:
-            s.metadata.create_all(engine)
-        except SQLAlchemyError as err:
-            raise StoreError(
-                f"cannot open database {_safe_url(url)}: {err.__cause__ or err}"
-            ) from err
         return cls(engine)
 
     def close(self) -> None:
@@ -566,7 +577,13 @@ class Store:
             return int(res.rowcount or 0)
 
     def _locking(self, query: Any) -> Any:
-        """``FOR UPDATE SKIP LOCKED`` where the database has row locks (not SQLite)."""
+        """``FOR UPDATE SKIP LOCKED`` where the database has row locks (not SQLite).
+
+        Claims use it as a CTE (``WITH claim AS (SELECT ... LIMIT n FOR UPDATE SKIP
+        LOCKED) UPDATE ... WHERE id IN (SELECT id FROM claim)``), never as a plain
+        ``IN (subquery)``: PostgreSQL may re-run such a subquery for each row it updates,
+        and each run skips the rows the earlier ones locked, so a claim of 2 took 5 rows.
+        A CTE with a locking clause is evaluated once."""
         if self.engine.dialect.name == "sqlite":
             return query
         return query.with_for_update(skip_locked=True)
@@ -801,7 +818,7 @@ class Store:
             rows = conn.execute(
                 update(p)
                 .where(
-                    p.c.id.in_(candidates.scalar_subquery()),
+                    p.c.id.in_(select(candidates.cte("claim").c.id)),
                     p.c.state == DeliveryState.PENDING.value,
                 )
                 .values(
@@ -1098,6 +1115,19 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<database url>"
+
+
+def _bring_schema_to_head(engine: Engine, *, upgrade: bool) -> None:
+    """Migrate to head (Alembic), or with ``upgrade=False`` only check that it is there."""
+    if upgrade:
+        migrate.upgrade(engine)
+        return
+    state = migrate.status(engine)
+    if not state.up_to_date:
+        raise StoreError(
+            f"the schema is at {state.current or 'no revision'}, this version needs "
+            f"{state.head}: run `distributor db upgrade`"
+        )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

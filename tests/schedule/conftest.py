@@ -12,6 +12,7 @@ import pytest
 from distributor.config import Settings, load_settings
 from distributor.models import Story, StoryStatus
 from distributor.store import Store
+from tests.conftest import database_line
 
 READERS = [
     ("berlin@example.org", "Europe/Berlin"),
@@ -43,6 +44,7 @@ def write_schedule_config(
     path.write_text(
         f"""
 data_dir = "var"
+{database_line(tmp_path, extra)}
 {extra}
 [newsroom]
 name = "Meridian World News"

@@ -62,7 +62,10 @@ def test_key_is_stable_and_the_dialect_picks_the_lock(
     assert advisory_key() != advisory_key("something.else")
     assert -(2**63) <= advisory_key() < 2**63
     (tmp_path / "pg").mkdir()
-    sqlite = open_store(settings_of(write_schedule_config(tmp_path)))
+    sqlite_url = f"sqlite:///{tmp_path / 'var' / 'distributor.db'}"
+    sqlite = open_store(
+        settings_of(write_schedule_config(tmp_path, extra=f'database_url = "{sqlite_url}"'))
+    )
     pg = open_store(settings_of(_pg_config(tmp_path / "pg", pg_url)))
     now = datetime.now(UTC)
     assert isinstance(leader_lock(sqlite, "x", ttl=3, clock=lambda: now), LeaseLock)

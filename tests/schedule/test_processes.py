@@ -113,11 +113,13 @@ def test_sigkill_mid_send_then_restart_sends_the_edition_once(
 
 
 def test_two_schedulers_one_edition_per_slot_and_takeover(tmp_path: Path, open_store: Any) -> None:
+    # the lease row is SQLite's leader lock (PostgreSQL's advisory lock: test_postgres_lock.py)
     config = write_schedule_config(
         tmp_path,
         feed=str(FEED),
         list_extra='schedule = "*/2 * * * * *"',
-        extra="[scheduler]\nlease_seconds = 3",
+        extra=f'database_url = "sqlite:///{tmp_path / "var" / "lease.db"}"\n'
+        "[scheduler]\nlease_seconds = 3",
     )
     store = open_store(settings_of(config))
     sched = ScheduleStore(store)

@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 
 from distributor.config import Settings
 from distributor.sources.base import USER_AGENT, FetchResult, build_source
-from tests.conftest import NOW, settings_for
+from tests.conftest import NOW, database_line, settings_for
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -46,6 +46,7 @@ def write_settings(
     path.write_text(
         f"""
 data_dir = "var"
+{database_line(tmp_path)}
 [newsroom]
 name = "Test Newsroom"
 url = "https://news.example"

@@ -1,0 +1,1 @@
+"""Store tests: migrations (issue 9)."""

@@ -579,13 +579,20 @@ class WebStore:
                 )
             return None
         except IntegrityError:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    select(s.idempotency_keys).where(
-                        s.idempotency_keys.c.scope == scope, s.idempotency_keys.c.key == key
-                    )
-                ).one()
-            return IdempotencyRecord(row.key, row.request_hash, row.status, row.response)
+            record = self.idempotency_record(scope, key)
+            assert record is not None  # the unique constraint just said it exists
+            return record
+
+    def idempotency_record(self, scope: str, key: str) -> IdempotencyRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(s.idempotency_keys).where(
+                    s.idempotency_keys.c.scope == scope, s.idempotency_keys.c.key == key
+                )
+            ).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(row.key, row.request_hash, row.status, row.response)
 
     def finish_idempotency_key(self, scope: str, key: str, response: dict[str, Any]) -> None:
         with self.engine.begin() as conn:

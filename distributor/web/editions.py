@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -152,12 +153,14 @@ def send_now(
     list_name: str,
     idempotency_key: str,
     scope: str,
+    wait: float = 60.0,
 ) -> SendOutcome:
     """Run the job for one list, at most once per (scope, key).
 
     The key is claimed in the database (unique constraint) before anything
     runs: a double click or a retry with the same key gets the first call's
-    result (or "in progress"), never a second run.  The delivery ledger
+    result, never a second run: it waits up to ``wait`` seconds for a first
+    call still running, then answers "in progress".  The delivery ledger
     prevents duplicate mail even across different keys.
     """
     if list_name not in settings.lists:
@@ -166,6 +169,12 @@ def send_now(
     web = WebStore(store)
     digest = request_hash({"list": list_name})
     earlier = web.claim_idempotency_key(scope, idempotency_key, digest, clock())
+    if earlier is not None and earlier.status != "done" and earlier.request_hash == digest:
+        # a double click or an impatient retry: show the first call's result when it ends
+        deadline = time.monotonic() + wait
+        while earlier is not None and earlier.status != "done" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            earlier = web.idempotency_record(scope, idempotency_key)
     if earlier is not None:
         return SendOutcome(
             idempotency_key,

@@ -197,7 +197,7 @@ def test_reader_and_editor_in_a_real_browser(served: Served, page: Any) -> None:
         for name in ("idempotency_key", "csrf_token")
     }
     page.dblclick("#confirm-send")  # an impatient double click
-    expect(page.locator("#summary")).to_contain_text("25 sent")
+    expect(page.locator("#summary")).to_contain_text("25 sent", timeout=60_000)
     # a retry of the same form (same key, same session): the first result, nothing sent
     retry = page.request.post(f"{base}/editor/send/daily", form=form)
     assert retry.status == 200 and "nothing was sent again" in retry.text()

@@ -295,3 +295,42 @@ def test_admin_searches_imports_and_exports(env: WebEnv) -> None:
     )
     export = env.client.get("/editor/subscribers/export.csv")
     assert export.mimetype == "text/csv" and "fresh@example.org" in export.get_data(as_text=True)
+
+
+def test_a_second_call_while_the_first_runs_waits_for_its_result(env: WebEnv) -> None:
+    """A double click's second request shows the first one's result once it is done."""
+    import threading
+
+    from distributor.web.editions import request_hash, send_now
+
+    scope, key = "dashboard:daily", "k-running"
+    digest = request_hash({"list": "daily"})
+    assert env.web.claim_idempotency_key(scope, key, digest, env.clock()) is None  # "the first call"
+    # nobody finishes it: after the wait the answer is "in progress", and nothing ran
+    outcome = send_now(
+        env.settings,
+        env.store,
+        env.clock,
+        list_name="daily",
+        idempotency_key=key,
+        scope=scope,
+        wait=0.3,
+    )
+    assert outcome.replayed and outcome.in_progress and outcome.response is None
+    # the first call finishes while the second waits: the second shows its result
+    done = {"list": "daily", "ok": True, "report": {"emails": {"sent": 7}}}
+    timer = threading.Timer(0.5, env.web.finish_idempotency_key, (scope, key, done))
+    timer.start()
+    outcome = send_now(
+        env.settings,
+        env.store,
+        env.clock,
+        list_name="daily",
+        idempotency_key=key,
+        scope=scope,
+        wait=30,
+    )
+    timer.join()
+    assert outcome.replayed and not outcome.in_progress and outcome.response == done
+    with env.store.engine.connect() as conn:
+        assert conn.exec_driver_sql("select count(*) from runs").scalar_one() == 0

@@ -153,13 +153,14 @@ def send_now(
     list_name: str,
     idempotency_key: str,
     scope: str,
-    wait: float = 60.0,
+    wait: float = 0.0,
 ) -> SendOutcome:
     """Run the job for one list, at most once per (scope, key).
 
     The key is claimed in the database (unique constraint) before anything
     runs: a double click or a retry with the same key gets the first call's
-    result, never a second run: it waits up to ``wait`` seconds for a first
+    result, never a second run: it waits up to ``wait`` seconds (the dashboard:
+    a minute; the API: none, it answers 409) for a first
     call still running, then answers "in progress".  The delivery ledger
     prevents duplicate mail even across different keys.
     """

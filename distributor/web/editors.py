@@ -332,6 +332,7 @@ def send(list_name: str) -> Any:
         list_name=list_name,
         idempotency_key=key,
         scope=f"dashboard:{list_name}",
+        wait=60.0,  # a double click's second request shows the first one's result
     )
     return _page("sent.html.j2", list_name=list_name, outcome=outcome)
 

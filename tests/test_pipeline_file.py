@@ -151,7 +151,9 @@ def test_claims_are_atomic_across_processes(tmp_path: Path, make_context: Any) -
     # one edition with many recipients: the sample's subscribers, re-added 40 times over
     from distributor.models import Subscriber
 
-    many = [Subscriber(id=0, email=f"r{i}@example.com", name="", language="en") for i in range(2000)]
+    many = [
+        Subscriber(id=0, email=f"r{i}@example.com", name="", language="en") for i in range(2000)
+    ]
     ctx.store.add_subscribers("daily", many, NOW)
     plan = next(p for p in select(ctx, "daily", cfg) if p.language == "en")
     edition = ctx.store.create_edition(

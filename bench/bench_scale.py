@@ -115,7 +115,9 @@ def serve(port: int, counter: Any, ready: Any, peak: Any) -> None:
     ready.set()
     while True:
         time.sleep(0.2)
-        peak.value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a spawned child
+        # would report its parent's peak (the seeding) as its own
+        peak.value = int(_peak_mb() * 1024)
 
 
 def free_port() -> int:

@@ -470,26 +470,39 @@ class Store:
                 conn.execute(insert(m), mapping)
                 if conn.dialect.name == "postgresql":
                     conn.exec_driver_sql(f"ANALYZE {m.name}")
-                rows = _members(
+                # the readers first, on their own (MATERIALIZED on PostgreSQL): joined in one
+                # query, the planner misjudges the profile join and picks nested loops
+                readers = _members(
                     select(
-                        m.c.edition_id,
                         sub.c.id,
                         sub.c.email,
-                        literal(DeliveryState.PENDING.value),
-                        literal(0),
-                        literal(False),
-                        literal(now, UTCDateTime),
-                        m.c.not_before,
+                        sub.c.language,
+                        func.coalesce(topics, _NULL).label("topics"),
+                        _WEEKLY.label("weekly"),
+                        func.coalesce(sub.c.timezone, _NULL).label("timezone"),
                     ),
                     list_name,
-                ).join(
+                ).cte("readers")
+                if conn.dialect.name == "postgresql":
+                    readers = readers.prefix_with("MATERIALIZED")
+                r = readers.c
+                rows = select(
+                    m.c.edition_id,
+                    r.id,
+                    r.email,
+                    literal(DeliveryState.PENDING.value),
+                    literal(0),
+                    literal(False),
+                    literal(now, UTCDateTime),
+                    m.c.not_before,
+                ).join_from(
+                    readers,
                     m,
                     and_(
-                        m.c.language == sub.c.language,
-                        # equalities, not IS NOT DISTINCT FROM: PostgreSQL hash-joins them
-                        func.coalesce(m.c.topics, _NULL) == func.coalesce(topics, _NULL),
-                        m.c.weekly == _WEEKLY,
-                        func.coalesce(m.c.timezone, _NULL) == func.coalesce(sub.c.timezone, _NULL),
+                        m.c.language == r.language,
+                        func.coalesce(m.c.topics, _NULL) == r.topics,
+                        m.c.weekly == r.weekly,
+                        func.coalesce(m.c.timezone, _NULL) == r.timezone,
                     ),
                 )
                 d = s.deliveries
@@ -505,7 +518,7 @@ class Store:
                             d.c.updated_at,
                             d.c.not_before,
                         ],
-                        rows.order_by(sub.c.id),
+                        rows.order_by(r.id),
                     )
                 )
                 m.drop(conn)

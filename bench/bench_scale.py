@@ -8,17 +8,21 @@ through the Mailgun backend to a Mailgun-contract server running in its own proc
 call and recipient-variables for every recipient, and counts recipients).
 
 Each measured run is a fresh process: wall time from selection to every delivery
-recorded (the run minus fetching the feed), and its peak RSS (``VmHWM``); the
-server reports its own peak.  Configurations: SQLite and PostgreSQL (a fresh
-database on 127.0.0.1:5432, skipped if none answers), N = BENCH_SMALL (10,000) and
-BENCH_LARGE (1,000,000).  Next to them, the naive path (the ledger and mail path as
+recorded (the run minus fetching the feed), and the peak RSS (``VmHWM``) of every
+process: the run, each worker, the server.  Configurations (BENCH_CONFIGS,
+``backend:workers``): SQLite in-process, PostgreSQL (a fresh database on
+127.0.0.1:5432, skipped if none answers) in-process, with 1 and with 2
+``distributor worker`` processes (Redis broker on 127.0.0.1:6379, a namespace per
+measure; the run enqueues and waits on the ledger as ``run --wait`` does), each at
+N = BENCH_SMALL (10,000) and BENCH_LARGE (1,000,000).  Next to them, the naive path (the ledger and mail path as
 it was before issue 9: every recipient loaded, one UPDATE per ledger row, each
 message fully personalized then factored back by ``merge``) on BENCH_NAIVE (20,000)
 subscribers, per-recipient rates compared.
 
-:func:`measure` runs one configuration and returns its figures: the hook for more
-modes (e.g. 1 and 2 queue workers).  Ends with ONE JSON line.
-Environment: BENCH_SMALL, BENCH_LARGE, BENCH_NAIVE, BENCH_PG_URL, BENCH_SKIP_PG=1.
+:func:`measure` runs one configuration and returns its figures.
+Ends with ONE JSON line.
+Environment: BENCH_SMALL, BENCH_LARGE, BENCH_NAIVE, BENCH_CONFIGS, BENCH_PG_URL,
+BENCH_REDIS_URL, BENCH_SKIP_PG=1.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +49,7 @@ SMALL = int(os.environ.get("BENCH_SMALL", "10000"))
 LARGE = int(os.environ.get("BENCH_LARGE", "1000000"))
 NAIVE = int(os.environ.get("BENCH_NAIVE", "20000"))
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 API_KEY = "key-bench"
 DOMAIN = "mg.bench.example"
 LANGUAGES = ("en", "en", "en", "fr", "es", "pt-BR", "ar", "de")
@@ -101,13 +107,17 @@ class MailgunContract(BaseHTTPRequestHandler):
 
 
 def serve(port: int, counter: Any, ready: Any, peak: Any) -> None:
+    """One thread per connection: every worker thread keeps its own connection open."""
     MailgunContract.counter = counter
-    server = HTTPServer(("127.0.0.1", port), MailgunContract)
-    server.timeout = 0.5
+    server = ThreadingHTTPServer(("127.0.0.1", port), MailgunContract)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     ready.set()
     while True:
-        server.handle_request()
-        peak.value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        time.sleep(0.2)
+        # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a spawned child
+        # would report its parent's peak (the seeding) as its own
+        peak.value = int(_peak_mb() * 1024)
 
 
 def free_port() -> int:
@@ -117,8 +127,14 @@ def free_port() -> int:
 
 
 # ------------------------------------------------------------------ seeding
-def write_config(tmp: Path, url: str, database_url: str) -> Path:
+def write_config(tmp: Path, url: str, database_url: str, namespace: str | None = None) -> Path:
     path = tmp / "distributor.toml"
+    queue = (
+        f'[queue]\nbroker_url = "{REDIS_URL}"\nnamespace = "{namespace}"\n'
+        f'queue_name = "{namespace}"\n'
+        if namespace
+        else ""
+    )
     path.write_text(
         f"""
 data_dir = "var"
@@ -142,7 +158,8 @@ provider = "mailgun"
 domain = "{DOMAIN}"
 base_url = "{url}"
 timeout = 60
-""",
+"""
+        + queue,
         encoding="utf-8",
     )
     return path
@@ -249,6 +266,12 @@ def run_once(config: str, mode: str) -> None:
 
     pipeline.fetch_sources = fetch_and_mark  # type: ignore[assignment]
     report = run(ctx)
+    if settings.queue is not None:  # `run --wait`: until the workers have recorded every row
+        from distributor.queue import ledger_report, wait_for
+
+        ids = [e.edition_id for e in report.editions if e.edition_id is not None]
+        assert wait_for(store, ids, ctx.clock, timeout=3600, poll=0.1), "workers did not finish"
+        ledger_report(store, report)
     done = time.perf_counter()
     ctx.close()
     with store.engine.connect() as conn:
@@ -273,8 +296,10 @@ def run_once(config: str, mode: str) -> None:
     )
 
 
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _peak_mb(pid: int | None = None) -> float:
+    """Peak resident memory (``VmHWM``) of this process or of ``pid``, MB."""
+    status = Path(f"/proc/{pid or 'self'}/status")
+    for line in status.read_text().splitlines():
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -355,11 +380,14 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
     """Seed ``n`` subscribers on ``backend`` (sqlite|postgresql), run the job once in a
     fresh process against a fresh Mailgun-contract server; return the figures.
 
-    ``workers`` is for later modes (queue workers); 0 = in-process.
+    ``workers`` = 0: the run sends in its own process; 1 or more: a ``[queue]`` on
+    Redis (a namespace of this measure), that many ``distributor worker`` processes
+    (started before, idle until the run enqueues) send, the run waits on the ledger
+    as ``run --wait`` does. The time is the same span: selection to every row recorded.
     """
-    if workers:
-        raise NotImplementedError("queue workers: not in this benchmark yet")
     mp = multiprocessing.get_context("spawn")
+    namespace = f"bench-{os.getpid()}-{int(time.time() * 1000)}" if workers else None
+    worker_peaks: list[float] = []
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         database_url, drop = _database(backend, tmp)
@@ -367,12 +395,14 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
         counter, ready, peak = mp.Value("l", 0), mp.Event(), mp.Value("l", 0)
         server = mp.Process(target=serve, args=(port, counter, ready, peak), daemon=True)
         server.start()
+        procs: list[subprocess.Popen[bytes]] = []
         try:
             assert ready.wait(30), "server did not start"
-            config = write_config(tmp, f"http://127.0.0.1:{port}", database_url)
+            config = write_config(tmp, f"http://127.0.0.1:{port}", database_url, namespace)
             started = time.perf_counter()
             seed(database_url, n)
             seed_seconds = time.perf_counter() - started
+            procs = [_start_worker(config, tmp, i) for i in range(workers)]
             out = subprocess.run(
                 [sys.executable, __file__, "--run", str(config), mode],
                 capture_output=True,
@@ -383,10 +413,20 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
             if out.returncode != 0:
                 raise RuntimeError(f"run failed: {out.stderr[-3000:]}")
             figures = json.loads(out.stdout.strip().splitlines()[-1])
+            worker_peaks = [_peak_mb(p.pid) for p in procs]
         finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
             server.kill()
             server.join(5)
             drop()
+            if namespace:
+                _drop_namespace(namespace)
     # every ledger row sent, each exactly once on the server; suppressed and weekly
     # readers (not their day) and readers of variants without stories have no row
     assert figures["sent"] == counter.value == figures["ledger_rows"], (figures, counter.value)
@@ -395,14 +435,49 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
         backend=backend,
         subscribers=n,
         mode=mode,
+        workers=workers,
+        worker_peak_rss_mb=worker_peaks,
         server_recipients=counter.value,
         server_peak_rss_mb=round(peak.value / 1024, 1),
         seed_seconds=round(seed_seconds, 1),
         per_second=round(figures["sent"] / figures["seconds"]),
         seconds=round(figures["seconds"], 2),
+        load_average=round(os.getloadavg()[0], 2),
     )
     print(json.dumps(figures), file=sys.stderr)
     return figures
+
+
+def _start_worker(config: Path, tmp: Path, index: int) -> subprocess.Popen[bytes]:
+    """``distributor worker`` on this configuration; returns once it is consuming."""
+    env = {**os.environ, "DISTRIBUTOR_MAIL_MAIN_API_KEY": API_KEY}
+    log = tmp / f"worker{index}.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "distributor", "--config", str(config), "worker"],
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    deadline = time.monotonic() + 60
+    while "distributor worker:" not in log.read_text():  # "... 4 threads on <queue>"
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"worker did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return proc
+
+
+def _drop_namespace(namespace: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for key in client.scan_iter(match=f"{namespace}*", count=1000):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 def _database(backend: str, tmp: Path) -> tuple[str, Any]:
@@ -438,35 +513,67 @@ def postgres_available() -> bool:
         return False
 
 
+#: configurations measured: backend and queue workers (0 = the run sends in-process)
+CONFIGS = os.environ.get("BENCH_CONFIGS", "sqlite:0,postgresql:0,postgresql:1,postgresql:2")
+
+
+def _peaks(figures: dict[str, Any]) -> dict[str, float]:
+    """Peak RSS (MB) of every process of one measure: the run, each worker, the server."""
+    out = {"run": figures["peak_rss_mb"]}
+    out.update({f"worker{i + 1}": mb for i, mb in enumerate(figures["worker_peak_rss_mb"])})
+    out["server"] = figures["server_peak_rss_mb"]
+    return out
+
+
+def _summary(figures: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "n": figures["subscribers"],
+        "recipients": figures["sent"],
+        "seconds": figures["seconds"],
+        "per_second": figures["per_second"],
+        "peak_mb": _peaks(figures),
+        "load_average": figures["load_average"],
+    }
+
+
 def main() -> None:
-    load = os.getloadavg()[0]
-    backends = ["sqlite"] + (["postgresql"] if postgres_available() else [])
-    out: dict[str, Any] = {"load_average_at_start": round(load, 2), "cpus": os.cpu_count()}
-    for backend in backends:
-        small = measure(backend, SMALL)
-        large = measure(backend, LARGE)
-        naive = measure(backend, NAIVE, mode="naive")
-        fast_mid = measure(backend, NAIVE)
-        b = backend[:2] if backend == "sqlite" else "pg"
-        out.update(
-            {
-                f"{b}_small_n": SMALL,
-                f"{b}_small_seconds": small["seconds"],
-                f"{b}_small_peak_rss_mb": small["peak_rss_mb"],
-                f"{b}_large_n": LARGE,
-                f"{b}_large_seconds": large["seconds"],
-                f"{b}_large_per_second": large["per_second"],
-                f"{b}_large_peak_rss_mb": large["peak_rss_mb"],
-                f"{b}_server_peak_rss_mb": large["server_peak_rss_mb"],
-                f"{b}_mem_large_over_small": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
-                f"{b}_naive_n": NAIVE,
-                f"{b}_naive_per_second": naive["per_second"],
-                f"{b}_naive_peak_rss_mb": naive["peak_rss_mb"],
-                f"{b}_fast_per_second_same_n": fast_mid["per_second"],
-                f"{b}_speedup_vs_naive": round(fast_mid["per_second"] / naive["per_second"], 1),
-                f"{b}_large_meets_30s": large["seconds"] <= 30,
+    has_pg = postgres_available()
+    out: dict[str, Any] = {
+        "load_average_at_start": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        "configurations": {},
+        "naive": {},
+    }
+    for item in CONFIGS.split(","):
+        backend, workers = item.split(":")[0], int(item.split(":")[1])
+        if backend == "postgresql" and not has_pg:
+            continue
+        name = f"{backend}_{'in_process' if not workers else f'{workers}_workers'}"
+        small = measure(backend, SMALL, workers=workers)
+        large = measure(backend, LARGE, workers=workers)
+        small_peaks, large_peaks = _peaks(small), _peaks(large)
+        out["configurations"][name] = {
+            "small": _summary(small),
+            "large": _summary(large),
+            "mem_large_over_small": {
+                proc: round(large_peaks[proc] / small_peaks[proc], 3) for proc in large_peaks
+            },
+            "large_meets_30s": large["seconds"] <= 30,
+            "large_memory_targets_met": all(
+                large_peaks[p] <= 200 and large_peaks[p] <= 1.2 * small_peaks[p]
+                for p in large_peaks
+            ),
+        }
+        if not workers:  # the naive path (in-process) next to the fast one, same N
+            naive = measure(backend, NAIVE, mode="naive")
+            fast = measure(backend, NAIVE)
+            out["naive"][backend] = {
+                "n": NAIVE,
+                "naive_per_second": naive["per_second"],
+                "fast_per_second": fast["per_second"],
+                "speedup_vs_naive": round(fast["per_second"] / naive["per_second"], 1),
+                "naive_peak_mb": naive["peak_rss_mb"],
             }
-        )
     out["load_average_at_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out))
 

@@ -12,9 +12,11 @@ for the others, so nothing is resent blindly.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from distributor.config import ListConfig
 from distributor.errors import AuthenticationError, ProviderError, RenderError
@@ -30,6 +32,8 @@ from distributor.store.mail import suppressed_among
 Clock = Callable[[], datetime]
 Progress = Callable[[int], None]
 MAX_ATTEMPTS = 5
+#: the largest ledger row id (the column is a 32-bit integer): a bound for forward claims
+_LAST_ID = 2**31 - 1
 #: per-recipient error lines an outcome keeps; the rest are only counted
 MAX_ERROR_LINES = 100
 
@@ -176,37 +180,95 @@ def deliver_edition(
     list_config: ListConfig,
     clock: Clock,
     progress: Progress | None = None,
+    pipelined: bool = True,
 ) -> DispatchOutcome:
-    """Deliver every pending ledger row of one edition through one transport."""
+    """Deliver every pending ledger row of one edition through one transport.
+
+    ``pipelined``: the next batch is claimed and prepared while the one before is
+    sent (False: one batch at a time, e.g. for a database only one thread can use).
+    """
     out = DispatchOutcome()
     out.recovered = store.recover_deliveries(edition.id, idempotent=backend.idempotent, now=clock())
     variant = renderer.render(edition, stories, links, list_config)
     if variant.shortening:
         out.warnings.append(variant.shortening.describe())
     maker = BatchMaker(store, backend, renderer, variant, list_config)
-    while True:
-        claimed = store.claim_deliveries(edition, backend.batch_size, clock())
-        if not claimed:
-            break
-        prepared = maker.prepare(claimed, clock())
+    pipelined = pipelined and store.shared_by_threads
+
+    def send_and_record(
+        claimed: list[ClaimedDelivery], prepared: PreparedBatch
+    ) -> tuple[list[ClaimedDelivery], list[DeliveryResult], ProviderError | None]:
         results, stopped = maker.send(prepared)
         if stopped is not None:
             done = {r.key for r in results}
             store.release_deliveries([c for c in claimed if c.key not in done], clock())
             claimed = [c for c in claimed if c.key in done]
+        store.record_deliveries(claimed, results, prepared.message_ids, clock())
+        return claimed, results, stopped
+
+    def account(
+        done: tuple[list[ClaimedDelivery], list[DeliveryResult], ProviderError | None],
+    ) -> bool:
+        """Count one sent and recorded batch; True when its transport stopped."""
+        claimed, results, stopped = done
+        if stopped is not None:
             out.stopped = str(stopped)
             kind = (
                 "credentials refused" if isinstance(stopped, AuthenticationError) else "unavailable"
             )
             out.error(f"mail transport {backend.name} {kind}: {stopped.reason}")
-        store.record_deliveries(claimed, results, prepared.message_ids, clock())
         by_key = {c.key: c for c in claimed}
         for r in results:
             out.add(r, by_key[r.key].subscriber.email if r.key in by_key else r.key)
         if progress:
             progress(len(claimed))
-        if stopped is not None:
-            break
+        return stopped is not None
+
+    # A pipeline two batches deep: while one batch is sent and recorded (in a thread
+    # that mostly waits on the provider and the database), the next is claimed and
+    # prepared here. Each row is still claimed (committed) before its send and
+    # recorded after it; a batch waits for the one before to be recorded before it is
+    # handed over, and a stopped transport gives the waiting batch back unsent.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="send") as sender:
+        in_flight: Future[Any] | None = None
+        # Claims go forward from the last claimed id (keyset): the index scan then starts
+        # past the rows already claimed (on PostgreSQL their old index entries linger
+        # until vacuum, and a scan from the start would pass them all, batch after batch).
+        # When nothing is left ahead, one claim from the start picks up rows given back
+        # behind (released, recovered); the loop ends when that finds nothing either.
+        after = 0
+        while True:
+            ahead = (after + 1, _LAST_ID) if after else None
+            claimed = store.claim_deliveries(edition, backend.batch_size, clock(), id_range=ahead)
+            if not claimed:
+                if after:
+                    after = 0
+                    continue
+                break
+            after = max(c.id for c in claimed)
+            try:
+                prepared = maker.prepare(claimed, clock())
+            except BaseException:
+                store.release_deliveries(claimed, clock())
+                raise
+            if in_flight is not None:
+                try:
+                    stop = account(in_flight.result())
+                except BaseException:  # the batch before failed to record: this one waits
+                    store.release_deliveries(claimed, clock())
+                    raise
+                in_flight = None
+                if stop:
+                    store.release_deliveries(claimed, clock())
+                    break
+            in_flight = sender.submit(send_and_record, claimed, prepared)
+            if not pipelined:
+                stop = account(in_flight.result())
+                in_flight = None
+                if stop:
+                    break
+        if in_flight is not None:
+            account(in_flight.result())
     out.left_pending = store.delivery_counts([edition.id]).pending
     return out
 

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
     Engine,
     Integer,
+    MetaData,
+    Table,
     Text,
     and_,
     any_,
@@ -48,6 +51,7 @@ from distributor.models import (
 )
 from distributor.store import migrate
 from distributor.store import schema as s
+from distributor.store.schema import UTCDateTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +214,13 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def shared_by_threads(self) -> bool:
+        """Whether several threads may use this store at once: every database but an
+        in-memory SQLite one (each thread would see its own empty database)."""
+        url = self.engine.url
+        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
     def _tx(self) -> Any:
         return self.engine.begin()
@@ -409,31 +420,22 @@ class Store:
         """Make the editions of one list and the ledger of all its readers; returns each
         edition with its number of rows.
 
-        The readers are streamed from the database in id order, ``chunk_size`` at
-        a time (keyset pagination), and each reader's row goes to the edition of
-        ``variant_of(profile)`` (none when it returns None or a variant not in
-        ``variants``).  ``variant_of`` and ``not_before`` are asked once per
-        distinct :class:`ReaderProfile`, not once per reader.  Everything is one
-        transaction: the editions exist with their whole ledger, or nothing does.
+        Each reader's row goes to the edition of ``variant_of(profile)`` (none when
+        it returns None or a variant not in ``variants``).  ``variant_of`` and
+        ``not_before`` are asked once per distinct :class:`ReaderProfile` (one
+        ``GROUP BY``), the answers go to a temporary table, and the rows are made by
+        one ``INSERT ... SELECT`` joining the readers to it: no reader passes through
+        Python, whatever the list's size.  Everything is one transaction: the
+        editions exist with their whole ledger, or nothing does.
+        (``chunk_size`` is kept for callers; the database streams the rows itself.)
         """
         sub = s.subscribers
-        page = (
-            _members(
-                select(
-                    sub.c.id,
-                    sub.c.email,
-                    sub.c.language,
-                    cast(sub.c.topics, Text),
-                    _WEEKLY,
-                    sub.c.timezone,
-                ),
-                list_name,
-            )
-            .where(sub.c.id > bindparam("after"))
-            .order_by(sub.c.id)
-            .limit(chunk_size)
-        )
+        topics = cast(sub.c.topics, Text)
+        profiles = _members(
+            select(sub.c.language, topics, _WEEKLY, sub.c.timezone, func.count()), list_name
+        ).group_by(sub.c.language, topics, _WEEKLY, sub.c.timezone)
         editions: list[tuple[Edition, int]] = []
+        m = _PROFILE_MAP
         with self._tx() as conn:
             ids: dict[tuple[str, str], int] = {}
             for v in variants:
@@ -453,30 +455,85 @@ class Store:
                         0,
                     )
                 )
-            writer = _LedgerWriter(conn, now)
-            target: dict[tuple[Any, ...], tuple[int, Any] | None] = {}
             counts = dict.fromkeys(ids.values(), 0)
-            after = 0
-            while True:
-                rows = conn.execute(page, {"after": after}).all()
-                if not rows:
-                    break
-                after = rows[-1][0]
-                out = []
-                for sid, email, language, topics, weekly, timezone in rows:
-                    k = (language, topics, weekly, timezone)
-                    goes = target.get(k, _UNSET)
-                    if goes is _UNSET:
-                        profile = _profile(language, topics, weekly, timezone)
-                        variant = variant_of(profile)
-                        found = ids.get(variant) if variant is not None else None
-                        at = not_before(profile) if not_before is not None else None
-                        goes = target[k] = None if found is None else (found, writer.when(at))
-                    if goes is not None:
-                        out.append((goes[0], sid, email, goes[1]))
-                        counts[goes[0]] += 1
-                writer.write(out)
-            if writer.postgres:  # fresh statistics for the claims that follow at once
+            mapping: list[dict[str, Any]] = []
+            for language, topics_json, weekly, timezone, n in conn.execute(profiles).all():
+                profile = _profile(language, topics_json, weekly, timezone)
+                variant = variant_of(profile)
+                found = ids.get(variant) if variant is not None else None
+                if found is None:
+                    continue
+                at = not_before(profile) if not_before is not None else None
+                counts[found] += int(n)
+                mapping.append(
+                    {
+                        "language": language,
+                        "topics": topics_json,
+                        "weekly": int(weekly),
+                        "timezone": timezone,
+                        "edition_id": found,
+                        "not_before": at,
+                    }
+                )
+            if mapping:
+                m.drop(conn, checkfirst=True)
+                m.create(conn)
+                conn.execute(insert(m), mapping)
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"ANALYZE {m.name}")
+                # the readers first, on their own (MATERIALIZED on PostgreSQL): joined in one
+                # query, the planner misjudges the profile join and picks nested loops
+                readers = _members(
+                    select(
+                        sub.c.id,
+                        sub.c.email,
+                        sub.c.language,
+                        func.coalesce(topics, _NULL).label("topics"),
+                        _WEEKLY.label("weekly"),
+                        func.coalesce(sub.c.timezone, _NULL).label("timezone"),
+                    ),
+                    list_name,
+                ).cte("readers")
+                if conn.dialect.name == "postgresql":
+                    readers = readers.prefix_with("MATERIALIZED")
+                r = readers.c
+                rows = select(
+                    m.c.edition_id,
+                    r.id,
+                    r.email,
+                    literal(DeliveryState.PENDING.value),
+                    literal(0),
+                    literal(False),
+                    literal(now, UTCDateTime),
+                    m.c.not_before,
+                ).join_from(
+                    readers,
+                    m,
+                    and_(
+                        m.c.language == r.language,
+                        func.coalesce(m.c.topics, _NULL) == r.topics,
+                        m.c.weekly == r.weekly,
+                        func.coalesce(m.c.timezone, _NULL) == r.timezone,
+                    ),
+                )
+                d = s.deliveries
+                conn.execute(
+                    insert(d).from_select(
+                        [
+                            d.c.edition_id,
+                            d.c.subscriber_id,
+                            d.c.email,
+                            d.c.state,
+                            d.c.attempts,
+                            d.c.retryable,
+                            d.c.updated_at,
+                            d.c.not_before,
+                        ],
+                        rows.order_by(r.id),
+                    )
+                )
+                m.drop(conn)
+            if conn.dialect.name == "postgresql":  # fresh statistics for the claims at once
                 conn.exec_driver_sql("ANALYZE deliveries")
         return [(e, counts[e.id]) for e, _ in editions]
 
@@ -629,6 +686,21 @@ class Store:
         rows: list[Any] = []
         while not rows:
             with self._tx() as conn:
+                if conn.dialect.name == "sqlite":
+                    # one writer at a time: the subquery and the UPDATE are one atomic step
+                    return self._claimed(
+                        edition,
+                        conn.execute(
+                            update(d)
+                            .where(d.c.id.in_(candidates.scalar_subquery()))
+                            .values(
+                                state=DeliveryState.SENDING.value,
+                                attempts=d.c.attempts + 1,
+                                updated_at=now,
+                            )
+                            .returning(d.c.id, d.c.subscriber_id, d.c.email, name)
+                        ).all(),
+                    )
                 # the candidates first, then the UPDATE: as one statement, PostgreSQL may run
                 # the LIMIT subquery again per row and claim more than ``limit`` rows
                 ids = list(conn.execute(self._locking(candidates)).scalars())
@@ -648,6 +720,10 @@ class Store:
                 )
             # none changed: another process claimed these first (SQLite has no row locks);
             # look again rather than take "nothing claimed" for "nothing pending"
+        return self._claimed(edition, rows)
+
+    @staticmethod
+    def _claimed(edition: Edition, rows: list[Any]) -> list[ClaimedDelivery]:
         rows.sort()
         list_name, key, language, eid = edition.list_name, edition.key, edition.language, edition.id
         prefix = f"{list_name}/{key}/{language}/"
@@ -918,6 +994,22 @@ def add_membership(
 #: rows per statement when writing the ledger in bulk
 _CHUNK = 5000
 #: 1 for a reader who chose the weekly digest, else 0 (with the join in :func:`_members`)
+#: create_editions: each distinct reader profile -> its edition and not_before (temporary)
+_PROFILE_MAP = Table(
+    "ledger_profile_map",
+    MetaData(),
+    Column("language", Text),
+    Column("topics", Text),
+    Column("weekly", Integer),
+    Column("timezone", Text),
+    Column("edition_id", Integer),
+    Column("not_before", UTCDateTime),
+    prefixes=["TEMPORARY"],
+)
+
+#: stands for NULL in the join above (no JSON text nor time zone name is this)
+_NULL = "\x1fnull"
+
 _WEEKLY = case(
     (s.subscriber_preferences.c.subscriber_id.is_not(None), literal(1)), else_=literal(0)
 )
@@ -1068,17 +1160,15 @@ def _update_each(conn: Connection, rows: list[dict[str, Any]], now: datetime) ->
     others one executemany."""
     d = s.deliveries
     if conn.dialect.name == "postgresql":
-        # one statement with six array parameters: nothing to compile per row
+        # one statement with one JSON parameter (encoded in C): nothing compiled per row,
+        # and cheaper to pass than six arrays adapted element by element
         conn.exec_driver_sql(
             "UPDATE deliveries AS d SET state = v.st, provider_id = v.pid, error = v.err,"
             " retryable = v.rt, message_id = v.mid, updated_at = %(now)s"
-            " FROM unnest(%(row)s::integer[], %(st)s::text[], %(pid)s::text[], %(err)s::text[],"
-            " %(rt)s::boolean[], %(mid)s::text[]) AS v(row, st, pid, err, rt, mid)"
+            " FROM json_to_recordset(%(rows)s::json)"
+            " AS v(row integer, st text, pid text, err text, rt boolean, mid text)"
             " WHERE d.id = v.row",
-            {
-                "now": now.astimezone(UTC).replace(tzinfo=None),
-                **{k: [r[k] for r in rows] for k in ("row", "st", "pid", "err", "rt", "mid")},
-            },
+            {"now": now.astimezone(UTC).replace(tzinfo=None), "rows": json.dumps(rows)},
         )
         return
     if conn.dialect.paramstyle != "qmark":

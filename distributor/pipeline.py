@@ -43,7 +43,7 @@ from distributor.share.links import NETWORKS, UtmPolicy, share_links
 from distributor.share.posts import ComposedPost, compose_post, composed_view
 from distributor.social.base import SocialChannel, build_channel
 from distributor.sources.base import build_source
-from distributor.store import ClaimedPost, Store
+from distributor.store import ClaimedPost, LedgerCounts, Store
 from distributor.store import sources as source_store
 from distributor.store.repository import NewVariant, ReaderProfile
 from distributor.store.social import translations_of
@@ -555,6 +555,47 @@ def _resume(ctx: Context, list_name: str) -> list[tuple[Edition, bool]]:
     return [(e, True) for e in ctx.store.unfinished_editions(list_name, now=ctx.clock())]
 
 
+def _edition_report(
+    ctx: Context, edition: Edition, resumed: bool, report: RunReport
+) -> tuple[list[Story], EditionReport, LedgerCounts]:
+    """The edition's stories, its line in the report (added) and its ledger counts now."""
+    by_id = ctx.store.stories_by_id(edition.story_ids)
+    stories = [by_id[i] for i in edition.story_ids if i in by_id]
+    counts = ctx.store.delivery_counts([edition.id])
+    er = EditionReport(
+        edition.list_name,
+        edition.key,
+        edition.language,
+        len(stories),
+        counts.pending + counts.sending,
+        resumed=resumed,
+        segment=edition.segment,
+        edition_id=edition.id,
+    )
+    report.editions.append(er)
+    return stories, er, counts
+
+
+def _archive(
+    ctx: Context,
+    renderer: DigestRenderer,
+    edition: Edition,
+    stories: Sequence[Story],
+    cfg: ListConfig,
+    report: RunReport,
+    cache: RunCache,
+) -> dict[str, tuple[ShareLink, ...]]:
+    """The edition's share links (its own campaign: a resumed edition keeps its key), its
+    archive page and its stories' pages; a page that cannot be written is reported."""
+    links = make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share)
+    try:
+        pages = write_story_pages(ctx, stories, report, cache)
+        write_archive_page(renderer, edition, stories, links, cfg, pages)
+    except (OSError, RenderError) as err:
+        report.error("archive", f"{edition.list_name}/{edition.key}/{edition.language}", str(err))
+    return links
+
+
 def _deliver(
     ctx: Context,
     backend: MailBackend,
@@ -569,32 +610,12 @@ def _deliver(
     ctx.progress.start("emails", total)
     stopped: str | None = None
     for edition, resumed in editions:
-        stories_by_id = ctx.store.stories_by_id(edition.story_ids)
-        stories = [stories_by_id[i] for i in edition.story_ids if i in stories_by_id]
-        counts_before = ctx.store.delivery_counts([edition.id])
-        er = EditionReport(
-            edition.list_name,
-            edition.key,
-            edition.language,
-            len(stories),
-            counts_before.pending + counts_before.sending,
-            resumed=resumed,
-            segment=edition.segment,
-        )
-        report.editions.append(er)
+        stories, er, counts_before = _edition_report(ctx, edition, resumed, report)
         if stopped:
             er.pending = counts_before.pending
             report.emails.skipped += counts_before.pending
             continue
-        # each edition's own campaign (a resumed edition keeps its key)
-        ed_links = make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share)
-        try:
-            pages = write_story_pages(ctx, stories, report, cache)
-            write_archive_page(renderer, edition, stories, ed_links, cfg, pages)
-        except (OSError, RenderError) as err:
-            report.error(
-                "archive", f"{edition.list_name}/{edition.key}/{edition.language}", str(err)
-            )
+        ed_links = _archive(ctx, renderer, edition, stories, cfg, report, cache)
         out = deliver_edition(
             store=ctx.store,
             backend=backend,
@@ -659,28 +680,10 @@ def _enqueue(
     size = batch_size(ctx.settings, backend.batch_size)
     enqueued = 0
     for edition, resumed in editions:
-        by_id = ctx.store.stories_by_id(edition.story_ids)
-        stories = [by_id[i] for i in edition.story_ids if i in by_id]
-        counts = ctx.store.delivery_counts([edition.id])
+        stories, er, counts = _edition_report(ctx, edition, resumed, report)
+        er.pending = counts.pending + counts.sending
         subject = f"{edition.list_name}/{edition.key}/{edition.language}"
-        er = EditionReport(
-            edition.list_name,
-            edition.key,
-            edition.language,
-            len(stories),
-            counts.pending + counts.sending,
-            resumed=resumed,
-            segment=edition.segment,
-            pending=counts.pending + counts.sending,
-            edition_id=edition.id,
-        )
-        report.editions.append(er)
-        ed_links = make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share)
-        try:
-            pages = write_story_pages(ctx, stories, report, cache)
-            write_archive_page(renderer, edition, stories, ed_links, cfg, pages)
-        except (OSError, RenderError) as err:
-            report.error("archive", subject, str(err))
+        _archive(ctx, renderer, edition, stories, cfg, report, cache)
         try:
             er.tasks = enqueue_editions(queue, ctx.store, [edition], size)
         except DistributorError as err:

@@ -617,6 +617,7 @@ def _summary(report: RunReport) -> dict[str, Any]:
         "unknown": report.emails.unknown,
         "pending": report.emails.skipped,
         "posts": report.posts.sent,
+        "tasks_enqueued": report.tasks_enqueued,  # with [queue]: the workers send
         "notes": report.notes[:10],
         "errors": [f"[{p.stage}] {p.subject}: {p.cause}" for p in report.errors][:10],
     }

@@ -25,7 +25,7 @@ placeholder.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
@@ -132,6 +132,22 @@ def _tokens(value: str) -> list[str]:
     return [t for t in _SPLIT.split(value) if t]
 
 
+def _unsafe_pieces(static: str, forbidden: Sequence[str]) -> Iterator[tuple[str, bool]]:
+    """``static`` as runs of safe tokens ``(text, False)`` and single tokens holding the
+    provider's own syntax ``(token, True)``, in order; they concatenate to ``static``."""
+    clean = ""
+    for token in _tokens(static):
+        if not any(f in token for f in forbidden):
+            clean += token
+            continue
+        if clean:
+            yield clean, False
+            clean = ""
+        yield token, True
+    if clean:
+        yield clean, False
+
+
 def _factor(
     column: list[str],
     counter: _Counter,
@@ -145,20 +161,14 @@ def _factor(
     for i, static in enumerate(statics):
         if static and any(f in static for f in forbidden):
             # only the pieces holding the provider's syntax become (constant) values
-            clean = ""
-            for token in _tokens(static):
-                if not any(f in token for f in forbidden):
-                    clean += token
+            for piece, syntax in _unsafe_pieces(static, forbidden):
+                if not syntax:
+                    parts.append(piece)
                     continue
-                if clean:
-                    parts.append(clean)
-                    clean = ""
                 name = counter.next()
                 parts.append(Var(name))
                 for row in values:
-                    row[name] = token
-            if clean:
-                parts.append(clean)
+                    row[name] = piece
         elif static:
             parts.append(static)
         if i < len(statics) - 1:
@@ -324,17 +334,11 @@ def protect(template: Template, forbidden: Sequence[str], constants: dict[str, s
         if isinstance(part, Var) or not any(f in part for f in forbidden):
             parts.append(part)
             continue
-        clean = ""
-        for token in _tokens(part):
-            if not any(f in token for f in forbidden):
-                clean += token
+        for piece, syntax in _unsafe_pieces(part, forbidden):
+            if not syntax:
+                parts.append(piece)
                 continue
-            if clean:
-                parts.append(clean)
-                clean = ""
             name = f"c{len(constants) + 1}"
-            constants[name] = token
+            constants[name] = piece
             parts.append(Var(name))
-        if clean:
-            parts.append(clean)
     return Template(tuple(parts))

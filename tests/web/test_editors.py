@@ -305,7 +305,9 @@ def test_a_second_call_while_the_first_runs_waits_for_its_result(env: WebEnv) ->
 
     scope, key = "dashboard:daily", "k-running"
     digest = request_hash({"list": "daily"})
-    assert env.web.claim_idempotency_key(scope, key, digest, env.clock()) is None  # "the first call"
+    assert (
+        env.web.claim_idempotency_key(scope, key, digest, env.clock()) is None
+    )  # "the first call"
     # nobody finishes it: after the wait the answer is "in progress", and nothing ran
     outcome = send_now(
         env.settings,

@@ -88,15 +88,21 @@ def wait_for_workers(ctx: Context, report: RunReport, timeout: float | None) -> 
     from distributor.queue import ledger_report, wait_for
 
     ids = [e.edition_id for e in report.editions if e.edition_id is not None]
-    ctx.progress.start("emails", ctx.store.delivery_counts(ids).pending)
-    done = wait_for(ctx.store, ids, ctx.clock, timeout=timeout)
+    counts = ctx.store.delivery_counts(ids)
+    left = [counts.pending + counts.sending]
+    ctx.progress.start("emails", left[0])
+
+    def advance(open_rows: int) -> None:  # the bar follows the rows the workers closed
+        if open_rows < left[0]:
+            ctx.progress.advance("emails", left[0] - open_rows)
+            left[0] = open_rows
+
+    done = wait_for(ctx.store, ids, ctx.clock, timeout=timeout, progress=advance)
     ledger_report(ctx.store, report)
     if not done:
         report.error(
             "queue", "wait", f"{report.emails.skipped} messages still open after {timeout:g} s"
         )
-    if ctx.tasks is None:
-        return
 
 
 @main.group()

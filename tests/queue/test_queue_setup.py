@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -119,3 +120,23 @@ def test_shared_window_limit_holds_across_threads(redis_ns: tuple[str, str]) -> 
     for t in stamps:
         per_second[int(t)] = per_second.get(int(t), 0) + 10
     assert max(per_second.values()) <= 50 and sum(per_second.values()) == 180
+
+
+def test_a_broker_down_during_the_run_is_reported_and_nothing_is_lost(
+    tmp_path: Path, make_context: Any
+) -> None:
+    """No broker answers: the run says so, sends nothing, and the ledger keeps every
+    reader pending for the next run (or scheduler slot) to enqueue."""
+    from distributor.pipeline import run
+    from distributor.store.schema import deliveries
+
+    path = write_config(tmp_path, extra='[queue]\nbroker_url = "redis://127.0.0.1:1/0"\n')
+    ctx = make_context(settings_for(path))
+    report = run(ctx)
+    queue_errors = [e for e in report.errors if e.stage == "queue"]
+    assert queue_errors and not report.ok, report.errors
+    assert report.emails.sent == 0 and report.tasks_enqueued == 0
+    with ctx.store.engine.connect() as conn:
+        states = [r.state for r in conn.execute(deliveries.select())]
+    assert len(states) >= 20 and set(states) == {"pending"}
+    assert not (tmp_path / "var/outbox/mail").exists()

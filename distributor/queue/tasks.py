@@ -76,7 +76,6 @@ class RangeOutcome:
 class _EditionCache:
     edition: Edition
     variant: Variant
-    list_name: str
 
 
 @dataclass
@@ -131,7 +130,7 @@ class BatchSender:
         stories = [by_id[i] for i in edition.story_ids if i in by_id]
         links = make_links(stories, f"{edition.list_name}-{edition.key}", self.settings.share)
         variant = self.renderer().render(edition, stories, links, cfg)
-        cached = _EditionCache(edition, variant, edition.list_name)
+        cached = _EditionCache(edition, variant)
         with self._lock:
             self._editions.setdefault(edition_id, cached)
             return self._editions[edition_id]
@@ -229,7 +228,7 @@ class BatchSender:
         self._local.makers = makers
         key = (cached.edition.id, backend.name)
         if key not in makers:
-            cfg = self.settings.lists[cached.list_name]
+            cfg = self.settings.lists[cached.edition.list_name]
             makers[key] = BatchMaker(self.store, backend, self.renderer(), cached.variant, cfg)
         return makers[key]
 

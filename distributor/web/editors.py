@@ -18,7 +18,6 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import requests
 from flask import (
     Blueprint,
     Response,
@@ -38,9 +37,10 @@ from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState, Story
-from distributor.pipeline import Context, card_maker, compose_for, fetch_sources, sync_subscribers
+from distributor.pipeline import card_maker, compose_for, fetch_sources, sync_subscribers
 from distributor.render.digest import DigestRenderer
 from distributor.report import RunReport
+from distributor.service import Context
 from distributor.share.cards import CardSet
 from distributor.share.posts import composed_view
 from distributor.store.web import EditionFigures, Editor
@@ -48,13 +48,12 @@ from distributor.subscribers import read_subscribers_csv
 from distributor.web.chart import history_chart
 from distributor.web.common import deps
 from distributor.web.editions import (
-    close_context,
     find_next,
-    make_context,
     next_editions,
     render_for,
     send_now,
     test_send,
+    web_context,
 )
 
 bp = Blueprint("editors", __name__)
@@ -194,16 +193,13 @@ def fetch() -> Any:
     """Fetch every source (and each list's subscribers file) now, so previews are current."""
     d = deps()
     report = RunReport(started_at=d.clock().isoformat(), dry_run=True)
-    ctx = make_context(d.settings, d.store, d.clock)
-    try:
+    with web_context(d.settings, d.store, d.clock) as ctx:
         fetch_sources(ctx, report)
         for name, cfg in d.settings.lists.items():
             try:
                 sync_subscribers(ctx, name, cfg, report)
             except DistributorError as err:
                 report.error("subscribers", name, str(err))
-    finally:
-        close_context(ctx)
     problems = "; ".join(f"{p.subject}: {p.cause}" for p in report.errors)
     summary = f"fetched {report.stories_fetched} stories" + (
         f"; errors: {problems}" if problems else ""
@@ -369,9 +365,7 @@ def posts() -> Any:
     env = DigestRenderer(d.settings).env
     stories = d.store.stories_by_id([r["story_id"] for r in rows])
     by_channel: dict[str, list[dict[str, Any]]] = {}
-    session = requests.Session()
-    ctx = Context(settings=d.settings, store=d.store, session=session)
-    try:
+    with Context.open(d.settings, store=d.store, clock=d.clock) as ctx:
         channels = ctx.all_channels()
         maker = card_maker(ctx)
         for row in rows:
@@ -397,10 +391,6 @@ def posts() -> Any:
                     "card": card_name,
                 }
             )
-    finally:
-        for channel in ctx.channels.values():
-            channel.close()
-        session.close()
     return _page("posts.html.j2", by_channel=by_channel)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from distributor.pipeline import run
-from distributor.web.editions import make_context
+from distributor.service import Context
 from tests.web.conftest import WebEnv, csrf, decoded, read_mail
 
 
@@ -122,11 +122,8 @@ def test_preview_is_the_pipeline_rendering_and_test_send_goes_to_the_editor(env:
         r'class="(?:lead-title|story-title)"[^>]*>\s*<a [^>]*>([^<]+)<',
         decoded(mails[0].read_bytes()),
     )
-    ctx = make_context(env.settings, env.store, env.clock)
-    try:
+    with Context.open(env.settings, store=env.store, clock=env.clock) as ctx:
         run(ctx, list_names=["daily"])
-    finally:
-        ctx.close()
     real = sorted(env.outbox("daily/"), key=lambda p: p.name)
     # the preview shows the edition of readers without topics (segment ""): compare
     # with the mail of such a reader, not one of a topic segment
@@ -228,11 +225,8 @@ def test_history_posts_and_chart_after_a_run(social_env: WebEnv) -> None:
     env = social_env
     env.import_sample()
     env.login()
-    ctx = make_context(env.settings, env.store, env.clock)
-    try:
+    with Context.open(env.settings, store=env.store, clock=env.clock) as ctx:
         run(ctx)
-    finally:
-        ctx.close()
     sub = env.web.subscriber_by_email(env.store.recipients("daily")[0].email)
     assert sub is not None
     env.clock.advance(hours=1)

@@ -71,6 +71,10 @@ def _echo_edition(ctx: Context, edition: PlannedEdition, as_json: bool, verb: st
         click.echo(f"  subject ({lang}): {subject}")
 
 
+def _console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else 200)  # piped output is not cut
+
+
 @click.group()
 def editions() -> None:
     """Editions: draft, shape, approve, schedule, cancel, send; their history."""
@@ -119,7 +123,7 @@ def editions_list(
         return
     table = Table(title="editions", header_style="bold")
     for col in ("id", "list", "key", "kind", "state", "send at (list zone)", "to", "v"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col)
     for r in rows:
         table.add_row(
             str(r["id"]),
@@ -131,7 +135,7 @@ def editions_list(
             str(r["recipients"]),
             str(r["version"]),
         )
-    console = Console()
+    console = _console()
     console.print(table)
     for name, t in slots.items():
         console.print(f"next slot of {name}: {t.isoformat() if t else 'local time'}", markup=False)
@@ -479,10 +483,10 @@ def editions_history(state: CliState, list_name: str | None, limit: int, as_json
     cols += ["pending", "bounced", "complained", "unsubscribed"]
     table = Table(title="sent editions", header_style="bold")
     for c in cols:
-        table.add_column(c, overflow="fold")
+        table.add_column(c)
     for r in rows:
         table.add_row(*[str(r[c]) for c in cols])
-    Console().print(table)
+    _console().print(table)
 
 
 @editions.command("figures")

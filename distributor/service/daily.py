@@ -286,7 +286,9 @@ def slot_summary(report: RunReport) -> dict[str, Any]:
     }
 
 
-def send_list_now(ctx: Context, list_name: str) -> tuple[Slot, RunReport]:
+def send_list_now(
+    ctx: Context, list_name: str, *, owner: str = "send --now"
+) -> tuple[Slot, RunReport]:
     """One edition of a list now, outside its schedule (every door's "send now" of a list).
 
     Everyone gets it at once (local-time delivery is for scheduled slots).  It is
@@ -300,7 +302,7 @@ def send_list_now(ctx: Context, list_name: str) -> tuple[Slot, RunReport]:
         now,
         base_key=plans.free_key(ctx, list_name, pipeline.edition_date_key(now, cfg)),
         local_time=False,
-        owner="send now",
+        owner=owner,
         now=now,
     )
     try:
@@ -381,7 +383,7 @@ def send_list_now_once(
     plans.list_config(ctx, list_name)
 
     def action() -> dict[str, Any]:
-        slot, report = send_list_now(ctx, list_name)
+        slot, report = send_list_now(ctx, list_name, owner=scope.split(":", 1)[0])
         return {
             "list": list_name,
             "edition_key": slot.edition_key,

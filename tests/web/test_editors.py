@@ -295,7 +295,8 @@ def test_a_second_call_while_the_first_runs_waits_for_its_result(env: WebEnv) ->
     """A double click's second request shows the first one's result once it is done."""
     import threading
 
-    from distributor.web.editions import request_hash, send_now
+    from distributor.service.daily import request_hash
+    from distributor.web.editions import send_now
 
     scope, key = "dashboard:daily", "k-running"
     digest = request_hash({"list": "daily"})

@@ -18,9 +18,15 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    op.add_column("editions", sa.Column("intro_html", sa.Text(), nullable=True))
-    op.add_column("editions", sa.Column("intro_text", sa.Text(), nullable=True))
-    op.add_column("editions", sa.Column("subject", sa.Text(), nullable=True))
+    # a database adopted from ``create_all`` (stamped at the baseline) may have been made by
+    # a build that already had these: add only what is missing
+    inspector = sa.inspect(op.get_bind())
+    have = {c["name"] for c in inspector.get_columns("editions")}
+    for name in ("intro_html", "intro_text", "subject"):
+        if name not in have:
+            op.add_column("editions", sa.Column(name, sa.Text(), nullable=True))
+    if "planned_editions" in inspector.get_table_names():
+        return
     op.create_table(
         "planned_editions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),

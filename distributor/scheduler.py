@@ -62,7 +62,7 @@ from distributor.errors import DistributorError
 from distributor.leader import LeaderLock, leader_lock
 from distributor.models import Subscriber
 from distributor.report import RunReport
-from distributor.service import daily
+from distributor.service import daily, editions
 from distributor.service.context import Context
 from distributor.store import Store
 from distributor.store.repository import ReaderProfile
@@ -588,6 +588,9 @@ class Runner:
                     if not excluded(s)
                 ]
                 pipeline.publish_social(ctx, stories, report, dry_run=False)
+            # lists an editor approves: the draft is made `draft_lead` hours before the slot
+            for made in editions.draft_due(ctx):
+                log.info("list %s: edition %s drafted for approval", made.list_name, made.key)
             # editions an editor scheduled (a one-off at 14:00) go at their time
             daily.deliver_due(ctx, report)
         for problem in report.errors:

@@ -305,6 +305,30 @@ def draft(
     return made
 
 
+def draft_due(ctx: Context) -> list[PlannedEdition]:
+    """For lists with ``approval = "editor"``: draft the next slot's edition once the slot
+    is ``draft_lead`` hours away (the scheduler's poll calls this).  A list that already
+    has an open regular edition, or nothing new, gets none."""
+    made = []
+    now = ctx.clock()
+    for name, cfg in ctx.settings.lists.items():
+        if cfg.approval != "editor" or cfg.local_time:
+            continue
+        slot = next_slot(ctx, name, now - timedelta(seconds=1))
+        if slot is None or slot - now > timedelta(hours=cfg.draft_lead):
+            continue
+        store = EditionStore(ctx.store)
+        if any(e.kind == REGULAR for e in store.listing(list_name=name, states=OPEN_PLAN_STATES)):
+            continue
+        if store.find(name, pipeline.edition_date_key(slot, cfg)) is not None:
+            continue  # this slot's edition was made (and maybe sent or cancelled) already
+        try:
+            made.append(draft(ctx, name, by="schedule", send_at=slot))
+        except EditionError:
+            continue  # nothing new: the slot will say so
+    return made
+
+
 def one_off(
     ctx: Context,
     list_name: str,
@@ -318,6 +342,7 @@ def one_off(
     cfg = list_config(ctx, list_name)
     if not story_ids:
         raise EditionError("a one-off edition needs at least one story")
+    pipeline.sync_subscribers(ctx, list_name, cfg, RunReport(started_at=ctx.clock().isoformat()))
     chosen = _stories(ctx, story_ids)
     variants = []
     for language, segment, readers in _reader_variants(ctx, list_name, cfg):

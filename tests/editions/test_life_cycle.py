@@ -206,7 +206,10 @@ def test_bad_input_is_refused_and_nothing_is_sent(desk: Desk) -> None:
 def test_a_scheduled_one_off_goes_at_its_time_and_a_cancelled_one_never(desk: Desk) -> None:
     ctx, clock = desk.ctx, desk.clock
     service.draft(ctx, "daily", by="ed")  # the regular draft does not stand in the way
-    story = sorted(ctx.store.published_stories(now=clock.now, since=clock.now - timedelta(days=3650)), key=lambda s: s.id)[0]
+    story = sorted(
+        ctx.store.published_stories(now=clock.now, since=clock.now - timedelta(days=3650)),
+        key=lambda s: s.id,
+    )[0]
     breaking = service.one_off(ctx, "daily", [story.id], by="ed")
     assert breaking.kind == "one_off" and breaking.recipients == 24
     at = clock.now.replace(hour=14, minute=0)
@@ -297,7 +300,12 @@ def test_send_now_posts_only_when_asked_and_never_excluded_stories(auto_desk: De
     assert sent.edition.state == PlanState.SENT and sent.report.posts.sent == 0
     assert auto_desk.posts() == []
 
-    story = sorted(ctx.store.published_stories(now=auto_desk.clock.now, since=auto_desk.clock.now - timedelta(days=3650)), key=lambda s: s.id)
+    story = sorted(
+        ctx.store.published_stories(
+            now=auto_desk.clock.now, since=auto_desk.clock.now - timedelta(days=3650)
+        ),
+        key=lambda s: s.id,
+    )
     WebStore(ctx.store).set_story_flag(story[0].id, "excluded", True)
     breaking = service.one_off(ctx, "daily", [story[0].id, story[1].id], by="ed", social=True)
     out = service.send_now(ctx, breaking.id, version=breaking.version, by="ed", social=True)
@@ -315,7 +323,6 @@ def test_an_edition_with_no_recipients_is_never_offered(tmp_path: Path) -> None:
     from tests.conftest import NOW, settings_for, write_config
 
     path = write_config(tmp_path, subscribers=empty)
-    with Context.open(settings_for(path), clock=lambda: NOW) as ctx:
-        with pytest.raises(EditionError):
-            service.draft(ctx, "daily", by="ed")
+    with Context.open(settings_for(path), clock=lambda: NOW) as ctx, pytest.raises(EditionError):
+        service.draft(ctx, "daily", by="ed")
     del open_desk

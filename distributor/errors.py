@@ -10,6 +10,7 @@
     ├── ShareError               a share card or link could not be made
     ├── EditionError             an edition cannot do what was asked in its state
     │   ├── NotFoundError            no such edition (or story, list, ...)
+    │   ├── EditionStateError        its state forbids it (approving a sent edition)
     │   └── ConflictError            someone else changed it first (optimistic versioning)
     └── ProviderError            a mail transport or social channel failed as a whole
         ├── TransientProviderError   worth retrying later (timeouts, 4xx SMTP, 429, 5xx)
@@ -59,6 +60,10 @@ class EditionError(DistributorError):
 
 class NotFoundError(EditionError):
     """No such edition (or story) exists."""
+
+
+class EditionStateError(EditionError):
+    """The edition's state forbids what was asked (editing one that is sending...)."""
 
 
 class ConflictError(EditionError):

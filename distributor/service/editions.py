@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from distributor import pipeline
 from distributor.config import ListConfig
 from distributor.cron import next_after, parse_cron
-from distributor.errors import EditionError, NotFoundError
+from distributor.errors import EditionError, EditionStateError, NotFoundError
 from distributor.models import (
     OPEN_PLAN_STATES,
     DeliveryResult,
@@ -600,7 +600,7 @@ def send_now(
 # ------------------------------------------------------------------ helpers
 def _must_be_open(edition: PlannedEdition, verb: str) -> None:
     if edition.state not in OPEN_PLAN_STATES:
-        raise EditionError(f"edition {edition.id} is {edition.state}: it cannot be {verb}")
+        raise EditionStateError(f"edition {edition.id} is {edition.state}: it cannot be {verb}")
 
 
 def _refuse_empty(edition: PlannedEdition) -> None:

@@ -80,7 +80,10 @@ def test_draft_edit_approve_send_and_the_errors(tmp_path: Path) -> None:
     assert [c["action"] for c in shown["changes"]] == [
         "create", "edit", "approve", "send_now", "send", "sent",
     ]  # fmt: skip
-    assert _cli(config, "editions", "show", "99").stderr == "distributor: error: no edition with id 99\n"
+    assert (
+        _cli(config, "editions", "show", "99").stderr
+        == "distributor: error: no edition with id 99\n"
+    )
 
 
 def test_one_off_schedule_and_cancel(tmp_path: Path) -> None:
@@ -89,7 +92,9 @@ def test_one_off_schedule_and_cancel(tmp_path: Path) -> None:
     stories = json.loads(_cli(config, "stories", "list", "--json").stdout)
     published = [s for s in stories if s["status"] == "published"]
     made = _json(
-        _cli(config, "editions", "draft", "--list", "daily", "--story", published[0]["id"], "--json")
+        _cli(
+            config, "editions", "draft", "--list", "daily", "--story", published[0]["id"], "--json"
+        )
     )
     assert made["kind"] == "one_off"
     eid = str(made["id"])

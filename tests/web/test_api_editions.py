@@ -3,7 +3,7 @@ every change, versions, and the documented errors."""
 
 from __future__ import annotations
 
-from tests.web.conftest import WebEnv, env  # noqa: F401  (the fixture)
+from tests.web.conftest import WebEnv
 
 
 def _auth(env: WebEnv) -> dict[str, str]:

@@ -150,6 +150,14 @@ def changes(ctx: Context, edition_id: int) -> list[EditionChange]:
     return store.changes(edition_id)
 
 
+def candidates(ctx: Context, list_name: str, limit: int = 200) -> list[Story]:
+    """The published stories an editor can add to an edition of the list (its window)."""
+    cfg = list_config(ctx, list_name)
+    now = ctx.clock()
+    found = ctx.store.published_stories(now=now, since=now - timedelta(hours=cfg.max_age_hours))
+    return found[:limit]
+
+
 def next_slot(ctx: Context, list_name: str, after: datetime | None = None) -> datetime | None:
     """The next time the list's schedule fires (UTC), or None for local-time lists."""
     cfg = list_config(ctx, list_name)

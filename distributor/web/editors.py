@@ -493,3 +493,7 @@ def write_csv(out: Any, entries: Any) -> None:
                 e.status,
             ]
         )
+
+
+# the editions pages (issue 14), on this blueprint
+from distributor.web import editor_editions  # noqa: E402, F401

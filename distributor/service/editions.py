@@ -42,6 +42,7 @@ from distributor.models import (
     Subscriber,
 )
 from distributor.render.digest import DigestRenderer, Variant
+from distributor.render.i18n import direction
 from distributor.report import RunReport
 from distributor.selection import language_chain, normalize_language
 from distributor.service import daily
@@ -255,6 +256,114 @@ def parse_time(ctx: Context, list_name: str, text: str) -> datetime:
     if when.tzinfo is None:
         raise EditionError(f"{text!r} has no zone offset (e.g. {value}+01:00)")
     return when
+
+
+# ------------------------------------------------- the next edition, unsaved
+@dataclass(frozen=True)
+class Upcoming:
+    """One variant of what a list's next run would send (not stored)."""
+
+    list_name: str
+    key: str
+    language: str
+    segment: str
+    stories: tuple[Story, ...]
+    readers: int
+
+    @property
+    def recipients(self) -> int:
+        return self.readers
+
+
+def upcoming(ctx: Context, list_name: str | None = None) -> list[Upcoming]:
+    """Per list and variant: what the next run would send now, with its readers."""
+    out = []
+    for name, cfg in ctx.settings.lists.items():
+        if list_name not in (None, name):
+            continue
+        edition = _transient(ctx, name)
+        by_id = stories_of(ctx, edition)
+        for v in edition.variants:
+            stories = tuple(by_id[i] for i in v.story_ids if i in by_id)
+            out.append(Upcoming(name, edition.key, v.language, v.segment, stories, v.readers))
+        del cfg
+    return out
+
+
+def preview_next(
+    ctx: Context,
+    list_name: str,
+    *,
+    language: str,
+    segment: str = "",
+    reader: Subscriber | None = None,
+) -> Preview:
+    """The list's next (unsaved) edition, one variant, rendered as a run would send it."""
+    edition = _transient(ctx, list_name)
+    variant = _next_variant(edition, list_name, language, segment)
+    who = reader or Subscriber(0, "reader@example.com", "", variant.language)
+    key = f"preview/{list_name}/{edition.key}/{variant.language}/0"
+    return _render(ctx, edition, variant, who, key)
+
+
+def test_send_next(
+    ctx: Context,
+    list_name: str,
+    *,
+    language: str,
+    segment: str = "",
+    addresses: Sequence[str],
+    by: str,
+) -> TestSendOutcome:
+    """A [TEST] copy of the list's next (unsaved) edition to ``addresses`` (not in the
+    ledger, rate-limited like every test send)."""
+    edition = _transient(ctx, list_name)
+    variant = _next_variant(edition, list_name, language, segment)
+    return _send_test(ctx, edition, variant, addresses, by)
+
+
+def _next_variant(
+    edition: PlannedEdition, list_name: str, language: str, segment: str
+) -> PlannedVariant:
+    found = edition.variant(normalize_language(language), segment)
+    if found is None:
+        where = f" for readers of {segment}" if segment else ""
+        raise NotFoundError(
+            f"list {list_name!r} has no new stories in {language}{where}: the next run "
+            "makes no such edition (the history shows what was sent)"
+        )
+    return found
+
+
+def _transient(ctx: Context, list_name: str) -> PlannedEdition:
+    """The next edition of a list as selection makes it now, not stored (id 0)."""
+    cfg = list_config(ctx, list_name)
+    now = ctx.clock()
+    return PlannedEdition(
+        id=0,
+        list_name=list_name,
+        key=free_key(ctx, list_name, pipeline.edition_date_key(now, cfg)),
+        kind=REGULAR,
+        state=PlanState.DRAFT,
+        send_at=None,
+        variants=tuple(plan(ctx, list_name)),
+        intros={},
+        subjects={},
+        intro_fallback=False,
+        social=False,
+        version=0,
+        created_by="",
+        approved_by=None,
+        approved_at=None,
+        reason=None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def text_direction(language: str) -> str:
+    """``rtl`` or ``ltr``: for doors that lay out a language's text."""
+    return direction(language)
 
 
 # ------------------------------------------------------------------ making
@@ -556,8 +665,21 @@ def test_send(
             f"no address to send the test to: give one, or set lists.{edition.list_name}"
             ".test_recipients"
         )
-    checked = [_valid_address(a) for a in to]
     variant = _pick_variant(ctx, edition, language, segment)
+    return _send_test(ctx, edition, variant, to, by)
+
+
+def _send_test(
+    ctx: Context,
+    edition: PlannedEdition,
+    variant: PlannedVariant,
+    addresses: Sequence[str],
+    by: str,
+) -> TestSendOutcome:
+    cfg = list_config(ctx, edition.list_name)
+    checked = [_valid_address(a) for a in addresses]
+    if not checked:
+        raise EditionError("no address to send the test to")
     web = WebStore(ctx.store)
     now = ctx.clock()
     messages = []
@@ -576,6 +698,7 @@ def test_send(
         key = f"test/{edition.list_name}/{edition.key}/{variant.language}/{token_hex(6)}"
         messages.append(_render(ctx, edition, variant, reader, key, test=True).message)
     results = ctx.mail_backend(cfg.mail).send_batch(messages)  # no ledger row: a test
+    del by  # recorded by the caller's log, not the ledger
     return TestSendOutcome(edition, variant.language, checked, list(results))
 
 

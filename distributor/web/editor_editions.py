@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from flask import Response, g, redirect, request, url_for
 
 from distributor.errors import DistributorError, EditionError
-from distributor.render import i18n
 from distributor.service import daily
 from distributor.service import editions as service
 from distributor.web.common import deps
@@ -97,7 +96,7 @@ def edition_page(edition_id: int) -> Any:
         e=data,
         open=edition.state in ("draft", "approved", "scheduled"),
         languages=languages,
-        dirs={lang: i18n.direction(lang) for lang in languages},
+        dirs={lang: service.text_direction(lang) for lang in languages},
         changes=log,
         candidates=candidates,
         desk=", ".join(cfg.test_recipients) if cfg else "",

@@ -190,7 +190,7 @@ def test_pin_and_exclude_change_the_next_edition(env: WebEnv) -> None:
 
     before = find_next(env.settings, env.store, env.clock, "daily", "en")
     assert before is not None
-    lead, last = before.plan.stories[0], before.plan.stories[-1]
+    lead, last = before.stories[0], before.stories[-1]
     assert (
         env.client.post(
             "/editor/stories/flag", data={"story_id": lead.id, "flag": "excluded", "on": "1"}
@@ -208,8 +208,8 @@ def test_pin_and_exclude_change_the_next_edition(env: WebEnv) -> None:
     )
     after = find_next(env.settings, env.store, env.clock, "daily", "en")
     assert after is not None
-    assert after.plan.stories[0].id == last.id
-    assert lead.id not in {s.id for s in after.plan.stories}
+    assert after.stories[0].id == last.id
+    assert lead.id not in {s.id for s in after.stories}
     listing = env.client.get("/editor/stories").get_data(as_text=True)
     assert "pinned</span>" in listing and "excluded</span>" in listing
     assert (

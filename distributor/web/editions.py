@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from distributor.config import Settings
 from distributor.models import DeliveryResult, Message, Subscriber
@@ -19,7 +20,9 @@ from distributor.service import editions as service
 from distributor.service.daily import OnceOutcome as SendOutcome
 from distributor.service.daily import send_list_now_once
 from distributor.service.editions import Upcoming as NextEdition
-from distributor.store import Store
+
+if TYPE_CHECKING:  # the web app's store is passed through, never used here
+    from distributor.store import Store
 
 Clock = Callable[[], datetime]
 __all__ = ["NextEdition", "SendOutcome", "web_context"]

@@ -58,6 +58,7 @@ from distributor.service.plans import (
     stories_of,
 )
 from distributor.store.editions import EditionStore, NewPlan
+from distributor.store.schedule import ScheduleStore
 from distributor.store.repository import delivery_key
 from distributor.store.social import translations_of
 from distributor.store.web import WebStore
@@ -157,6 +158,11 @@ def candidates(ctx: Context, list_name: str, limit: int = 200) -> list[Story]:
     now = ctx.clock()
     found = ctx.store.published_stories(now=now, since=now - timedelta(hours=cfg.max_age_hours))
     return found[:limit]
+
+
+def paused_lists(ctx: Context) -> set[str]:
+    """The lists an editor paused (``schedule pause``): their slots send nothing."""
+    return ScheduleStore(ctx.store).paused()
 
 
 def next_slot(ctx: Context, list_name: str, after: datetime | None = None) -> datetime | None:

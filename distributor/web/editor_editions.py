@@ -41,6 +41,7 @@ def _back(edition_id: int, *, result: str = "", problem: str = "") -> Any:
 def editions() -> Any:
     d = deps()
     with web_context(d.settings, d.store, d.clock) as ctx:
+        paused = service.paused_lists(ctx)
         lists = {}
         for name, cfg in d.settings.lists.items():
             slot = service.next_slot(ctx, name)
@@ -52,7 +53,7 @@ def editions() -> Any:
                 "next_slot": slot,
                 "next_local": slot.astimezone(zone).strftime("%a %d %b %H:%M") if slot else "",
                 "next_utc": slot.strftime("%H:%M") if slot else "",
-                "paused": False,
+                "paused": name in paused,
             }
         rows = [service.describe(ctx, e) for e in service.listing(ctx, limit=60)]
     return _page(

@@ -58,8 +58,8 @@ from distributor.service.plans import (
     stories_of,
 )
 from distributor.store.editions import EditionStore, NewPlan
-from distributor.store.schedule import ScheduleStore
 from distributor.store.repository import delivery_key
+from distributor.store.schedule import ScheduleStore
 from distributor.store.social import translations_of
 from distributor.store.web import WebStore
 

@@ -219,6 +219,14 @@ class ListConfig(_Section):
     schedule: Schedule = "0 7 * * *"
     local_time: bool = False
     grace_time: int = Field(default=3600, ge=0)
+    # --- editions (issue 14) ---
+    # "auto": a slot sends the draft it makes; "editor": the draft is made `draft_lead`
+    # hours before the slot and only an approved edition is sent
+    approval: Literal["auto", "editor"] = "auto"
+    draft_lead: float = Field(default=2.0, gt=0, le=48)
+    # the desk: where a test send goes when no address is given
+    test_recipients: list[str] = Field(default_factory=list)
+    test_send_limit: int = Field(default=20, ge=1)  # test messages per list and hour
 
 
 class FileMailConfig(_Section):

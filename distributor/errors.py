@@ -8,6 +8,10 @@
     ├── StoreError               the database could not be opened or migrated
     ├── RenderError              a template failed to render
     ├── ShareError               a share card or link could not be made
+    ├── EditionError             an edition cannot do what was asked in its state
+    │   ├── NotFoundError            no such edition (or story, list, ...)
+    │   ├── EditionStateError        its state forbids it (approving a sent edition)
+    │   └── ConflictError            someone else changed it first (optimistic versioning)
     └── ProviderError            a mail transport or social channel failed as a whole
         ├── TransientProviderError   worth retrying later (timeouts, 4xx SMTP, 429, 5xx)
         ├── AuthenticationError      credentials refused: stop using this provider now
@@ -48,6 +52,22 @@ class RenderError(DistributorError):
 
 class ShareError(DistributorError):
     """A share card or share link could not be made."""
+
+
+class EditionError(DistributorError):
+    """An edition cannot do what was asked: its state forbids it, or the input is wrong."""
+
+
+class NotFoundError(EditionError):
+    """No such edition (or story) exists."""
+
+
+class EditionStateError(EditionError):
+    """The edition's state forbids what was asked (editing one that is sending...)."""
+
+
+class ConflictError(EditionError):
+    """The edition changed since it was read: the caller's version is stale."""
 
 
 class ProviderError(DistributorError):

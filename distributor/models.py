@@ -7,8 +7,10 @@ about the database, the CLI or the network.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class StoryStatus(enum.StrEnum):
@@ -81,6 +83,10 @@ class Edition:
     story_ids: tuple[str, ...]
     created_at: datetime
     segment: str = ""  # readers' topics this variant is for; "" = readers without topics
+    # editions (issue 14): the editor's intro (sanitized HTML, and as text) and subject
+    intro_html: str = ""
+    intro_text: str = ""
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +164,73 @@ class DeliveryResult:
     @classmethod
     def unknown(cls, key: str, error: str) -> DeliveryResult:
         return cls(key, DeliveryState.UNKNOWN, error=error)
+
+
+# ---------------------------------------------------------------- editions (issue 14)
+class PlanState(enum.StrEnum):
+    """The life cycle of an edition an editor shapes:
+    ``draft -> approved | scheduled -> sending -> sent``, or ``cancelled``."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"  # approved for its slot (``send_at``)
+    SCHEDULED = "scheduled"  # approved for a time an editor chose
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+#: states in which an edition can still be shaped, approved, scheduled or cancelled
+OPEN_PLAN_STATES = (PlanState.DRAFT, PlanState.APPROVED, PlanState.SCHEDULED)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedVariant:
+    """One variant of a planned edition: a reader language and segment, its stories."""
+
+    language: str
+    segment: str
+    story_ids: tuple[str, ...]
+    readers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEdition:
+    """An edition of one list and key with its variants, before and after it is sent."""
+
+    id: int
+    list_name: str
+    key: str
+    kind: str  # "regular" (a slot of the list's schedule) | "one_off"
+    state: PlanState
+    send_at: datetime | None
+    variants: tuple[PlannedVariant, ...]
+    intros: Mapping[str, str]  # language -> Markdown
+    subjects: Mapping[str, str]  # language -> subject
+    intro_fallback: bool
+    social: bool
+    version: int
+    created_by: str
+    approved_by: str | None
+    approved_at: datetime | None
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def recipients(self) -> int:
+        return sum(v.readers for v in self.variants)
+
+    def variant(self, language: str, segment: str = "") -> PlannedVariant | None:
+        return next(
+            (v for v in self.variants if (v.language, v.segment) == (language, segment)), None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EditionChange:
+    """One recorded change to a planned edition."""
+
+    at: datetime
+    who: str
+    action: str
+    detail: Mapping[str, Any] | None

@@ -7,19 +7,18 @@ scheduler and the web app are thin doors onto these functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import requests
 from jinja2 import Environment
 
-from distributor.config import ListConfig, Settings, ShareConfig
-from distributor.dispatch import MAX_ATTEMPTS, Clock, deliver_edition, publish_posts
+from distributor.clock import system_clock as system_clock  # re-exported for old callers
+from distributor.config import ListConfig, ShareConfig
+from distributor.dispatch import MAX_ATTEMPTS, deliver_edition, publish_posts
 from distributor.errors import ConfigError, DistributorError, RenderError, ShareError, SourceError
-from distributor.mail.base import MailBackend, build_mail_backend
+from distributor.mail.base import MailBackend
 from distributor.models import Edition, Post, ShareLink, Story, Subscriber
 from distributor.render.archive import write_archive_page
 from distributor.render.digest import DigestRenderer
@@ -37,84 +36,20 @@ from distributor.selection import (
     segment_for_topics,
     segment_of,
 )
+from distributor.service.context import Context
+from distributor.service.context import Progress as Progress  # re-exported
 from distributor.share.cards import CardMaker, CardSet
 from distributor.share.fetch import AddressPolicy, FetchLimits
 from distributor.share.links import NETWORKS, UtmPolicy, share_links
 from distributor.share.posts import ComposedPost, compose_post, composed_view
-from distributor.social.base import SocialChannel, build_channel
+from distributor.social.base import SocialChannel
 from distributor.sources.base import build_source
-from distributor.store import ClaimedPost, LedgerCounts, Store
+from distributor.store import ClaimedPost, LedgerCounts
 from distributor.store import sources as source_store
 from distributor.store.repository import NewVariant, ReaderProfile
 from distributor.store.social import translations_of
 from distributor.store.web import WebStore
 from distributor.subscribers import read_subscribers_csv
-
-if TYPE_CHECKING:
-    from distributor.queue.broker import TaskQueue
-
-
-class Progress:
-    """Hooks a front end can use to show progress; the default shows nothing."""
-
-    def start(self, label: str, total: int) -> None:
-        """A stage with ``total`` steps begins."""
-
-    def advance(self, label: str, steps: int = 1) -> None:
-        """``steps`` more steps of ``label`` are done."""
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Context:
-    """Everything a run needs, passed in: no global state."""
-
-    settings: Settings
-    store: Store
-    session: requests.Session
-    clock: Clock = system_clock
-    progress: Progress = field(default_factory=Progress)
-    mail_backends: dict[str, MailBackend] = field(default_factory=dict)
-    channels: dict[str, SocialChannel] = field(default_factory=dict)
-    tasks: TaskQueue | None = None  # workers (issue 9): made on first use
-
-    def task_queue(self) -> TaskQueue:
-        """The broker of ``[queue]`` (editions go to workers as batch tasks)."""
-        if self.tasks is None:
-            from distributor.queue import open_queue
-
-            self.tasks = open_queue(self.settings, self.clock)
-        return self.tasks
-
-    def mail_backend(self, name: str) -> MailBackend:
-        if name not in self.mail_backends:
-            self.mail_backends[name] = build_mail_backend(name, self.settings)
-        return self.mail_backends[name]
-
-    def enabled_channels(self) -> dict[str, SocialChannel]:
-        for name, cfg in self.settings.social.items():
-            if cfg.enabled and name not in self.channels:
-                self.channels[name] = build_channel(name, self.settings)
-        return self.channels
-
-    def all_channels(self) -> dict[str, SocialChannel]:
-        """Every defined channel, enabled or not (for dry runs: nothing is sent)."""
-        out = dict(self.enabled_channels())
-        for name in self.settings.social:
-            if name not in out:
-                out[name] = build_channel(name, self.settings)
-        return out
-
-    def close(self) -> None:
-        for backend in self.mail_backends.values():
-            backend.close()
-        for channel in self.channels.values():
-            channel.close()
-        if self.tasks is not None:
-            self.tasks.close()
 
 
 # ------------------------------------------------------------------- stages
@@ -304,6 +239,23 @@ def _selection_inputs(ctx: Context, list_name: str, cfg: ListConfig, weekly: boo
     return _Inputs(window, weekly_window, candidates)
 
 
+def edition_value(list_name: str, key: str, variant: NewVariant, now: datetime) -> Edition:
+    """The (unsaved) ledger edition a variant becomes: for previews and test sends, which
+    render exactly what the ledger's edition of that variant will."""
+    return Edition(
+        0,
+        list_name,
+        key,
+        variant.language,
+        tuple(s.id for s in variant.stories),
+        now,
+        variant.segment,
+        intro_html=variant.intro_html,
+        intro_text=variant.intro_text,
+        subject=variant.subject,
+    )
+
+
 def edition_date_key(now: datetime, cfg: ListConfig) -> str:
     return now.astimezone(ZoneInfo(cfg.timezone)).date().isoformat()
 
@@ -461,95 +413,13 @@ def run(
     dry_run: bool = False,
     edition_key: str | None = None,
 ) -> RunReport:
-    """The daily job. Safe to repeat: a second run delivers nothing new.
+    """The daily job: :func:`distributor.service.daily.run` (kept here for old callers)."""
+    from distributor.service.daily import run as run_daily
 
-    ``edition_key`` (the scheduler's slot) names the editions to make instead
-    of the date; if the list already has editions under that key, none are
-    made again and only unfinished ones are resumed.
-    """
-    settings, store = ctx.settings, ctx.store
-    started = ctx.clock()
-    report = RunReport(started_at=started.isoformat(), dry_run=dry_run)
-    for name in list_names or ():
-        if name not in settings.lists:
-            known = ", ".join(sorted(settings.lists))
-            raise ConfigError(f"no list named {name!r} (known: {known})")
-    lists = list(list_names) if list_names else list(settings.lists)
-    run_id = None if dry_run else store.start_run(started, dry_run=dry_run)
-
-    fetch_sources(ctx, report)
-    posted_candidates: dict[str, Story] = {}
-    cache = RunCache()
-
-    for list_name in lists:
-        cfg = settings.lists[list_name]
-        try:
-            sync_subscribers(ctx, list_name, cfg, report)
-        except ConfigError as err:
-            report.error("subscribers", list_name, str(err))
-
-        now = ctx.clock()
-        since = now - timedelta(hours=cfg.max_age_hours)
-        for story in store.published_stories(now=now, since=since):
-            posted_candidates.setdefault(story.id, story)
-
-        selection = plan_list(ctx, list_name, cfg)
-        plans = selection.plans
-        resumed = [] if dry_run else _resume(ctx, list_name)
-        if not plans and not resumed:
-            report.notes.append(f"list {list_name}: no new stories; no edition made")
-            continue
-        if edition_key is None:
-            key = store.next_edition_key(list_name, edition_date_key(now, cfg))
-        else:
-            key = edition_key
-            if store.next_edition_key(list_name, key) != key:
-                report.notes.append(f"list {list_name}: edition {key} exists; not made again")
-                plans = []
-        selected_ids = {s.id for p in plans for s in p.stories}
-        report.stories_selected += len(selected_ids)
-        if dry_run:
-            links = make_links(
-                [s for p in plans for s in p.stories], f"{list_name}-{key}", settings.share
-            )
-            renderer = DigestRenderer(settings)
-            for plan in plans:
-                _dry_render(renderer, plan, cfg, list_name, key, links, now, report)
-            continue
-
-        try:
-            backend = ctx.mail_backend(cfg.mail)
-        except DistributorError as err:
-            report.error("mail", cfg.mail, str(err))
-            continue
-        editions = list(resumed)
-        if plans:
-            made = store.create_editions(
-                list_name=list_name,
-                key=key,
-                variants=[NewVariant(p.language, p.segment, p.stories) for p in plans],
-                variant_of=selection.variant_of,
-                now=now,
-            )
-            editions += [(edition, False) for edition, _rows in made]
-        if settings.queue is not None:  # workers (issue 9): batch tasks, not sent here
-            _enqueue(ctx, backend, editions, cfg, report, cache)
-        else:
-            _deliver(ctx, backend, editions, cfg, report, cache)
-
-    _publish(ctx, list(posted_candidates.values()), report, dry_run=dry_run, cache=cache)
-
-    report.finished_at = ctx.clock().isoformat()
-    if report.dry_run:
-        report.notes.append("dry run: nothing was delivered or recorded")
-    elif not report.delivered_anything and not report.errors:
-        report.notes.append("nothing new to deliver")
-    if run_id is not None:
-        store.finish_run(run_id, report.to_dict(), ctx.clock())
-    return report
+    return run_daily(ctx, list_names=list_names, dry_run=dry_run, edition_key=edition_key)
 
 
-def _resume(ctx: Context, list_name: str) -> list[tuple[Edition, bool]]:
+def resume_editions(ctx: Context, list_name: str) -> list[tuple[Edition, bool]]:
     """Editions of earlier runs with work left (a crash, a transport outage, retries)."""
     ctx.store.requeue_failed(list_name, max_attempts=MAX_ATTEMPTS, now=ctx.clock())
     return [(e, True) for e in ctx.store.unfinished_editions(list_name, now=ctx.clock())]
@@ -596,7 +466,7 @@ def _archive(
     return links
 
 
-def _deliver(
+def deliver_editions(
     ctx: Context,
     backend: MailBackend,
     editions: list[tuple[Edition, bool]],
@@ -660,7 +530,7 @@ def _deliver(
             )
 
 
-def _enqueue(
+def enqueue_for_workers(
     ctx: Context,
     backend: MailBackend,
     editions: list[tuple[Edition, bool]],
@@ -705,7 +575,7 @@ def _enqueue(
 _SAMPLE_READER = Subscriber(0, "reader@example.invalid", "Reader", "en")
 
 
-def _dry_render(
+def dry_render(
     renderer: DigestRenderer,
     plan: EditionPlan,
     cfg: ListConfig,
@@ -755,15 +625,10 @@ def social_stories(ctx: Context, story_id: str | None = None) -> list[Story]:
     return list(out.values())
 
 
-def _publish(
-    ctx: Context,
-    stories: list[Story],
-    report: RunReport,
-    *,
-    dry_run: bool,
-    cache: RunCache | None = None,
-) -> None:
-    publish_social(ctx, stories, report, dry_run=dry_run, cache=cache)
+def excluded_stories(ctx: Context) -> Callable[[Story], bool]:
+    """Whether an editor excluded a story (or its translation group): never posted."""
+    _, excluded = WebStore(ctx.store).story_flags()
+    return lambda story: story.id in excluded or story.group in excluded
 
 
 def publish_social(

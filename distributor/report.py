@@ -53,7 +53,7 @@ class Problem:
 @dataclass
 class RunReport:
     started_at: str
-    dry_run: bool
+    dry_run: bool = False
     finished_at: str | None = None
     sources: list[SourceReport] = field(default_factory=list)
     stories_fetched: int = 0
@@ -67,6 +67,9 @@ class RunReport:
     story_pages_unchanged: int = 0
     subscribers_added: int = 0
     tasks_enqueued: int = 0  # workers (issue 9): batch tasks sent to the queue
+    # editions (issue 14): the stored editions this run sent, and those held for approval
+    sent_editions: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)

@@ -38,13 +38,13 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import requests
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.job import Job
@@ -58,11 +58,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from distributor import pipeline
 from distributor.config import ListConfig, Settings
 from distributor.cron import fire_times, parse_cron
-from distributor.errors import ConfigError, DistributorError
+from distributor.errors import DistributorError
 from distributor.leader import LeaderLock, leader_lock
 from distributor.models import Subscriber
 from distributor.report import RunReport
-from distributor.sources.base import USER_AGENT
+from distributor.service import daily, editions
+from distributor.service.context import Context
 from distributor.store import Store
 from distributor.store.repository import ReaderProfile
 from distributor.store.schedule import ScheduleStore, Slot
@@ -296,13 +297,11 @@ class Runner:
         # None: no fencing (tests and one-off runs that hold no leadership)
         self.lock = lock
 
-    def context(self) -> pipeline.Context:
-        session = requests.Session()
-        session.headers["User-Agent"] = USER_AGENT
-        return pipeline.Context(
-            settings=self.settings,
+    def context(self, settings: Settings | None = None) -> AbstractContextManager[Context]:
+        """The service's context on this scheduler's store (left open), clock and stop."""
+        return Context.open(
+            settings or self.settings,
             store=self.store,
-            session=session,
             clock=self.clock,
             progress=StopAfterBatch(self.stop),
         )
@@ -319,12 +318,8 @@ class Runner:
         return ok
 
     def _run_pipeline(self, list_name: str, *, edition_key: str | None) -> dict[str, Any]:
-        ctx = self.context()
-        try:
-            report = pipeline.run(ctx, list_names=[list_name], edition_key=edition_key)
-        finally:
-            ctx.close()
-            ctx.session.close()
+        with self.context() as ctx:
+            report = daily.run(ctx, list_names=[list_name], edition_key=edition_key)
         return _summary(report)
 
     # ------------------------------------------------------ list-time slots
@@ -454,11 +449,8 @@ class Runner:
             wall_trigger, now - _LATEST_OFFSET - grace - timedelta(days=1), now + _EARLIEST_OFFSET
         )
         report = RunReport(started_at=now.isoformat(), dry_run=False)
-        ctx = self.context()
-        try:
+        with self.context() as ctx:
             pipeline.sync_subscribers(ctx, list_name, cfg, report)
-        finally:
-            ctx.session.close()
         profiles = self.store.reader_profiles(list_name)
         zones = {_zone_of_name(p.timezone, cfg.timezone) for p in profiles} | {cfg.timezone}
         for wall_utc in window:
@@ -521,46 +513,43 @@ class Runner:
             # made before an interruption, only the slot row was not finished
             self.schedule.finish_slot(list_name, wall_utc, state="done", now=self.clock())
             return
-        ctx = self.context()
         report = RunReport(started_at=now.isoformat(), dry_run=False)
-        try:
-            pipeline.sync_subscribers(ctx, list_name, cfg, report)
-            selection = pipeline.plan_list(ctx, list_name, cfg)
-            plans = selection.plans
-            offsets: dict[str | None, datetime] = {}
+        with self.context() as ctx:
+            try:
+                pipeline.sync_subscribers(ctx, list_name, cfg, report)
+                selection = pipeline.plan_list(ctx, list_name, cfg)
+                plans = selection.plans
+                offsets: dict[str | None, datetime] = {}
 
-            def not_before(profile: ReaderProfile) -> datetime:
-                if profile.timezone not in offsets:
-                    zone = _zone_of_name(profile.timezone, cfg.timezone)
-                    offsets[profile.timezone] = local_send_time(wall, zone)
-                return offsets[profile.timezone]
+                def not_before(profile: ReaderProfile) -> datetime:
+                    if profile.timezone not in offsets:
+                        zone = _zone_of_name(profile.timezone, cfg.timezone)
+                        offsets[profile.timezone] = local_send_time(wall, zone)
+                    return offsets[profile.timezone]
 
-            assert slot.edition_key is not None
-            created = (
-                self.store.create_editions(
-                    list_name=list_name,
-                    key=slot.edition_key,
-                    variants=selection.variants,
-                    variant_of=selection.variant_of,
-                    now=now,
-                    not_before=not_before,
+                assert slot.edition_key is not None
+                created = (
+                    self.store.create_editions(
+                        list_name=list_name,
+                        key=slot.edition_key,
+                        variants=selection.variants,
+                        variant_of=selection.variant_of,
+                        now=now,
+                        not_before=not_before,
+                    )
+                    if plans
+                    else []
                 )
-                if plans
-                else []
-            )
-            groups: dict[str, int] = {}
-            for edition, _rows in created:
-                for at, n in self.store.held_back_counts(edition.id).items():
-                    label = _offset_label(wall - at.replace(tzinfo=None))
-                    groups[label] = groups.get(label, 0) + n
-        except DistributorError as err:
-            self.schedule.finish_slot(
-                list_name, wall_utc, state="failed", now=self.clock(), reason=str(err)
-            )
-            raise
-        finally:
-            ctx.close()
-            ctx.session.close()
+                groups: dict[str, int] = {}
+                for edition, _rows in created:
+                    for at, n in self.store.held_back_counts(edition.id).items():
+                        label = _offset_label(wall - at.replace(tzinfo=None))
+                        groups[label] = groups.get(label, 0) + n
+            except DistributorError as err:
+                self.schedule.finish_slot(
+                    list_name, wall_utc, state="failed", now=self.clock(), reason=str(err)
+                )
+                raise
         self.schedule.finish_slot(
             list_name,
             wall_utc,
@@ -586,17 +575,24 @@ class Runner:
         settings = self.settings.model_copy(
             update={"social": {n: self.settings.social[n] for n in channels}}
         )
-        ctx = self.context()
-        ctx.settings = settings
-        try:
+        with self.context(settings) as ctx:
             pipeline.fetch_sources(ctx, report)
             if channels:
                 hours = max((c.max_age_hours for c in settings.lists.values()), default=48)
-                stories = self.store.published_stories(now=now, since=now - timedelta(hours=hours))
-                pipeline._publish(ctx, stories, report, dry_run=False)
-        finally:
-            ctx.close()
-            ctx.session.close()
+                excluded = pipeline.excluded_stories(ctx)
+                stories = [
+                    s
+                    for s in self.store.published_stories(
+                        now=now, since=now - timedelta(hours=hours)
+                    )
+                    if not excluded(s)
+                ]
+                pipeline.publish_social(ctx, stories, report, dry_run=False)
+            # lists an editor approves: the draft is made `draft_lead` hours before the slot
+            for made in editions.draft_due(ctx):
+                log.info("list %s: edition %s drafted for approval", made.list_name, made.key)
+            # editions an editor scheduled (a one-off at 14:00) go at their time
+            daily.deliver_due(ctx, report)
         for problem in report.errors:
             log.error("poll: [%s] %s: %s", problem.stage, problem.subject, problem.cause)
         return report
@@ -609,18 +605,7 @@ def _offset_label(offset: timedelta) -> str:
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _summary(report: RunReport) -> dict[str, Any]:
-    return {
-        "editions": len(report.editions),
-        "sent": report.emails.sent,
-        "failed": report.emails.failed,
-        "unknown": report.emails.unknown,
-        "pending": report.emails.skipped,
-        "posts": report.posts.sent,
-        "tasks_enqueued": report.tasks_enqueued,  # with [queue]: the workers send
-        "notes": report.notes[:10],
-        "errors": [f"[{p.stage}] {p.subject}: {p.cause}" for p in report.errors][:10],
-    }
+_summary = daily.slot_summary
 
 
 # -------------------------------------------------------- the job functions
@@ -924,33 +909,6 @@ def set_paused(
     jobstore.update_job(job)
 
 
-def send_now(ctx: pipeline.Context, list_name: str) -> tuple[Slot, RunReport]:
-    """``distributor send --list NAME --now``: one edition of the list now, outside its schedule.
-
-    Everyone gets it at once (local-time delivery is for scheduled slots). It is
-    recorded as a slot, so ``schedule list`` shows it, and its key is the date in
-    the list's zone (``.2``, ``.3``... if that day already has an edition).
-    """
-    if list_name not in ctx.settings.lists:
-        known = ", ".join(sorted(ctx.settings.lists))
-        raise ConfigError(f"no list named {list_name!r} (known: {known})")
-    cfg = ctx.settings.lists[list_name]
-    schedule = ScheduleStore(ctx.store)
-    now = ctx.clock()
-    slot, _made = schedule.begin_slot(
-        list_name,
-        now,
-        base_key=pipeline.edition_date_key(now, cfg),
-        local_time=False,
-        owner="send --now",
-        now=now,
-    )
-    try:
-        report = pipeline.run(ctx, list_names=[list_name], edition_key=slot.edition_key)
-    except DistributorError as err:
-        schedule.finish_slot(list_name, now, state="failed", now=ctx.clock(), reason=str(err))
-        raise
-    schedule.finish_slot(list_name, now, state="done", now=ctx.clock(), summary=_summary(report))
-    done = schedule.slot(list_name, now)
-    assert done is not None
-    return done, report
+def send_now(ctx: Context, list_name: str) -> tuple[Slot, RunReport]:
+    """``send --list NAME --now``: :func:`distributor.service.daily.send_list_now`."""
+    return daily.send_list_now(ctx, list_name)

@@ -12,6 +12,7 @@ one line each.
 
 from distributor.cli.app import main
 from distributor.cli.db import db
+from distributor.cli.editions import editions
 from distributor.cli.preview import preview
 
 # --- command registry: one line per module of commands -----------------------
@@ -20,7 +21,7 @@ from distributor.cli.schedule import schedule, scheduler
 from distributor.cli.send import send
 from distributor.cli.serve import serve
 from distributor.cli.stories import stories
-from distributor.cli.subscribers import editions, editors, subscribers, tokens
+from distributor.cli.subscribers import editors, subscribers, tokens
 
 main.add_command(serve)
 main.add_command(stories)

@@ -17,9 +17,9 @@ from distributor.cli.common import (
     errors_as_one_line,
     open_context,
 )
-from distributor.pipeline import Context
-from distributor.pipeline import run as run_pipeline
 from distributor.report import RunReport
+from distributor.service import Context
+from distributor.service.daily import run as run_pipeline
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

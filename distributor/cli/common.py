@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import click
-import requests
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from distributor.config import Settings, load_settings
 from distributor.errors import DistributorError
-from distributor.pipeline import Context
-from distributor.pipeline import Progress as PipelineProgress
-from distributor.sources.base import USER_AGENT
-from distributor.store import Store
+from distributor.service import Context
+from distributor.service import Progress as PipelineProgress
 
 EXIT_ERROR, EXIT_PARTIAL = 1, 3
 
@@ -77,17 +74,8 @@ def errors_as_one_line(debug: bool) -> Iterator[None]:
         fail(f"unexpected {type(err).__name__}: {err} (run with --debug for the traceback)")
 
 
-@contextmanager
-def open_context(settings: Settings, progress: PipelineProgress | None = None) -> Iterator[Context]:
-    store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    ctx = Context(
-        settings=settings, store=store, session=session, progress=progress or PipelineProgress()
-    )
-    try:
-        yield ctx
-    finally:
-        ctx.close()
-        session.close()
-        store.close()
+def open_context(
+    settings: Settings, progress: PipelineProgress | None = None
+) -> AbstractContextManager[Context]:
+    """The service's context for one command (:meth:`Context.open`)."""
+    return Context.open(settings, progress=progress)

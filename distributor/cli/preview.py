@@ -18,7 +18,6 @@ from distributor.cli.common import CliState, errors_as_one_line, open_context
 from distributor.errors import ConfigError, DistributorError
 from distributor.models import Edition, Message, Story, Subscriber
 from distributor.pipeline import (
-    Context,
     edition_date_key,
     fetch_sources,
     make_links,
@@ -29,6 +28,7 @@ from distributor.render.compat import check_email_html
 from distributor.render.digest import DigestRenderer, Variant
 from distributor.render.i18n import base_language
 from distributor.report import RunReport
+from distributor.service import Context
 from distributor.store.digests import latest_edition, latest_edition_of_subscriber
 from distributor.store.repository import delivery_key
 
@@ -123,7 +123,8 @@ def build_preview(
         )
 
     renderer = DigestRenderer(settings)
-    links = make_links(stories, campaign=f"{list_name}-{edition.key}")
+    # the run's own share settings (UTM tags, networks): a preview is what is sent
+    links = make_links(stories, f"{list_name}-{edition.key}", settings.share)
     variant = renderer.render(edition, stories, links, cfg)
     key = delivery_key(list_name, edition.key, edition.language, subscriber.id)
     message = renderer.personalize(variant, subscriber, key, cfg, now)

@@ -7,7 +7,7 @@ the ledger; the unsubscribe link in it is signed for no subscriber (id 0), so
 following it unsubscribes nobody.
 
 ``send --list NAME --now`` makes and sends the list's edition now, outside its
-schedule, recorded like a scheduled slot (see :func:`distributor.scheduler.send_now`).
+schedule, recorded like a scheduled slot (see :func:`distributor.service.daily.send_list_now`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from distributor.cli.common import (
     open_context,
 )
 from distributor.cli.preview import build_preview
+from distributor.service.daily import send_list_now
 
 
 @click.command()
@@ -58,13 +59,11 @@ def send(
 
 
 def _send_now(state: CliState, list_name: str, as_json: bool) -> None:
-    from distributor.scheduler import send_now
-
     with errors_as_one_line(state.debug):
         settings = state.settings()
         progress = RichProgress(Console(stderr=True))
         with progress.bars, open_context(settings, progress) as ctx:
-            slot, report = send_now(ctx, list_name)
+            slot, report = send_list_now(ctx, list_name)
     if as_json:
         data = report.to_dict()
         data["edition_key"] = slot.edition_key

@@ -13,7 +13,6 @@ from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, o
 from distributor.errors import DistributorError
 from distributor.models import Story
 from distributor.pipeline import (
-    Context,
     card_maker,
     fetch_sources,
     make_links,
@@ -21,6 +20,7 @@ from distributor.pipeline import (
     social_stories,
 )
 from distributor.report import RunReport
+from distributor.service import Context
 
 
 def _story(ctx: Context, story_id: str) -> Story:

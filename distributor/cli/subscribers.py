@@ -234,60 +234,6 @@ def forget(state: CliState, email: str, yes: bool) -> None:
     )
 
 
-# -------------------------------------------------------------------- editions
-@click.group()
-def editions() -> None:
-    """Editions and their delivery figures."""
-
-
-@editions.command("list")
-@click.option("--list", "list_name", metavar="NAME", help="Only this list.")
-@click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_obj
-def editions_list(state: CliState, list_name: str | None, limit: int, as_json: bool) -> None:
-    """Editions, newest first, with sent/failed/unknown/bounced/complained/unsubscribed."""
-    with _open(state) as (_settings, _store, web):
-        rows = web.edition_figures(list_name=list_name, limit=limit)
-    if as_json:
-        click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
-        return
-    cols = ["id", "list", "key", "language", "recipients", "sent", "failed", "unknown"]
-    cols += ["pending", "bounced", "complained", "unsubscribed"]
-    _table(
-        "editions",
-        cols,
-        [[r.to_dict()[c] for c in cols] for r in rows],
-    )
-
-
-@editions.command("show")
-@click.argument("edition_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_obj
-def editions_show(state: CliState, edition_id: int, as_json: bool) -> None:
-    """One edition: its figures and its stories."""
-    with _open(state) as (_settings, store, web):
-        rows = web.edition_figures(edition_id=edition_id, limit=1)
-        if not rows:
-            fail(f"no edition {edition_id}")
-            return
-        edition = store.edition(edition_id)
-        stories = store.stories_by_id(edition.story_ids)
-    out = rows[0].to_dict()
-    out["stories_list"] = [
-        {"id": i, "title": stories[i].title if i in stories else None} for i in edition.story_ids
-    ]
-    if as_json:
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
-        return
-    for k, v in out.items():
-        if k != "stories_list":
-            click.echo(f"{k}: {v}")
-    for i, s in enumerate(out["stories_list"], 1):
-        click.echo(f"  {i}. {s['title']}")
-
-
 # ---------------------------------------------------------------------- editors
 @click.group()
 def editors() -> None:

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from markupsafe import Markup
 
 from distributor.config import ListConfig, Settings
 from distributor.errors import RenderError
@@ -256,6 +257,9 @@ class DigestRenderer:
             "list": list_config,
             "list_name": edition.list_name,
             "edition": edition,
+            # the editor's intro (issue 14): sanitized when it was saved
+            "intro_html": Markup(edition.intro_html),
+            "intro_text": edition.intro_text,
             "date": i18n.long_date(edition.created_at.astimezone(tz).date(), lang),
             "lead": stories[0] if stories else None,
             "stories": list(stories[1:]),
@@ -304,7 +308,7 @@ class DigestRenderer:
             shortened=shortened,
         )
         lang = edition.language
-        subject = header_safe(self._render("email/subject.txt.j2", lang, ctx))
+        subject = header_safe(edition.subject or self._render("email/subject.txt.j2", lang, ctx))
         markup = _finish_html(inline_css(self._render("email/digest.html.j2", lang, ctx)))
         text = _normalize_text(self._render("email/digest.txt.j2", lang, ctx))
         return subject, markup, text

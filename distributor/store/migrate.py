@@ -39,6 +39,12 @@ LOCK_KEY = int.from_bytes(
     hashlib.blake2b(b"distributor.migrations", digest_size=8).digest(), "big", signed=True
 )
 
+#: Columns later revisions add to baseline tables: a ``create_all`` database of a newer
+#: build has them, and those revisions add only what is missing.
+LATER_COLUMNS: dict[str, frozenset[str]] = {
+    "editions": frozenset(["intro_html", "intro_text", "subject"]),  # 0003
+}
+
 #: The tables and columns of the baseline revision, as ``metadata.create_all`` made them
 #: before migrations existed. A pre-migration database must match this exactly to be adopted.
 BASELINE_COLUMNS: dict[str, frozenset[str]] = {
@@ -428,6 +434,7 @@ def _adopt_unversioned(conn: Connection) -> None:
     for table in sorted(present):
         have = {c["name"] for c in insp.get_columns(table)}
         want = BASELINE_COLUMNS[table]
+        have -= LATER_COLUMNS.get(table, frozenset())
         if have != want:
             diff = [f"-{c}" for c in sorted(want - have)] + [f"+{c}" for c in sorted(have - want)]
             problems.append(f"{table} ({' '.join(diff)})")

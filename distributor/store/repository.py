@@ -80,6 +80,10 @@ class NewVariant:
     language: str
     segment: str
     stories: Sequence[Story]
+    # editions (issue 14): what the editor wrote for this variant
+    intro_html: str = ""
+    intro_text: str = ""
+    subject: str = ""
 
 
 #: (language, segment) of a profile's variant, or None when the reader gets no edition
@@ -439,7 +443,9 @@ class Store:
         with self._tx() as conn:
             ids: dict[tuple[str, str], int] = {}
             for v in variants:
-                eid = _insert_edition(conn, list_name, key, v.language, v.segment, v.stories, now)
+                eid = _insert_edition(
+                    conn, list_name, key, v.language, v.segment, v.stories, now, variant=v
+                )
                 ids[(v.language, v.segment)] = eid
                 editions.append(
                     (
@@ -451,6 +457,9 @@ class Store:
                             tuple(st.id for st in v.stories),
                             now,
                             v.segment,
+                            intro_html=v.intro_html,
+                            intro_text=v.intro_text,
+                            subject=v.subject,
                         ),
                         0,
                     )
@@ -537,6 +546,13 @@ class Store:
                 conn.exec_driver_sql("ANALYZE deliveries")
         return [(e, counts[e.id]) for e, _ in editions]
 
+    def edition_ids(self, list_name: str, key: str) -> list[int]:
+        """The ids of the ledger editions (variants) of one list and key."""
+        e = s.editions
+        q = select(e.c.id).where(e.c.list_name == list_name, e.c.key == key).order_by(e.c.id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
     def held_back_counts(self, edition_id: int) -> dict[datetime, int]:
         """How many rows of an edition wait until each ``not_before`` time."""
         d = s.deliveries
@@ -558,9 +574,7 @@ class Store:
                     .order_by(s.edition_stories.c.position)
                 ).scalars()
             )
-        return Edition(
-            row.id, row.list_name, row.key, row.language, story_ids, row.created_at, row.segment
-        )
+        return edition_of_row(row, story_ids)
 
     def unfinished_editions(self, list_name: str, now: datetime | None = None) -> list[Edition]:
         """Editions of a list with ledger rows still pending or in flight.
@@ -1046,6 +1060,22 @@ def _members(q: Any, list_name: str) -> Any:
     )
 
 
+def edition_of_row(row: Any, story_ids: tuple[str, ...]) -> Edition:
+    """An :class:`Edition` from a row of ``editions`` and its story ids in order."""
+    return Edition(
+        row.id,
+        row.list_name,
+        row.key,
+        row.language,
+        story_ids,
+        row.created_at,
+        row.segment,
+        intro_html=row.intro_html or "",
+        intro_text=row.intro_text or "",
+        subject=row.subject or "",
+    )
+
+
 def _profile(
     language: str, topics_json: str | None, weekly: Any, timezone: str | None
 ) -> ReaderProfile:
@@ -1061,20 +1091,33 @@ def _insert_edition(
     segment: str,
     stories: Sequence[Story],
     now: datetime,
+    variant: NewVariant | None = None,
 ) -> int:
     """One edition row and its stories; a variant made twice is a :class:`StoreError`."""
+    shaped = {}
+    if variant is not None:  # what the editor wrote (issue 14); NULL when nothing
+        shaped = {
+            "intro_html": variant.intro_html or None,
+            "intro_text": variant.intro_text or None,
+            "subject": variant.subject or None,
+        }
     try:
         # no savepoint: a failure ends the caller's whole transaction (all or nothing)
         inserted = conn.execute(
             insert(s.editions).values(
-                list_name=list_name, key=key, language=language, segment=segment, created_at=now
+                list_name=list_name,
+                key=key,
+                language=language,
+                segment=segment,
+                created_at=now,
+                **shaped,
             )
         ).inserted_primary_key
         assert inserted is not None
         eid = inserted[0]
     except IntegrityError as err:
-        variant = f"{language}/{segment}" if segment else language
-        raise StoreError(f"edition {list_name}/{key}/{variant} already exists") from err
+        which = f"{language}/{segment}" if segment else language
+        raise StoreError(f"edition {list_name}/{key}/{which} already exists") from err
     if stories:
         conn.execute(
             insert(s.edition_stories),

@@ -121,6 +121,11 @@ editions = Table(
     # the readers' topics this variant is for ("" = readers without topics)
     Column("segment", String(255), nullable=False, default="", server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
+    # editions (issue 14): what the editor wrote for this variant (sanitized HTML and its
+    # text form) and the subject they chose; NULL = none (the template's subject)
+    Column("intro_html", Text, nullable=True),
+    Column("intro_text", Text, nullable=True),
+    Column("subject", Text, nullable=True),
     UniqueConstraint("list_name", "key", "language", "segment", name="uq_edition"),
 )
 
@@ -316,6 +321,61 @@ schedule_paused = Table(
     metadata,
     Column("list_name", String(100), primary_key=True),
     Column("paused_at", UTCDateTime, nullable=False),
+)
+
+
+# --- tables: editions (issue 14) ---
+
+# An edition an editor can see and shape before it goes: one list, one key (a date, or a
+# one-off key), its life cycle (draft -> approved | scheduled -> sending -> sent, or
+# cancelled) and what the editor chose.  Its variants are below; the ledger editions
+# (``editions``) are made from it when it is sent.
+planned_editions = Table(
+    "planned_editions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list_name", String(100), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # regular | one_off
+    Column("state", String(16), nullable=False),
+    Column("send_at", UTCDateTime, nullable=True),
+    Column("intros", JSON, nullable=False, default=dict),  # language -> Markdown
+    Column("subjects", JSON, nullable=False, default=dict),  # language -> subject
+    Column("intro_fallback", Boolean, nullable=False, default=False),
+    Column("social", Boolean, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_by", String(320), nullable=False, default=""),
+    Column("approved_by", String(320), nullable=True),
+    Column("approved_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=True),  # why it is held, cancelled or failed
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("list_name", "key", name="uq_planned_edition"),
+    Index("ix_planned_editions_due", "state", "send_at"),
+)
+
+# One variant (language x reader segment) of a planned edition: its stories in order.
+planned_variants = Table(
+    "planned_variants",
+    metadata,
+    Column("plan_id", ForeignKey("planned_editions.id"), primary_key=True),
+    Column("language", String(35), primary_key=True),
+    Column("segment", String(255), primary_key=True),
+    Column("story_ids", JSON, nullable=False, default=list),
+    Column("readers", Integer, nullable=False, default=0),
+)
+
+# Every change to a planned edition: who, when, what.
+edition_changes = Table(
+    "edition_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", ForeignKey("planned_editions.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("who", String(320), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("detail", JSON, nullable=True),
+    Index("ix_edition_changes_plan", "plan_id", "id"),
 )
 
 

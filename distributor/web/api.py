@@ -58,19 +58,23 @@ def http_error(err: HTTPException) -> Response:
     return problem(err.code or 500, err.name, err.description or "")
 
 
-def _body() -> dict[str, Any]:
+def body_object() -> dict[str, Any]:
+    """The request's JSON body, which must be an object."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise _Invalid("the body must be a JSON object")
+        raise Invalid("the body must be a JSON object")
     return data
 
 
-class _Invalid(Exception):
-    pass
+class Invalid(Exception):
+    """A request the API refuses with 422 and this message."""
 
 
-@bp.errorhandler(_Invalid)
-def invalid(err: _Invalid) -> Response:
+_body, _Invalid = body_object, Invalid
+
+
+@bp.errorhandler(Invalid)
+def invalid(err: Invalid) -> Response:
     return problem(422, "invalid request", str(err))
 
 
@@ -265,6 +269,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "servers": [{"url": base_url.rstrip("/") + "/api"}],
         "security": [{"bearer": []}],
         "paths": {
+            **api_editions.openapi_paths(ref, errors),
             "/editions": {
                 "get": {
                     "summary": "List editions with their delivery figures, newest first",
@@ -388,6 +393,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                "PlannedEdition": api_editions.PLANNED_EDITION_SCHEMA,
                 "Edition": {
                     "type": "object",
                     "properties": {
@@ -442,3 +448,7 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 
 def _problem() -> dict[str, Any]:
     return {"application/problem+json": {"schema": {"type": "object"}}}
+
+
+# the routes of editions an editor shapes (issue 14), on this blueprint
+from distributor.web import api_editions  # noqa: E402

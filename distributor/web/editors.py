@@ -18,7 +18,6 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import requests
 from flask import (
     Blueprint,
     Response,
@@ -38,9 +37,10 @@ from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState, Story
-from distributor.pipeline import Context, card_maker, compose_for, fetch_sources, sync_subscribers
+from distributor.pipeline import card_maker, compose_for
 from distributor.render.digest import DigestRenderer
-from distributor.report import RunReport
+from distributor.service import Context
+from distributor.service.daily import fetch_now
 from distributor.share.cards import CardSet
 from distributor.share.posts import composed_view
 from distributor.store.web import EditionFigures, Editor
@@ -48,13 +48,12 @@ from distributor.subscribers import read_subscribers_csv
 from distributor.web.chart import history_chart
 from distributor.web.common import deps
 from distributor.web.editions import (
-    close_context,
     find_next,
-    make_context,
     next_editions,
     render_for,
     send_now,
     test_send,
+    web_context,
 )
 
 bp = Blueprint("editors", __name__)
@@ -193,17 +192,8 @@ def dashboard() -> Any:
 def fetch() -> Any:
     """Fetch every source (and each list's subscribers file) now, so previews are current."""
     d = deps()
-    report = RunReport(started_at=d.clock().isoformat(), dry_run=True)
-    ctx = make_context(d.settings, d.store, d.clock)
-    try:
-        fetch_sources(ctx, report)
-        for name, cfg in d.settings.lists.items():
-            try:
-                sync_subscribers(ctx, name, cfg, report)
-            except DistributorError as err:
-                report.error("subscribers", name, str(err))
-    finally:
-        close_context(ctx)
+    with web_context(d.settings, d.store, d.clock) as ctx:
+        report = fetch_now(ctx)
     problems = "; ".join(f"{p.subject}: {p.cause}" for p in report.errors)
     summary = f"fetched {report.stories_fetched} stories" + (
         f"; errors: {problems}" if problems else ""
@@ -211,25 +201,33 @@ def fetch() -> Any:
     return redirect(url_for("editors.dashboard", result=summary))
 
 
-def _next_or_404(list_name: str, language: str) -> Any:
+def _next_or_page(list_name: str, language: str) -> Any:
+    """The list's next variant, or a page saying why there is none (never a bare 404)."""
     d = deps()
     if list_name not in d.settings.lists:
         abort(404)
     segment = request.args.get("segment", "")
     ne = find_next(d.settings, d.store, d.clock, list_name, language, segment)
     if ne is None:
-        abort(404)
-    return ne
+        where = f" for readers of {segment}" if segment else ""
+        return None, _page(
+            "message.html.j2",
+            http_status=404,
+            title="Nothing to preview",
+            body=f"{d.settings.lists[list_name].title} has no new stories in {language}{where}: "
+            "the next run makes no such edition. The history shows what was sent.",
+        )
+    return ne, None
 
 
 @bp.get("/preview/<list_name>/<language>")
 def preview(list_name: str, language: str) -> Any:
-    ne = _next_or_404(list_name, language)
+    ne, page = _next_or_page(list_name, language)
+    if page is not None:
+        return page
     d = deps()
     editor: Editor = g.editor
-    message = render_for(
-        d.settings, ne, _editor_as_reader(editor, language), d.clock(), _preview_key(ne)
-    )
+    message = render_for(d.settings, d.store, d.clock, ne, _editor_as_reader(editor, language))
     return _page(
         "preview.html.j2",
         ne=ne,
@@ -243,11 +241,11 @@ def preview(list_name: str, language: str) -> Any:
 
 @bp.get("/preview/<list_name>/<language>/html")
 def preview_html(list_name: str, language: str) -> Any:
-    ne = _next_or_404(list_name, language)
+    ne, page = _next_or_page(list_name, language)
+    if page is not None:
+        return page
     d = deps()
-    message = render_for(
-        d.settings, ne, _editor_as_reader(g.editor, language), d.clock(), _preview_key(ne)
-    )
+    message = render_for(d.settings, d.store, d.clock, ne, _editor_as_reader(g.editor, language))
     resp = Response(message.html, mimetype="text/html")
     # the digest is shown in a frame of our own page, sandboxed: no scripts, no forms
     resp.headers["Content-Security-Policy"] = (
@@ -259,11 +257,13 @@ def preview_html(list_name: str, language: str) -> Any:
 
 @bp.post("/preview/<list_name>/<language>/test")
 def preview_test_send(list_name: str, language: str) -> Any:
-    ne = _next_or_404(list_name, language)
+    ne, page = _next_or_page(list_name, language)
+    if page is not None:
+        return page
     d = deps()
     editor: Editor = g.editor
     try:
-        result = test_send(d.settings, ne, editor.email, d.clock(), editor.id)
+        result = test_send(d.settings, d.store, d.clock, ne, editor.email, editor.email)
         text = (
             f"test sent to {editor.email}"
             if result.state is DeliveryState.SENT
@@ -286,10 +286,6 @@ def _editor_as_reader(editor: Editor, language: str) -> Any:
     from distributor.models import Subscriber
 
     return Subscriber(id=0, email=editor.email, name="", language=language)
-
-
-def _preview_key(ne: Any) -> str:
-    return f"preview/{ne.list_name}/{ne.key}/{ne.language}/0"
 
 
 # -------------------------------------------------------------------- send now
@@ -369,9 +365,7 @@ def posts() -> Any:
     env = DigestRenderer(d.settings).env
     stories = d.store.stories_by_id([r["story_id"] for r in rows])
     by_channel: dict[str, list[dict[str, Any]]] = {}
-    session = requests.Session()
-    ctx = Context(settings=d.settings, store=d.store, session=session)
-    try:
+    with Context.open(d.settings, store=d.store, clock=d.clock) as ctx:
         channels = ctx.all_channels()
         maker = card_maker(ctx)
         for row in rows:
@@ -397,10 +391,6 @@ def posts() -> Any:
                     "card": card_name,
                 }
             )
-    finally:
-        for channel in ctx.channels.values():
-            channel.close()
-        session.close()
     return _page("posts.html.j2", by_channel=by_channel)
 
 
@@ -503,3 +493,7 @@ def write_csv(out: Any, entries: Any) -> None:
                 e.status,
             ]
         )
+
+
+# the editions pages (issue 14), on this blueprint
+from distributor.web import editor_editions  # noqa: E402, F401

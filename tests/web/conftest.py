@@ -76,13 +76,10 @@ class WebEnv:
         """The stories of the sample feed into the store, as a run's first stage does."""
         from distributor.pipeline import fetch_sources
         from distributor.report import RunReport
-        from distributor.web.editions import close_context, make_context
+        from distributor.service import Context
 
-        ctx = make_context(self.settings, self.store, self.clock)
-        try:
+        with Context.open(self.settings, store=self.store, clock=self.clock) as ctx:
             fetch_sources(ctx, RunReport(started_at="", dry_run=True))
-        finally:
-            close_context(ctx)
 
     def add_editor(self, email: str = "editor@news.example", role: str = "editor") -> str:
         password = f"pw-{role}-correct horse"

@@ -91,7 +91,7 @@ def test_a_key_still_running_gets_409_and_another_body_422(env: WebEnv) -> None:
         "/api/editions", json={"list": "daily"}, headers={**auth, "Idempotency-Key": "busy"}
     )
     assert busy.status_code == 422  # the stored request hash differs
-    from distributor.web.editions import request_hash
+    from distributor.service.daily import request_hash
 
     env.web.claim_idempotency_key(scope, "busy2", request_hash({"list": "daily"}), env.clock())
     busy2 = env.client.post(

@@ -239,3 +239,65 @@ def test_reader_and_editor_in_a_real_browser(served: Served, page: Any) -> None:
     expect(page.locator("h1")).to_have_text("Vous êtes désabonné·e")
     assert _membership(served, "reader@example.org") == "unsubscribed"
     assert "reader@example.org" not in {r.email for r in served.store.recipients("daily")}
+
+
+def test_editor_shapes_schedules_and_approves_an_edition(served: Served, page: Any) -> None:
+    """Issue 14: an editor drafts, reorders (pins), writes an Arabic intro, schedules and
+    approves; the file outbox then holds exactly that edition for the Arabic readers."""
+    from distributor.scheduler import Runner
+    from distributor.service import Context
+    from distributor.service import editions as service
+
+    expect = sync_api.expect
+    base = served.base
+    served.web.add_editor(
+        "desk@news.example", generate_password_hash("desk password 1"), "editor", served.clock()
+    )
+    page.goto(f"{base}/editor/editions")
+    page.fill("#email", "desk@news.example")
+    page.fill("#password", "desk password 1")
+    page.click("button[type=submit]")
+    page.goto(f"{base}/editor/editions")
+    page.click("#draft-daily")
+    expect(page.locator("#result")).to_have_text("drafted")
+    expect(page.locator("#state")).to_have_text("draft")
+    eid = int(page.url.split("/editions/")[1].split("?")[0])
+
+    arabic = page.locator("section.variant[lang=ar]").first
+    expect(arabic).to_have_attribute("dir", "rtl")
+    last = arabic.locator("li").last
+    last_title = last.locator("span[dir=auto]").inner_text()
+    last.locator("button[name=pin]").click()
+    expect(page.locator("#result")).to_have_text("saved")
+    first = page.locator("section.variant[lang=ar]").first.locator("li").first
+    expect(first.locator("span[dir=auto]")).to_have_text(last_title)
+
+    page.fill("textarea[name=intro_ar]", "**صباح الخير** من غرفة الأخبار")
+    page.click("#save")
+    expect(page.locator("#result")).to_have_text("saved")
+    _shot(page, "edition-editor-ar.png", full=True)
+
+    page.fill("#schedule-at", "2026-11-28T14:00")
+    page.click("#schedule")
+    expect(page.locator("#result")).to_have_text("scheduled")
+    expect(page.locator("#state")).to_have_text("scheduled")
+
+    with Context.open(served.settings, store=served.store, clock=served.clock) as ctx:
+        edition = service.get(ctx, eid)
+    assert (
+        edition.send_at is not None and edition.send_at.isoformat() == "2026-11-28T14:00:00+00:00"
+    )
+    runner = Runner(served.settings, served.store, owner="test", clock=served.clock, lock=None)
+    served.clock.now = edition.send_at
+    runner.poll()
+    page.reload()
+    expect(page.locator("#state")).to_have_text("sent")
+    mails = [read_mail(p) for p in served.mails("daily/") if p.parent.name == "ar"]
+    ar_variant = [v for v in edition.variants if v.language == "ar"]
+    assert len(mails) == sum(v.readers for v in ar_variant) > 0
+    for msg in mails:
+        html = decoded(msg.as_bytes())
+        assert "<strong>صباح الخير</strong>" in html
+    # every Arabic reader's digest carries exactly the edition's stories, the pinned first
+    plain = [m for m in mails if last_title in decoded(m.as_bytes())]
+    assert len(plain) == len(mails)

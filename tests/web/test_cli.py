@@ -193,15 +193,19 @@ def test_editors_add_hashes_the_password_and_tokens_create(tmp_path: Path) -> No
         store.close()
 
 
-def test_editions_list_and_show_after_a_run(tmp_path: Path) -> None:
+def test_editions_history_and_figures_after_a_run(tmp_path: Path) -> None:
     config = write_config(tmp_path, social="")
     run = CliRunner().invoke(main, ["--config", str(config), "run", "--json"])
     assert run.exit_code == 0, run.output
-    rows = json.loads(_cli(config, "editions", "list", "--json").stdout)
+    rows = json.loads(_cli(config, "editions", "history", "--json").stdout)
     assert rows and all(r["recipients"] == r["sent"] for r in rows)
     assert sum(r["sent"] for r in rows) == 24
-    one = json.loads(_cli(config, "editions", "show", str(rows[0]["id"]), "--json").stdout)
+    one = json.loads(_cli(config, "editions", "figures", str(rows[0]["id"]), "--json").stdout)
     assert one["id"] == rows[0]["id"] and one["stories_list"][0]["title"]
-    assert _cli(config, "editions", "show", "999").exit_code == 1
-    table = _cli(config, "editions", "list")
+    assert _cli(config, "editions", "figures", "999").exit_code == 1
+    table = _cli(config, "editions", "history")
     assert "daily" in table.stdout
+    # the run's edition is kept as an edition, sent
+    listed = json.loads(_cli(config, "editions", "list", "--json").stdout)
+    assert [e["state"] for e in listed["editions"]] == ["sent"]
+    assert listed["editions"][0]["recipients"] == 0 or listed["editions"][0]["variants"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from distributor.pipeline import run
-from distributor.web.editions import make_context
+from distributor.service import Context
 from tests.web.conftest import WebEnv, csrf, decoded, read_mail
 
 
@@ -122,11 +122,8 @@ def test_preview_is_the_pipeline_rendering_and_test_send_goes_to_the_editor(env:
         r'class="(?:lead-title|story-title)"[^>]*>\s*<a [^>]*>([^<]+)<',
         decoded(mails[0].read_bytes()),
     )
-    ctx = make_context(env.settings, env.store, env.clock)
-    try:
+    with Context.open(env.settings, store=env.store, clock=env.clock) as ctx:
         run(ctx, list_names=["daily"])
-    finally:
-        ctx.close()
     real = sorted(env.outbox("daily/"), key=lambda p: p.name)
     # the preview shows the edition of readers without topics (segment ""): compare
     # with the mail of such a reader, not one of a topic segment
@@ -193,7 +190,7 @@ def test_pin_and_exclude_change_the_next_edition(env: WebEnv) -> None:
 
     before = find_next(env.settings, env.store, env.clock, "daily", "en")
     assert before is not None
-    lead, last = before.plan.stories[0], before.plan.stories[-1]
+    lead, last = before.stories[0], before.stories[-1]
     assert (
         env.client.post(
             "/editor/stories/flag", data={"story_id": lead.id, "flag": "excluded", "on": "1"}
@@ -211,8 +208,8 @@ def test_pin_and_exclude_change_the_next_edition(env: WebEnv) -> None:
     )
     after = find_next(env.settings, env.store, env.clock, "daily", "en")
     assert after is not None
-    assert after.plan.stories[0].id == last.id
-    assert lead.id not in {s.id for s in after.plan.stories}
+    assert after.stories[0].id == last.id
+    assert lead.id not in {s.id for s in after.stories}
     listing = env.client.get("/editor/stories").get_data(as_text=True)
     assert "pinned</span>" in listing and "excluded</span>" in listing
     assert (
@@ -228,11 +225,8 @@ def test_history_posts_and_chart_after_a_run(social_env: WebEnv) -> None:
     env = social_env
     env.import_sample()
     env.login()
-    ctx = make_context(env.settings, env.store, env.clock)
-    try:
+    with Context.open(env.settings, store=env.store, clock=env.clock) as ctx:
         run(ctx)
-    finally:
-        ctx.close()
     sub = env.web.subscriber_by_email(env.store.recipients("daily")[0].email)
     assert sub is not None
     env.clock.advance(hours=1)
@@ -301,7 +295,8 @@ def test_a_second_call_while_the_first_runs_waits_for_its_result(env: WebEnv) ->
     """A double click's second request shows the first one's result once it is done."""
     import threading
 
-    from distributor.web.editions import request_hash, send_now
+    from distributor.service.daily import request_hash
+    from distributor.web.editions import send_now
 
     scope, key = "dashboard:daily", "k-running"
     digest = request_hash({"list": "daily"})

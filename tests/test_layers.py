@@ -1,0 +1,142 @@
+"""The layers: doors (CLI, web app and API, scheduler) call the service, never the store or
+a stage.  ``docs/architecture.md`` draws them.
+
+The editions' doors (issue 14) are clean.  Older doors still reach below the service in
+the places listed in ``LEGACY``: each is a debt to move into ``distributor/service``.
+The list may only shrink: a new import below the service fails, and so does an entry
+that no longer exists (delete it from the list when you move it).  Imports made only for
+type checking (``if TYPE_CHECKING:``) do not couple at run time and are allowed.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent / "distributor"
+BELOW = (
+    "distributor.store",
+    "distributor.pipeline",
+    "distributor.sources",
+    "distributor.selection",
+    "distributor.render",
+    "distributor.share",
+    "distributor.dispatch",
+    "distributor.mail",
+    "distributor.social",
+    "distributor.queue",
+)
+DOORS = [*sorted((ROOT / "cli").glob("*.py")), *sorted((ROOT / "web").glob("*.py"))]
+DOORS.append(ROOT / "scheduler.py")
+CLEAN = {"cli/editions.py", "web/editions.py", "web/editor_editions.py", "web/api_editions.py"}
+LEGACY: dict[str, set[str]] = {
+    "cli/app.py": {"distributor.queue"},
+    "cli/db.py": {"distributor.store"},
+    "cli/preview.py": {
+        "distributor.pipeline",
+        "distributor.render.compat",
+        "distributor.render.digest",
+        "distributor.render.i18n",
+        "distributor.store.digests",
+        "distributor.store.repository",
+    },
+    "cli/providers.py": {"distributor.mail.base"},
+    "cli/schedule.py": {"distributor.pipeline", "distributor.store"},
+    "cli/serve.py": {"distributor.store"},
+    "cli/social.py": {"distributor.pipeline"},
+    "cli/stories.py": {
+        "distributor.pipeline",
+        "distributor.sources.base",
+        "distributor.sources.inspect",
+        "distributor.store",
+    },
+    "cli/subscribers.py": {"distributor.selection", "distributor.store", "distributor.store.web"},
+    "cli/worker.py": {"distributor.pipeline", "distributor.queue"},
+    "web/__init__.py": {"distributor.store"},
+    "web/api.py": {"distributor.selection", "distributor.store.web"},
+    "web/chart.py": {"distributor.store.web"},
+    "web/common.py": {"distributor.render", "distributor.store", "distributor.store.web"},
+    "web/confirmation.py": {"distributor.mail.base", "distributor.render.digest"},
+    "web/editors.py": {
+        "distributor.pipeline",
+        "distributor.render.digest",
+        "distributor.share.cards",
+        "distributor.share.posts",
+        "distributor.store.web",
+    },
+    "web/i18n.py": {"distributor.render.i18n"},
+    "web/subscribers.py": {"distributor.render", "distributor.selection", "distributor.store.web"},
+    "web/webhooks.py": {"distributor.store", "distributor.store.mail"},
+    "scheduler.py": {
+        "distributor.store",
+        "distributor.store.repository",
+        "distributor.store.schedule",
+    },
+}
+
+
+def _type_only(tree: ast.Module) -> set[int]:
+    """Line numbers of imports inside ``if TYPE_CHECKING:`` blocks."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import | ast.ImportFrom):
+                    lines.add(inner.lineno)
+    return lines
+
+
+def imports_below(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = _type_only(tree)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) in skip:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found |= {n for n in names if any(n == b or n.startswith(b + ".") for b in BELOW)}
+    return found
+
+
+def test_doors_reach_below_the_service_only_where_listed() -> None:
+    seen: dict[str, set[str]] = {}
+    for path in DOORS:
+        name = str(path.relative_to(ROOT))
+        below = imports_below(path)
+        if name in CLEAN:
+            assert not below, f"{name} must call distributor.service only, imports {below}"
+        new = below - LEGACY.get(name, set())
+        assert not new, f"{name} reaches below the service: {sorted(new)} (add it to the service)"
+        if below:
+            seen[name] = below
+    stale = {k: v - seen.get(k, set()) for k, v in LEGACY.items() if v - seen.get(k, set())}
+    assert not stale, f"moved into the service: remove from LEGACY {stale}"
+
+
+def test_the_check_sees_a_violation(tmp_path: Path) -> None:
+    door = tmp_path / "door.py"
+    door.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from distributor.store.web import WebStore\n"
+        "if TYPE_CHECKING:\n    from distributor.pipeline import Context\n",
+        encoding="utf-8",
+    )
+    assert imports_below(door) == {"distributor.store.web"}
+
+
+def test_context_is_built_in_one_place() -> None:
+    """Nothing calls ``Context(...)``: every context comes from ``Context.open``."""
+    makers = [
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name | ast.Attribute)
+        and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) == "Context"
+    ]
+    assert makers == [], makers

@@ -599,10 +599,17 @@ class DigestRenderer:
             shown[header] = str(SMTP.header_factory(header, value))
 
         put("From", sender)
+        utf8 = False
         if email.isascii():
             put("To", display_address(name, email))
-        else:  # an internationalized address: only the email package knows it
-            msg["To"] = Address(display_name=name, addr_spec=email) if name else email
+        else:
+            # an internationalized address (the dispatcher gives the domain in ASCII):
+            # a non-ASCII local part is written as UTF-8 (RFC 6532), for SMTPUTF8
+            local, _, domain_part = email.rpartition("@")
+            if not local or not domain_part:
+                raise RenderError(f"cannot build message for {email!r}: not an address")
+            utf8 = not local.isascii()
+            msg["To"] = Address(display_name=name, username=local, domain=domain_part)
         if list_config.reply_to:
             put("Reply-To", header_safe(list_config.reply_to))
         put("Subject", subject)
@@ -616,7 +623,7 @@ class DigestRenderer:
         # after the body: set_content() clears every Content-* header
         msg["Content-Language"] = language
         try:
-            raw = msg.as_bytes()
+            raw = msg.as_bytes(policy=_RAW_HEADERS.clone(utf8=True)) if utf8 else msg.as_bytes()
         except (ValueError, TypeError) as err:
             raise RenderError(f"cannot build message for {email}: {err}") from err
         mime = {"mime-version", "content-type", "content-transfer-encoding"}

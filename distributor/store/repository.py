@@ -909,6 +909,24 @@ class Store:
             for r in sorted(rows, key=lambda r: r.id)
         ]
 
+    def release_posts(self, claimed: Sequence[ClaimedPost], now: datetime) -> None:
+        """Give claimed posts back (nothing was attempted): ``sending -> pending``."""
+        if not claimed:
+            return
+        with self._tx() as conn:
+            conn.execute(
+                update(s.posts)
+                .where(
+                    s.posts.c.id.in_([c.id for c in claimed]),
+                    s.posts.c.state == DeliveryState.SENDING.value,
+                )
+                .values(
+                    state=DeliveryState.PENDING.value,
+                    attempts=s.posts.c.attempts - 1,
+                    updated_at=now,
+                )
+            )
+
     def record_post(self, claimed: ClaimedPost, result: DeliveryResult, now: datetime) -> None:
         with self._tx() as conn:
             conn.execute(

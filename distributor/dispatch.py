@@ -320,6 +320,7 @@ def publish_posts(
     out.recovered = store.recover_posts(
         channel.name, idempotent=channel.idempotent, max_attempts=MAX_ATTEMPTS, now=clock()
     )
+    redact: Callable[[str], str] | None = getattr(channel, "redact", None)
     while claimed := store.claim_posts(channel.name, 50, clock()):
         for i, c in enumerate(claimed):
             post = compose(c)
@@ -343,6 +344,8 @@ def publish_posts(
                     result = DeliveryResult.unknown(c.key, err.reason)
                 except ProviderError as err:
                     result = DeliveryResult.failed(c.key, err.reason, retryable=err.retryable)
+            if result.error and redact is not None:  # never a webhook URL or token stored
+                result = replace(result, error=redact(result.error))
             store.record_post(c, result, clock())
             out.add(result, f"{channel.name} post of {c.story_id} ({c.language})")
             if progress:

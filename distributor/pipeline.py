@@ -21,6 +21,7 @@ from distributor.dispatch import MAX_ATTEMPTS, Clock, deliver_edition, publish_p
 from distributor.errors import ConfigError, DistributorError, RenderError, ShareError, SourceError
 from distributor.mail.base import MailBackend, build_mail_backend
 from distributor.models import Edition, Post, ShareLink, Story, Subscriber
+from distributor.redact import settings_redactor
 from distributor.render.archive import write_archive_page
 from distributor.render.digest import DigestRenderer
 from distributor.render.story_page import CAMPAIGN as STORY_PAGE_CAMPAIGN
@@ -545,6 +546,8 @@ def run(
     elif not report.delivered_anything and not report.errors:
         report.notes.append("nothing new to deliver")
     if run_id is not None:
+        # the stored report never holds a secret (webhook URLs, tokens in URLs)
+        report.redact(settings_redactor(ctx.settings))
         store.finish_run(run_id, report.to_dict(), ctx.clock())
     return report
 

@@ -43,7 +43,7 @@ def _story(ctx: Context, story_id: str) -> Story:
 @click.pass_obj
 def cards(state: CliState, story_id: str, out_dir: str | None, as_json: bool) -> None:
     """Make the share cards of one story (Open Graph, square, Bluesky thumbnail)."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings) as ctx:
             story = _story(ctx, story_id)
@@ -88,7 +88,7 @@ def cards(state: CliState, story_id: str, out_dir: str | None, as_json: bool) ->
 @click.pass_obj
 def links(state: CliState, story_id: str, campaign: str, as_json: bool) -> None:
     """Print the share links of one story, per network."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings) as ctx:
             story = _story(ctx, story_id)
@@ -126,7 +126,7 @@ def post(
     as_json: bool,
 ) -> None:
     """Post the stories to the social channels (each once per story, channel and language)."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         if decision is not None:
             if channel is None or channel not in settings.social:
@@ -158,6 +158,7 @@ def post(
         else:
             _print_previews(rows)
         return
+    report.redact(state.redactor)
     full = report.to_dict()
     summary: dict[str, Any] = {
         "posts": {

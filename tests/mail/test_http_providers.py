@@ -416,3 +416,40 @@ def test_a_config_error_mid_batch_gives_the_unsent_rows_back(
     with pytest.raises(ProviderConfigError):
         backend.send_batch(make_messages(1))  # stopped: no further call
     assert len(fake.calls) == 2
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_non_ascii_list_title_and_sender_name_are_encoded_headers(
+    case: ProviderCase, server: HTTPServer, tmp_path: Path, make_context: Any
+) -> None:
+    """A list title and sender name outside ASCII: every provider gets header values as
+    they go on the wire (RFC 2047); SES's fake refuses anything else, as SES does."""
+    from email.header import decode_header, make_header
+
+    from tests.conftest import settings_for, write_config
+
+    fake = case.fake()
+    server.expect_request(case.endpoint).respond_with_handler(fake.handler)
+    path = write_config(
+        tmp_path,
+        mail=case.toml(server.url_for("").rstrip("/")),
+        list_extra="",
+    )
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('title = "Meridian Daily"', 'title = "Méridien Quotidien — Ελλάδα"')
+    text = text.replace(
+        'from_address = "Meridian Daily <digest@news.example>"',
+        'from_address = "Méridien Quotidien <digest@news.example>"',
+    )
+    path.write_text(text, encoding="utf-8")
+    report = run(make_context(settings_for(path, case.env)))
+    assert report.ok, report.errors
+    got = next(iter(fake.by_recipient().values()))
+    list_id = got.headers["List-Id"]
+    assert list_id.isascii() and "\n" not in list_id
+    assert str(make_header(decode_header(list_id))).startswith("Méridien Quotidien — Ελλάδα <")
+    if case.provider == "ses":
+        assert got.sender.isascii()
+        assert str(make_header(decode_header(got.sender))) == (
+            "Méridien Quotidien <digest@news.example>"
+        )

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
+from distributor.addresses import sending_form
 from distributor.config import ListConfig, Settings
 from distributor.errors import RenderError
 from distributor.models import Edition, Message, ShareLink, Story, Subscriber
@@ -587,7 +588,9 @@ class DigestRenderer:
         """One message built by the ``email`` package (about a millisecond)."""
         sender, addr, domain = self._sender_parts(list_config)
         name = clean_name(subscriber.name)
-        email = header_safe(subscriber.email)
+        # the sending form: an IDN domain in ASCII (the dispatcher has done this already;
+        # previews and test sends come here directly)
+        email = sending_form(header_safe(subscriber.email)).address
         message_id = message_id_for(key, edition_key, domain)
         # the address and subject headers are encoded by encode_header(): the email
         # package's own folder can lose the space between two RFC 2047 words

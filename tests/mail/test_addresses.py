@@ -178,3 +178,32 @@ def test_http_provider_without_smtputf8_fails_that_reader_only(
     assert IDN_ASCII in fake.by_recipient()
     state, error = states(ctx)[EAI]
     assert state == "failed" and "SMTPUTF8" in (error or "")
+
+
+def test_confirmation_mail_to_an_internationalized_address(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    from distributor.web.confirmation import confirmation_message, send_one
+    from tests.conftest import NOW
+
+    settings = settings_for(write_config(tmp_path))
+    message = confirmation_message(
+        list_name="daily",
+        list_config=settings.lists["daily"],
+        email="josé@bücher.example",
+        url="https://news.example/c/x",
+        language="es",
+        hours=48,
+        now=NOW,
+        key="confirm/daily/1",
+    )
+    assert message.recipient == "josé@xn--bcher-kva.example"
+    assert "To: josé@xn--bcher-kva.example".encode() in message.raw
+    assert send_one(settings, "main", message).state == "sent"  # the file outbox takes it
+    case = next(c for c in CASES if c.provider == "ses")
+    ses = settings_for(
+        write_config(tmp_path, mail=case.toml(httpserver.url_for("").rstrip("/"))), case.env
+    )
+    refused = send_one(ses, "main", message)
+    assert refused.state == "failed" and "SMTPUTF8" in (refused.error or "")
+    assert not httpserver.log  # no call was made

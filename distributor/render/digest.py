@@ -34,7 +34,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from distributor.addresses import sending_form
 from distributor.config import ListConfig, Settings
-from distributor.errors import RenderError
+from distributor.errors import AddressError, RenderError
 from distributor.models import Edition, Message, ShareLink, Story, Subscriber
 from distributor.render import i18n
 from distributor.render.fastmime import (
@@ -590,7 +590,10 @@ class DigestRenderer:
         name = clean_name(subscriber.name)
         # the sending form: an IDN domain in ASCII (the dispatcher has done this already;
         # previews and test sends come here directly)
-        email = sending_form(header_safe(subscriber.email)).address
+        try:
+            email = sending_form(header_safe(subscriber.email)).address
+        except AddressError as err:
+            raise RenderError(f"cannot build message for {err.address!r}: {err.reason}") from err
         message_id = message_id_for(key, edition_key, domain)
         # the address and subject headers are encoded by encode_header(): the email
         # package's own folder can lose the space between two RFC 2047 words

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
 
+from distributor.addresses import sending_form
 from distributor.config import ListConfig
-from distributor.errors import AuthenticationError, ProviderError, RenderError
+from distributor.errors import (
+    AddressError,
+    AuthenticationError,
+    OutcomeUnknown,
+    ProviderConfigError,
+    ProviderError,
+    ProviderStopped,
+    RenderError,
+)
 from distributor.mail.base import MailBackend
 from distributor.mail.merge import TemplateBatch
 from distributor.models import DeliveryResult, Edition, Message, Post, ShareLink, Story
@@ -131,17 +140,33 @@ class BatchMaker:
                 reason = f"suppressed: {suppressed[c.subscriber.email.lower()]}"
                 results.append(DeliveryResult.failed(c.key, reason, retryable=False))
                 continue
+            # one bad row never stops a list: an address that cannot be sent fails alone
+            try:
+                address = sending_form(c.subscriber.email)
+            except AddressError as err:
+                results.append(DeliveryResult.failed(c.key, str(err), retryable=False))
+                continue
+            if address.smtputf8 and not self.backend.smtputf8:
+                reason = (
+                    f"address {c.subscriber.email!r}: its local part is not ASCII and "
+                    f"{self.backend.provider} cannot send internationalized addresses (SMTPUTF8)"
+                )
+                results.append(DeliveryResult.failed(c.key, reason, retryable=False))
+                continue
+            subscriber = c.subscriber
+            if address.address != subscriber.email:
+                subscriber = replace(subscriber, email=address.address)
             if (
                 batch is not None
                 and templates is not None
-                and templates.add(batch, c.subscriber, c.key)
+                and templates.add(batch, subscriber, c.key)
             ):
                 continue
             try:
                 messages.append(
                     self.renderer.personalize(
                         self.variant,
-                        c.subscriber,
+                        subscriber,
                         c.key,
                         self.list_config,
                         now,
@@ -166,6 +191,9 @@ class BatchMaker:
                 results += call()
             except ProviderError as err:
                 return results, err
+            if self.backend.stopped is not None:
+                # refused part way: what has no result was not handed over
+                return results, self.backend.stopped
         return results, None
 
 
@@ -213,10 +241,7 @@ def deliver_edition(
         claimed, results, stopped = done
         if stopped is not None:
             out.stopped = str(stopped)
-            kind = (
-                "credentials refused" if isinstance(stopped, AuthenticationError) else "unavailable"
-            )
-            out.error(f"mail transport {backend.name} {kind}: {stopped.reason}")
+            out.error(f"mail transport {backend.name} {_stop_kind(stopped)}: {stopped.reason}")
         by_key = {c.key: c for c in claimed}
         for r in results:
             out.add(r, by_key[r.key].subscriber.email if r.key in by_key else r.key)
@@ -273,6 +298,15 @@ def deliver_edition(
     return out
 
 
+def _stop_kind(err: ProviderError) -> str:
+    """How the run report names why a transport or channel stopped."""
+    if isinstance(err, AuthenticationError):
+        return "credentials refused"
+    if isinstance(err, ProviderConfigError):
+        return "configuration refused (its rows stay pending)"
+    return "unavailable"
+
+
 def publish_posts(
     *,
     store: Store,
@@ -286,8 +320,9 @@ def publish_posts(
     out.recovered = store.recover_posts(
         channel.name, idempotent=channel.idempotent, max_attempts=MAX_ATTEMPTS, now=clock()
     )
+    redact: Callable[[str], str] | None = getattr(channel, "redact", None)
     while claimed := store.claim_posts(channel.name, 50, clock()):
-        for c in claimed:
+        for i, c in enumerate(claimed):
             post = compose(c)
             if post is None:
                 result = DeliveryResult.failed(
@@ -296,16 +331,21 @@ def publish_posts(
             else:
                 try:
                     result = channel.publish(post)
-                except AuthenticationError as err:
-                    store.record_post(
-                        c, DeliveryResult.failed(c.key, err.reason, retryable=True), clock()
-                    )
-                    out.failed += 1
+                except ProviderStopped as err:
+                    # refused credentials or configuration: nothing of this post or the
+                    # rest of the claimed batch went out; every row goes back to pending
+                    store.release_posts(claimed[i:], clock())
+                    out.left_pending += len(claimed) - i
                     out.stopped = str(err)
-                    out.errors.append(f"channel {channel.name} credentials refused: {err.reason}")
+                    out.error(f"channel {channel.name} {_stop_kind(err)}: {err.reason}")
                     return out
+                except OutcomeUnknown as err:
+                    # sent, no reply: never posted again without an editor's decision
+                    result = DeliveryResult.unknown(c.key, err.reason)
                 except ProviderError as err:
                     result = DeliveryResult.failed(c.key, err.reason, retryable=err.retryable)
+            if result.error and redact is not None:  # never a webhook URL or token stored
+                result = replace(result, error=redact(result.error))
             store.record_post(c, result, clock())
             out.add(result, f"{channel.name} post of {c.story_id} ({c.language})")
             if progress:

@@ -12,9 +12,14 @@
     │   ├── NotFoundError            no such edition (or story, list, ...)
     │   ├── EditionStateError        its state forbids it (approving a sent edition)
     │   └── ConflictError            someone else changed it first (optimistic versioning)
+    ├── AddressError             one recipient's address cannot be sent (that recipient only)
     └── ProviderError            a mail transport or social channel failed as a whole
         ├── TransientProviderError   worth retrying later (timeouts, 4xx SMTP, 429, 5xx)
-        ├── AuthenticationError      credentials refused: stop using this provider now
+        ├── ProviderStopped          every further call would fail too: stop the provider
+        │   │                        now and leave its unsent rows pending
+        │   ├── AuthenticationError  credentials refused (401, 403)
+        │   └── ProviderConfigError  the call itself is wrong (404, a missing endpoint)
+        ├── OutcomeUnknown           sent, but no reply: it may have been accepted
         └── PermanentRecipientError  this one recipient can never be delivered
 
 Per-recipient outcomes are *not* exceptions: transports return
@@ -39,6 +44,15 @@ class SourceError(DistributorError):
     def __init__(self, source: str, message: str) -> None:
         super().__init__(f"source {source!r}: {message}")
         self.source = source
+        self.reason = message
+
+
+class AddressError(DistributorError):
+    """One recipient's address cannot be sent; the rest of the edition goes on."""
+
+    def __init__(self, address: str, message: str) -> None:
+        super().__init__(f"address {address!r}: {message}")
+        self.address = address
         self.reason = message
 
 
@@ -98,8 +112,39 @@ class TransientProviderError(ProviderError):
     retryable = True
 
 
-class AuthenticationError(ProviderError):
+class ProviderStopped(ProviderError):
+    """Every further call would fail the same way: stop using this provider now.
+
+    Nothing is wrong with the recipients or posts, so none is failed for it: the
+    rows not handed over go back to ``pending`` for a run after the fix.
+    """
+
+
+class AuthenticationError(ProviderStopped):
     """The provider refused our credentials; every further call would fail too."""
+
+
+class ProviderConfigError(ProviderStopped):
+    """The provider refused the call itself: a wrong ``base_url``, a region without
+    the endpoint, a missing permission (HTTP 404, 405, 410, 401, 403).
+
+    Every later call would fail the same way, so the provider is stopped and
+    its rows stay ``pending`` for the next run once the configuration is fixed;
+    no recipient is failed for it.  ``status`` is the HTTP status when there
+    was one.
+    """
+
+    def __init__(self, provider: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(provider, message)
+        self.status = status
+
+
+class OutcomeUnknown(ProviderError):
+    """The request was sent but no reply came: it may or may not have been accepted.
+
+    Never retried for a call without an idempotency key; the post or message is
+    recorded ``unknown`` and waits for an editor's decision.
+    """
 
 
 class PermanentRecipientError(ProviderError):

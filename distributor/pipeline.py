@@ -711,4 +711,13 @@ def publish_social(
             )
         for line in out.errors:
             report.error("social", name, line)
+        waiting = ctx.store.post_counts(name).unknown
+        if waiting:
+            report.warn(
+                "social",
+                name,
+                f"{waiting} posts with an unknown outcome are not posted again until an "
+                f"editor decides: check the network, then `distributor post --channel {name} "
+                "--resolve-unknown sent` (they are there) or `--resolve-unknown repost`",
+            )
     return []

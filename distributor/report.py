@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -81,6 +82,13 @@ class RunReport:
     def warn(self, stage: str, subject: str, cause: str) -> None:
         """Input was skipped (a bad CSV row, a feed item without a link); the run went on."""
         self.warnings.append(Problem(stage, subject, cause))
+
+    def redact(self, redact: Callable[[str], str]) -> None:
+        """Mask secrets in every line the report prints (a second line of defence: the
+        HTTP base already redacts what it reports)."""
+        for problem in (*self.warnings, *self.errors):
+            problem.subject, problem.cause = redact(problem.subject), redact(problem.cause)
+        self.notes = [redact(n) for n in self.notes]
 
     @property
     def ok(self) -> bool:

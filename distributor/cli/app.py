@@ -68,13 +68,14 @@ def run(
 ) -> None:
     """Run the daily job: fetch, select, render, share, deliver, record."""
     err_console = Console(stderr=True)
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         progress = RichProgress(err_console)
         with progress.bars, open_context(settings, progress) as ctx:
             report = run_pipeline(ctx, list_names=list_names or None, dry_run=dry_run)
             if wait and settings.queue is not None and not dry_run:
                 wait_for_workers(ctx, report, timeout)
+    report.redact(state.redactor)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -115,7 +116,7 @@ def config() -> None:
 @click.pass_obj
 def config_check(state: CliState, as_json: bool) -> None:
     """Validate the configuration and say which file was read."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
     summary = {
         "config": str(settings.config_path),

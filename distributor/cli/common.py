@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import click
 from rich.console import Console
@@ -13,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from distributor.config import Settings, load_settings
 from distributor.errors import DistributorError
+from distributor.redact import Redactor, settings_redactor
 from distributor.service import Context
 from distributor.service import Progress as PipelineProgress
 
@@ -23,9 +26,35 @@ EXIT_ERROR, EXIT_PARTIAL = 1, 3
 class CliState:
     config: str | None
     debug: bool
+    #: masks the configuration's secrets in everything the command prints or logs
+    redactor: Redactor = field(default_factory=Redactor)
 
     def settings(self) -> Settings:
-        return load_settings(self.config)
+        settings = load_settings(self.config)
+        self.redactor = settings_redactor(settings)
+        _redact_logs(self.redactor)
+        return settings
+
+
+def _redact_logs(redactor: Redactor) -> None:
+    """Every log record of this process (``--debug`` shows urllib3's request lines,
+    which hold a webhook's path) is written with the secrets masked."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redactor", None) is not None:
+        previous = previous.wrapped  # type: ignore[attr-defined]
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if redactor:
+            message = record.getMessage()
+            clean = redactor(message)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return record
+
+    factory.redactor = redactor  # type: ignore[attr-defined]
+    factory.wrapped = previous  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 class RichProgress(PipelineProgress):
@@ -59,19 +88,35 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 
 
 @contextmanager
-def errors_as_one_line(debug: bool) -> Iterator[None]:
+def errors_as_one_line(state: CliState | bool) -> Iterator[None]:
+    """One-line errors (``--debug``: the traceback), with every secret masked."""
+    debug = state if isinstance(state, bool) else state.debug
+
+    def redact(text: str) -> str:  # the settings (and their secrets) load inside the block
+        return text if isinstance(state, bool) else state.redactor(text)
+
     try:
         yield
     except DistributorError as err:
         if debug:
-            raise
-        fail(str(err))
+            _traceback(redact)
+        fail(redact(str(err)))
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except Exception as err:
         if debug:
-            raise
-        fail(f"unexpected {type(err).__name__}: {err} (run with --debug for the traceback)")
+            _traceback(redact)
+        fail(
+            redact(f"unexpected {type(err).__name__}: {err}")
+            + " (run with --debug for the traceback)"
+        )
+
+
+def _traceback(redact: Callable[[str], str]) -> None:
+    """The current exception's traceback on stderr, secrets masked (a requests error in
+    the chain names the URL, which for a webhook is the credential); exit 1."""
+    click.echo(redact(traceback.format_exc()), err=True, nl=False)
+    sys.exit(EXIT_ERROR)
 
 
 def open_context(

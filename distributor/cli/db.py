@@ -21,7 +21,7 @@ from distributor.store import Store, migrate
 
 @contextmanager
 def _store(state: CliState) -> Iterator[Store]:
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         store = Store.connect(settings.database_url)
         try:

@@ -178,7 +178,7 @@ def preview(
     """Write (and open) exactly the digest a subscriber would get; nothing is sent or recorded."""
     if out is not None and out.suffix.lower() not in (".html", ".htm", ".eml"):
         raise click.UsageError("--out must end in .html or .eml")
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings) as ctx:
             result = build_preview(ctx, list_name, language=language, email=email)

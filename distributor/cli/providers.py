@@ -29,7 +29,7 @@ def check(state: CliState, names: tuple[str, ...], as_json: bool) -> None:
 
     Exit status 1 when any check fails; each failure says what is wrong.
     """
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         wanted = names or tuple(n for n, c in settings.mail.items() if c.enabled)
         rows = []

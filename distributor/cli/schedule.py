@@ -34,7 +34,7 @@ def scheduler(state: CliState, owner: str | None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
@@ -55,7 +55,7 @@ def schedule() -> None:
 @click.pass_obj
 def schedule_list(state: CliState, as_json: bool) -> None:
     """Each job with its next run (UTC and the list's zone), last slot and skipped slots."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
@@ -118,7 +118,7 @@ def schedule_list(state: CliState, as_json: bool) -> None:
 
 
 def _pause_or_resume(state: CliState, list_name: str, paused: bool) -> None:
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         if list_name not in settings.lists:
             fail(f"no list named {list_name!r} (known: {', '.join(sorted(settings.lists))})")

@@ -59,7 +59,7 @@ def send(
 
 
 def _send_now(state: CliState, list_name: str, as_json: bool) -> None:
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         progress = RichProgress(Console(stderr=True))
         with progress.bars, open_context(settings, progress) as ctx:
@@ -82,7 +82,7 @@ def _send_test(
         address = validate_email(test_to, check_deliverability=False).normalized
     except EmailNotValidError as err:
         raise click.BadParameter(str(err), param_hint="--test-to") from err
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings) as ctx:
             result = build_preview(ctx, list_name, language=language, test_to=address)

@@ -18,7 +18,7 @@ def serve(state: CliState, host: str, port: int) -> None:
 
     from distributor.web import create_app
 
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         app = create_app(settings, store)

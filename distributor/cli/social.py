@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, open_context
-from distributor.errors import DistributorError
+from distributor.errors import ConfigError, DistributorError
 from distributor.models import Story
 from distributor.pipeline import (
     card_maker,
@@ -43,7 +43,7 @@ def _story(ctx: Context, story_id: str) -> Story:
 @click.pass_obj
 def cards(state: CliState, story_id: str, out_dir: str | None, as_json: bool) -> None:
     """Make the share cards of one story (Open Graph, square, Bluesky thumbnail)."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings) as ctx:
             story = _story(ctx, story_id)
@@ -88,7 +88,7 @@ def cards(state: CliState, story_id: str, out_dir: str | None, as_json: bool) ->
 @click.pass_obj
 def links(state: CliState, story_id: str, campaign: str, as_json: bool) -> None:
     """Print the share links of one story, per network."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings) as ctx:
             story = _story(ctx, story_id)
@@ -108,14 +108,39 @@ def links(state: CliState, story_id: str, campaign: str, as_json: bool) -> None:
     is_flag=True,
     help="Compose for every defined channel (enabled or not); send and record nothing.",
 )
+@click.option(
+    "--resolve-unknown",
+    "decision",
+    type=click.Choice(["sent", "repost"]),
+    help="An editor's decision on the channel's posts whose outcome is unknown: 'sent' "
+    "(found on the network) or 'repost' (not there: post again). Needs --channel.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def post(
-    state: CliState, channel: str | None, story_id: str | None, dry_run: bool, as_json: bool
+    state: CliState,
+    channel: str | None,
+    story_id: str | None,
+    dry_run: bool,
+    decision: str | None,
+    as_json: bool,
 ) -> None:
     """Post the stories to the social channels (each once per story, channel and language)."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
+        if decision is not None:
+            if channel is None or channel not in settings.social:
+                raise ConfigError("--resolve-unknown needs --channel NAME of a social channel")
+            with open_context(settings) as ctx:
+                n = ctx.store.resolve_unknown_posts(
+                    channel, decision=decision, story_id=story_id, now=ctx.clock()
+                )
+            what = "marked sent" if decision == "sent" else "put back to be posted on the next run"
+            if as_json:
+                click.echo(json.dumps({"channel": channel, "decision": decision, "posts": n}))
+            else:
+                click.echo(f"{n} posts of {channel} with an unknown outcome {what}")
+            return
         with open_context(settings) as ctx:
             report = RunReport(started_at=ctx.clock().isoformat(), dry_run=dry_run)
             fetch_sources(ctx, report)
@@ -133,6 +158,7 @@ def post(
         else:
             _print_previews(rows)
         return
+    report.redact(state.redactor)
     full = report.to_dict()
     summary: dict[str, Any] = {
         "posts": {

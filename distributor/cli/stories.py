@@ -32,7 +32,7 @@ def stories() -> None:
 @click.pass_obj
 def fetch(state: CliState, only: str | None, as_json: bool) -> None:
     """Fetch every enabled source and store its stories; report per source."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings) as ctx:
             report = RunReport(started_at=ctx.clock().isoformat(), dry_run=False)
@@ -69,7 +69,7 @@ def fetch(state: CliState, only: str | None, as_json: bool) -> None:
 def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_json: bool) -> None:
     """Stored stories, newest first."""
     now = system_clock()
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
@@ -97,7 +97,7 @@ def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_
 @click.pass_obj
 def show(state: CliState, story_id: str, as_json: bool) -> None:
     """Everything stored about one story, and the editions that carried it."""
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
@@ -152,7 +152,7 @@ def inspect(
 ) -> None:
     """Read one feed, API page or folder and show what distributor sees. Stores nothing."""
     now = system_clock()
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         if like is not None and like not in settings.sources:
             known = ", ".join(sorted(settings.sources))

@@ -34,7 +34,7 @@ def _now() -> datetime:
 
 @contextmanager
 def _open(state: CliState) -> Iterator[tuple[Settings, Store, WebStore]]:
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:

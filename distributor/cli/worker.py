@@ -52,7 +52,7 @@ def worker(state: CliState, threads: int, queues: tuple[str, ...]) -> None:
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if state.debug else logging.WARNING)
     root.propagate = False
-    with errors_as_one_line(state.debug):
+    with errors_as_one_line(state):
         settings = state.settings()
         if settings.queue is None:
             raise ConfigError("no [queue] section: `distributor worker` needs a broker")

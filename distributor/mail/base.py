@@ -4,6 +4,11 @@
 (``retryable`` or not) or unknown.  It raises :class:`ProviderError` only for
 a failure of the whole batch (the server cannot be reached, credentials are
 refused), in which case no message of the batch was handed over.
+
+When credentials or the configuration are refused part way through a batch
+(:class:`~distributor.errors.ProviderStopped`), the backend sets
+:attr:`MailBackend.stopped` and returns results only for what it handed over;
+the dispatcher gives the other rows back (``pending``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from distributor.config import Settings
+from distributor.errors import ProviderError
 from distributor.mail.merge import TemplateBatch
 from distributor.models import DeliveryResult, Message
 from distributor.registry import mail_backend_class
@@ -35,12 +41,17 @@ class MailBackend(abc.ABC):
     needs_parts: ClassVar[bool] = True
     #: takes a template batch straight from the renderer (:meth:`send_template`)
     templates: ClassVar[bool] = False
+    #: can carry an address whose local part is not ASCII (RFC 6531 SMTPUTF8); a
+    #: transport that cannot fails those recipients, one by one, with the reason
+    smtputf8: ClassVar[bool] = False
     batch_size: int = 100
 
     def __init__(self, name: str, config: Any, settings: Settings) -> None:
         self.name = name
         self.config = config
         self.settings = settings
+        #: set when credentials or configuration were refused: every later call would fail
+        self.stopped: ProviderError | None = None
 
     @abc.abstractmethod
     def send_batch(self, messages: Sequence[Message]) -> list[DeliveryResult]: ...

@@ -21,6 +21,7 @@ class FileMailBackend(MailBackend):
     provider = "file"
     needs_parts = False  # sends Message.raw
     idempotent = True
+    smtputf8 = True  # a file holds UTF-8 headers as well as any
     batch_size = 500
 
     def __init__(self, name: str, config: Any, settings: Settings) -> None:

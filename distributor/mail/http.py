@@ -1,9 +1,10 @@
 """The base of every HTTP mail provider.
 
-:class:`HttpMailBackend` owns one :class:`requests.Session` (connections are
-reused across calls), the timeout, the User-Agent, a configurable
-``base_url`` (regions, proxies, tests), a rate limit in messages per second,
-and the retry policy.  A provider module fills in three steps:
+:class:`HttpMailBackend` is a :class:`distributor.http.HttpBase` (one
+``requests.Session``, the timeout, the User-Agent, a configurable
+``base_url`` for regions, proxies and tests, the retry policy, the one
+``Retry-After`` parser, the lost-reply rule) with a rate limit in messages
+per second.  A provider module fills in three steps:
 
 * ``chunks(messages)``: split a batch so that each call respects the
   provider's documented limits;
@@ -18,8 +19,13 @@ Failures, decided here once for every provider:
   ``Retry-After`` (or a rate-limit reset header) asks; after the last try the
   chunk's messages are ``failed`` and retryable (or the whole batch raises
   :class:`TransientProviderError` when nothing was handed over yet);
-* 401/403 raise :class:`AuthenticationError` and the backend refuses every
-  later call: the provider is stopped at once;
+* a refusal of the call itself that no retry can mend is a configuration
+  error: 401/403 raise :class:`AuthenticationError`, 404/405/410 (a wrong
+  ``base_url``, a region without the endpoint) and an unusable URL raise
+  :class:`ProviderConfigError`.  The backend is stopped at once and refuses
+  every later call; the messages not handed over get no result, so the
+  dispatcher gives their rows back (``pending``) and the run report shows one
+  error; no recipient is failed for it;
 * other 4xx replies fail the chunk's messages for good (never retried);
 * a timeout or a dropped connection *after* the request was sent leaves the
   outcome unknown: with an idempotency key derived from the ledger keys the
@@ -32,80 +38,43 @@ from __future__ import annotations
 import abc
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any, ClassVar, Protocol
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from distributor import __version__
 from distributor.config import Settings
-from distributor.errors import AuthenticationError, ProviderError, TransientProviderError
+from distributor.errors import (
+    AuthenticationError,
+    OutcomeUnknown,
+    ProviderConfigError,
+    ProviderError,
+    ProviderStopped,
+    TransientProviderError,
+)
+from distributor.http import USER_AGENT as USER_AGENT
+from distributor.http import HttpBase
+from distributor.http import describe_reply as describe_reply
+from distributor.http import retry_after_seconds as retry_after_seconds
 from distributor.mail.base import CheckResult as CheckResult
 from distributor.mail.base import MailBackend
 from distributor.models import DeliveryResult, Message
+from distributor.redact import Redactor, secret_values
 
-USER_AGENT = f"distributor/{__version__} (+https://github.com/distributor)"
-RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset", "x-sib-ratelimit-reset")
+__all__ = ["OutcomeUnknown", "PermanentCallError"]
 
-
-class _Retry(Exception):
-    """A transient failure of one call, worth another try."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-class OutcomeUnknown(ProviderError):
-    """The request was sent but no reply came: it may or may not have been accepted."""
+#: statuses that say the endpoint is not there: the configuration is wrong
+CONFIG_STATUSES = frozenset({404, 405, 410})
 
 
 class PermanentCallError(ProviderError):
-    """The provider refused the call itself (a 4xx other than 401/403/429)."""
+    """The provider refused the call itself (a 4xx that is not about configuration)."""
 
     def __init__(self, provider: str, message: str, status: int, body: Any) -> None:
         super().__init__(provider, message)
         self.status = status
         self.body = body
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds to wait from ``Retry-After`` or a rate-limit reset header, if any.
-
-    ``Retry-After`` is seconds or an HTTP date; reset headers are seconds, or
-    an epoch time when the value is larger than a billion.
-    """
-    value = headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-            except (TypeError, ValueError):
-                pass
-    for name in RESET_HEADERS:
-        value = headers.get(name)
-        if not value:
-            continue
-        try:
-            seconds = float(value)
-        except ValueError:
-            continue
-        return max(0.0, seconds - now) if seconds > 1e9 else max(0.0, seconds)
-    return None
-
-
-def describe_reply(response: requests.Response, limit: int = 300) -> str:
-    """``HTTP 400: <the provider's own message>``, shortened."""
-    text = " ".join(response.text.split())
-    if len(text) > limit:
-        text = text[:limit] + "..."
-    return f"HTTP {response.status_code}: {text}" if text else f"HTTP {response.status_code}"
 
 
 class RateLimiter:
@@ -144,7 +113,7 @@ class Limiter(Protocol):
     def pause(self, seconds: float) -> None: ...
 
 
-class HttpMailBackend(MailBackend):
+class HttpMailBackend(HttpBase, MailBackend):
     """A mail provider reached over HTTP; see the module docstring."""
 
     default_base_url: ClassVar[str]
@@ -165,22 +134,23 @@ class HttpMailBackend(MailBackend):
         wall_clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        super().__init__(name, config, settings)
-        self.base_url = (config.base_url or self.default_base_url).rstrip("/")
-        self.timeout: float = config.timeout
-        self.max_retries: int = config.max_retries
-        self.max_retry_wait: float = config.max_retry_wait
+        MailBackend.__init__(self, name, config, settings)
+        HttpBase.__init__(
+            self,
+            name,
+            base_url=config.base_url or self.default_base_url,
+            timeout=config.timeout,
+            max_retries=config.max_retries,
+            max_retry_wait=config.max_retry_wait,
+            session=session,
+            sleep=sleep,
+            wall_clock=wall_clock,
+            jitter=jitter,
+            redactor=Redactor(secret_values(config)),
+        )
         wanted = config.batch_size or self.max_per_call
         self.batch_size = max(1, min(wanted, self.max_per_call))
-        self._own_session = session is None
-        self.session = session or requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
-        self.sleep = sleep
-        self.wall_clock = wall_clock
-        self.jitter = jitter
         self.limiter: Limiter = RateLimiter(config.rate_limit, clock, sleep)
-        self.stopped: AuthenticationError | None = None
-        self.calls = 0
 
     # ------------------------------------------------------------ the steps
     def chunks(self, messages: Sequence[Message]) -> Iterator[Sequence[Message]]:
@@ -209,27 +179,32 @@ class HttpMailBackend(MailBackend):
         """Make each call (the ledger keys it carries, the call); one result per key.
 
         The failure policy of the module docstring: a failure of the first call
-        raises (nothing was handed over), a later one fails that call's keys.
+        raises (nothing was handed over); a transient failure of a later one
+        fails that call's keys (retryable); a configuration or credential
+        refusal stops the backend and leaves the keys not yet handed over
+        without a result (see :attr:`MailBackend.stopped`).
         """
         if self.stopped is not None:
             raise self.stopped
         results: list[DeliveryResult] = []
+        gave_up = False
         for keys, call in calls:
-            if self.stopped is not None or (results and _gave_up(results)):
+            if gave_up:
                 reason = "not attempted: the provider stopped earlier in this batch"
                 results += [DeliveryResult.failed(k, reason, retryable=True) for k in keys]
                 continue
             try:
                 self.limiter.wait(len(keys))
                 results += call()
-            except AuthenticationError as err:
+            except ProviderStopped as err:  # credentials or configuration refused
                 self.stopped = err
                 if not results:
                     raise
-                results += [DeliveryResult.failed(k, err.reason, retryable=True) for k in keys]
+                break  # the rest was not handed over: no result, the rows go back
             except TransientProviderError as err:
                 if not results:
                     raise
+                gave_up = True
                 results += [
                     DeliveryResult.failed(k, f"gave up: {err.reason}", retryable=True) for k in keys
                 ]
@@ -239,11 +214,10 @@ class HttpMailBackend(MailBackend):
                 results += [DeliveryResult.failed(k, err.reason, retryable=False) for k in keys]
         return results
 
-    def close(self) -> None:
-        if self._own_session:
-            self.session.close()
-
     # ------------------------------------------------------------ one call
+    def paused(self, seconds: float) -> None:
+        self.limiter.pause(seconds)  # workers: every worker backs off (issue 9)
+
     def request(
         self,
         method: str,
@@ -258,82 +232,25 @@ class HttpMailBackend(MailBackend):
         harmless (or is a read): a timeout after sending is then retried;
         otherwise it raises :class:`OutcomeUnknown`.
         """
-        url = path if path.startswith("http") else f"{self.base_url}{path}"
-
-        def attempt() -> requests.Response:
-            self.calls += 1
-            try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            except (requests.Timeout, requests.ConnectionError) as err:
-                if isinstance(err, requests.ConnectTimeout) or _is_refused(err):
-                    # nothing was sent: always safe to try again
-                    raise _Retry(f"cannot connect to {url}: {_short(err)}") from err
-                if idempotent:
-                    raise _Retry(f"no reply from {url}: {_short(err)}") from err
-                raise OutcomeUnknown(
-                    self.name,
-                    f"no reply from {url} after the request was sent ({_short(err)}); "
-                    "the provider may have accepted it, so it is not resent",
-                ) from err
-            status = response.status_code
-            if status < 300:
-                return response
-            if status in (401, 403):
-                raise AuthenticationError(
-                    self.name,
-                    f"the provider refused the credentials ({self.credential_name}): "
-                    f"{describe_reply(response)}",
-                )
-            if status == 429 or status >= 500 or status == 408:
-                raise _Retry(
-                    describe_reply(response),
-                    retry_after_seconds(response.headers, self.wall_clock()),
-                )
-            raise PermanentCallError(
-                self.name, describe_reply(response), status, _json_or_text(response)
-            )
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            retry=retry_if_exception_type(_Retry),
-            wait=self._wait,
-            sleep=self.sleep,
-            reraise=True,
+        response = self.send(
+            method, path, idempotent=idempotent, retry_server_errors=True, **kwargs
         )
-        try:
-            return retrying(attempt)
-        except _Retry as err:
-            raise TransientProviderError(
+        status = response.status_code
+        if status < 300:
+            return response
+        reply = self.redact(describe_reply(response))
+        if status in (401, 403):
+            raise AuthenticationError(
+                self.name, f"the provider refused the credentials ({self.credential_name}): {reply}"
+            )
+        if status in CONFIG_STATUSES:
+            raise ProviderConfigError(
                 self.name,
-                f"{err.reason} (after {self.max_retries + 1} tries)",
-                retry_after=err.retry_after,
-            ) from err
-
-    def _wait(self, state: RetryCallState) -> float:
-        err = state.outcome.exception() if state.outcome else None
-        backoff = min(self.max_retry_wait, 0.5 * 2 ** (state.attempt_number - 1))
-        wait = backoff * self.jitter()
-        if isinstance(err, _Retry) and err.retry_after is not None:
-            if err.retry_after > self.max_retry_wait:
-                # longer than we are willing to block a run: give up for now
-                raise _Retry(
-                    f"{err.reason}; the provider asks to wait {err.retry_after:.0f} s",
-                    err.retry_after,
-                )
-            wait = max(wait, err.retry_after)
-            self.limiter.pause(err.retry_after)  # workers: every worker backs off (issue 9)
-        return float(wait)
-
-
-def _is_refused(err: BaseException) -> bool:
-    """The connection itself failed (refused, unreachable, DNS): no byte was sent."""
-    text = str(err)
-    return "NewConnectionError" in text or "NameResolutionError" in text
-
-
-def _short(err: BaseException) -> str:
-    text = str(err)
-    return text if len(text) < 200 else text[:200] + "..."
+                f"{method} {self.redact(self.url(path).split('?')[0])} answered {reply}: "
+                "check base_url, region and the provider's settings",
+                status=status,
+            )
+        raise PermanentCallError(self.name, reply, status, _json_or_text(response))
 
 
 def _json_or_text(response: requests.Response) -> Any:
@@ -341,11 +258,6 @@ def _json_or_text(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text
-
-
-def _gave_up(results: Sequence[DeliveryResult]) -> bool:
-    last = results[-1]
-    return bool(last.error and last.error.startswith("gave up:"))
 
 
 def split_by(

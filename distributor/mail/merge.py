@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
 from distributor.models import Message
+from distributor.render.fastmime import api_header
 
 _SPLIT = re.compile(r"(?<=[>\n])")
 #: headers that are fields of every API (or MIME structure), never custom headers
@@ -80,8 +81,10 @@ class MergedBatch:
 
 
 def custom_headers(message: Message) -> list[tuple[str, str]]:
-    """The message's headers that an API takes as custom headers."""
-    return [(k, v) for k, v in message.headers if k.lower() not in STANDARD_HEADERS]
+    """The message's headers that an API takes as custom headers, RFC 2047-encoded
+    where not ASCII (a list title in ``List-Id``): providers take header values as
+    they go on the wire, and several (SES, SendGrid) refuse or mangle raw UTF-8."""
+    return [(k, api_header(k, v)) for k, v in message.headers if k.lower() not in STANDARD_HEADERS]
 
 
 def reply_to(message: Message) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from distributor.config import SendGridConfig, Settings
-from distributor.errors import AuthenticationError, ProviderError
+from distributor.errors import ProviderError, ProviderStopped
 from distributor.mail.http import (
     CheckResult,
     HttpMailBackend,
@@ -110,8 +110,11 @@ class SendGridBackend(HttpMailBackend):
                 if not results:
                     raise
                 # part of this chunk went out already: report the rest, never raise
-                if isinstance(err, AuthenticationError):
+                if isinstance(err, ProviderStopped):
+                    # credentials or configuration refused: the rest gets no result
+                    # and goes back to pending (see HttpMailBackend.send_calls)
                     self.stopped = err
+                    return results
                 results += [
                     DeliveryResult.unknown(m.key, err.reason)
                     if isinstance(err, OutcomeUnknown)

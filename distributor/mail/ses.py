@@ -1,6 +1,8 @@
 """Amazon SES v2: ``SendBulkEmail`` with an inline template.
 
-Up to 50 destinations per call.  The subject and bodies go once as an inline
+Up to 50 destinations per call.  Header values, the sender and the reply-to
+address go RFC 2047-encoded where they are not ASCII (a list title in
+``List-Id``, a sender name), as SES requires.  The subject and bodies go once as an inline
 template (``{{{vN}}}`` placeholders, triple braces so SES does not
 HTML-escape the values), each entry carries its replacement data and its
 personal headers (``ReplacementHeaders``).  Every request is signed with
@@ -24,6 +26,7 @@ from distributor.config import SesConfig, Settings
 from distributor.mail.http import CheckResult, HttpMailBackend, describe_reply, grouped_chunks
 from distributor.mail.merge import merge, reply_to
 from distributor.models import DeliveryResult, Message
+from distributor.render.fastmime import api_header
 
 #: entry statuses worth trying again later; any other non-SUCCESS is permanent
 TRANSIENT_STATUSES = {
@@ -108,12 +111,14 @@ class SesBackend(HttpMailBackend):
             template["TemplateContent"]["Html"] = batch.html.render(ph)
         from_header = next((v for k, v in first.headers if k.lower() == "from"), first.sender)
         body: dict[str, Any] = {
-            "FromEmailAddress": from_header,
+            # SES takes addresses as they go in the header: a display name that is not
+            # ASCII must be RFC 2047-encoded (it has no SMTPUTF8 either)
+            "FromEmailAddress": api_header("From", from_header),
             "DefaultContent": {"Template": template},
             "BulkEmailEntries": [],
         }
         if rt := reply_to(first):
-            body["ReplyToAddresses"] = [rt]
+            body["ReplyToAddresses"] = [api_header("Reply-To", rt)]
         if self.cfg.configuration_set:
             body["ConfigurationSetName"] = self.cfg.configuration_set
         for m, values in zip(chunk, batch.values, strict=True):

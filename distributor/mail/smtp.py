@@ -13,6 +13,11 @@ closes the connection (the next message gets a new one), and a connection
 lost *during* DATA leaves the message ``unknown`` (the server may have
 accepted it), never silently resent.
 
+An address whose local part is not ASCII (``josé@example.com``) is sent with
+``MAIL FROM:<...> SMTPUTF8`` (RFC 6531) when the server offers the extension;
+when it does not, that one recipient fails (not retryable) with the reason
+and the rest of the batch goes on.
+
 With a DKIM key configured, every message is signed with dkimpy (relaxed /
 simple), the List-Unsubscribe headers included in the signature.
 """
@@ -66,6 +71,7 @@ class SmtpBackend(MailBackend):
     provider = "smtp"
     needs_parts = False  # sends Message.raw
     idempotent = False
+    smtputf8 = True  # per connection: when the server offers SMTPUTF8
 
     def __init__(self, name: str, config: Any, settings: Settings) -> None:
         super().__init__(name, config, settings)
@@ -270,8 +276,26 @@ class SmtpBackend(MailBackend):
         """Send one message: its result, whether the connection is still usable, and
         whether a lost connection happened before DATA (so nothing was sent)."""
         key = message.key
+        options: list[str] = []
+        if not message.recipient.isascii() or not message.sender.isascii():
+            if not conn.has_extn("smtputf8"):
+                return (
+                    DeliveryResult.failed(
+                        key,
+                        f"address {message.recipient!r}: the server does not offer SMTPUTF8, "
+                        "which an address with a non-ASCII local part needs",
+                        retryable=False,
+                    ),
+                    True,
+                    False,
+                )
+            options.append("SMTPUTF8")
+            if conn.has_extn("8bitmime"):
+                options.append("BODY=8BITMIME")
+        else:
+            conn.command_encoding = "ascii"  # after an SMTPUTF8 message on this connection
         try:
-            code, resp = conn.mail(message.sender)
+            code, resp = conn.mail(message.sender, options)
             if code != 250:
                 conn.rset()
                 return _refused(key, "MAIL FROM", code, resp), code != 421, False

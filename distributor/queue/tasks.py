@@ -31,7 +31,7 @@ from typing import Protocol, runtime_checkable
 
 from distributor.config import Settings
 from distributor.dispatch import BatchMaker
-from distributor.errors import AuthenticationError
+from distributor.errors import AuthenticationError, ProviderStopped
 from distributor.mail.base import MailBackend, build_mail_backend
 from distributor.mail.http import Limiter
 from distributor.models import DeliveryResult, Edition
@@ -184,9 +184,15 @@ class BatchSender:
             if err is not None:
                 done = {r.key for r in results}
                 rest = [c for c in claimed if c.key not in done]
-                if isinstance(err, AuthenticationError):
-                    # retrying cannot help: the rows fail (retryable) with the reason
-                    reason, retryable = f"credentials refused: {err.reason}", True
+                if isinstance(err, ProviderStopped):
+                    # retrying cannot help until the settings are fixed: the rows fail
+                    # (retryable: the next run puts them back) with the reason
+                    kind = (
+                        "credentials refused"
+                        if isinstance(err, AuthenticationError)
+                        else "configuration refused"
+                    )
+                    reason, retryable = f"{kind}: {err.reason}", True
                 elif not err.retryable:
                     reason, retryable = err.reason, False
                 elif last_try:

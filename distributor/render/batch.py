@@ -26,6 +26,7 @@ from distributor.models import Subscriber
 from distributor.render.digest import DigestRenderer, Variant, clean_name, header_safe
 from distributor.render.fastmime import (
     SIMPLE_ADDRESS,
+    api_header,
     escape_html_attr,
     escape_html_text,
     template_slots,
@@ -76,14 +77,14 @@ class BatchTemplates:
         if mailto:
             unsubscribe += [", <" + mailto, Var("u"), ">"]
         ordered: list[tuple[str, Template]] = [
-            *((n, Template((v,))) for n, v in (*before, *after_to)),
+            *((n, Template((api_header(n, v),))) for n, v in (*before, *after_to)),
             (
                 "Message-ID",
                 Template(("<", Var("m"), f".{prepared.edition_key}@{prepared.domain}>")),
             ),
-            *((n, Template((v,))) for n, v in after_date),
+            *((n, Template((api_header(n, v),))) for n, v in after_date),
             ("List-Unsubscribe", Template(tuple(unsubscribe))),
-            *((n, Template((v,))) for n, v in tail),
+            *((n, Template((api_header(n, v),))) for n, v in tail),
         ]
         self.constants: dict[str, str] = {}
         from_header = next(v for n, v in before if n.lower() == "from")

@@ -33,8 +33,9 @@ from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
+from distributor.addresses import sending_form
 from distributor.config import ListConfig, Settings
-from distributor.errors import RenderError
+from distributor.errors import AddressError, RenderError
 from distributor.models import Edition, Message, ShareLink, Story, Subscriber
 from distributor.render import i18n
 from distributor.render.fastmime import (
@@ -591,7 +592,12 @@ class DigestRenderer:
         """One message built by the ``email`` package (about a millisecond)."""
         sender, addr, domain = self._sender_parts(list_config)
         name = clean_name(subscriber.name)
-        email = header_safe(subscriber.email)
+        # the sending form: an IDN domain in ASCII (the dispatcher has done this already;
+        # previews and test sends come here directly)
+        try:
+            email = sending_form(header_safe(subscriber.email)).address
+        except AddressError as err:
+            raise RenderError(f"cannot build message for {err.address!r}: {err.reason}") from err
         message_id = message_id_for(key, edition_key, domain)
         # the address and subject headers are encoded by encode_header(): the email
         # package's own folder can lose the space between two RFC 2047 words
@@ -603,10 +609,17 @@ class DigestRenderer:
             shown[header] = str(SMTP.header_factory(header, value))
 
         put("From", sender)
+        utf8 = False
         if email.isascii():
             put("To", display_address(name, email))
-        else:  # an internationalized address: only the email package knows it
-            msg["To"] = Address(display_name=name, addr_spec=email) if name else email
+        else:
+            # an internationalized address (the dispatcher gives the domain in ASCII):
+            # a non-ASCII local part is written as UTF-8 (RFC 6532), for SMTPUTF8
+            local, _, domain_part = email.rpartition("@")
+            if not local or not domain_part:
+                raise RenderError(f"cannot build message for {email!r}: not an address")
+            utf8 = not local.isascii()
+            msg["To"] = Address(display_name=name, username=local, domain=domain_part)
         if list_config.reply_to:
             put("Reply-To", header_safe(list_config.reply_to))
         put("Subject", subject)
@@ -620,7 +633,7 @@ class DigestRenderer:
         # after the body: set_content() clears every Content-* header
         msg["Content-Language"] = language
         try:
-            raw = msg.as_bytes()
+            raw = msg.as_bytes(policy=_RAW_HEADERS.clone(utf8=True)) if utf8 else msg.as_bytes()
         except (ValueError, TypeError) as err:
             raise RenderError(f"cannot build message for {email}: {err}") from err
         mime = {"mime-version", "content-type", "content-transfer-encoding"}

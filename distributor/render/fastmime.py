@@ -164,6 +164,19 @@ def encode_header(name: str, value: str) -> str:
     return encode_unstructured(name, value)
 
 
+def api_header(name: str, value: str) -> str:
+    """A header value as an HTTP API's header field takes it: printable ASCII on one line.
+
+    Non-ASCII text is RFC 2047-encoded, exactly as the MIME message would carry it
+    (an address header's display name, the phrase of ``List-Id``, unstructured
+    text); the encoded words are separated by a space, never a line break.
+    ASCII values are returned as they are.
+    """
+    if value.isascii() and "=?" not in value:
+        return value
+    return encode_header(name, value).replace("\r\n ", " ").replace("\r\n\t", " ")
+
+
 def display_address(name: str, email: str) -> str:
     """The address as ``str()`` of a parsed header shows it (``Address.__str__``)."""
     if not name:

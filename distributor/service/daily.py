@@ -22,6 +22,7 @@ from distributor import pipeline
 from distributor.config import ListConfig
 from distributor.errors import ConfigError, DistributorError, EditionError, StoreError
 from distributor.models import Edition, PlannedEdition, PlanState, Story
+from distributor.redact import settings_redactor
 from distributor.render.digest import DigestRenderer
 from distributor.report import RunReport
 from distributor.selection import WEEKLY
@@ -84,6 +85,8 @@ def run(
     elif not report.delivered_anything and not report.errors and not report.held:
         report.notes.append("nothing new to deliver")
     if run_id is not None:
+        # the stored report never holds a secret (webhook URLs, tokens in URLs)
+        report.redact(settings_redactor(ctx.settings))
         store.finish_run(run_id, report.to_dict(), ctx.clock())
     return report
 

@@ -1,31 +1,50 @@
 """The social channel interface: ``publish(post) -> DeliveryResult``.
 
 Limits are declared as class data so composing a post needs no network.
-:class:`HttpChannel` adds what every network channel shares: one
-``requests.Session``, a configurable ``base_url`` and timeout, and the
-handling of 429 and rate-limit headers (``Retry-After``, ``X-RateLimit-*``,
-``RateLimit-*``, ``x-rate-limit-*``): a short wait is waited out, a long one
-ends the call with a retryable error carrying ``retry_after``.
+:class:`HttpChannel` is a :class:`distributor.http.HttpBase`, the same HTTP
+base the mail providers use: one ``requests.Session``, a configurable
+``base_url`` and timeout, one retry policy and one ``Retry-After`` parser
+(``Retry-After``, ``X-RateLimit-*``, ``RateLimit-*``, ``x-rate-limit-*``): a
+short wait is waited out, a long one ends the call with a retryable error
+carrying ``retry_after``.
+
+The rule that keeps a post from going out twice: a request that may have
+reached the network (a read timeout, a connection lost after sending) is
+retried only by a channel that is ``idempotent`` (Mastodon's
+``Idempotency-Key``, Bluesky's deterministic record key).  On the others (X,
+Facebook, LinkedIn, Threads, Telegram, Discord, Slack) the call raises
+:class:`~distributor.errors.OutcomeUnknown` and the post is recorded
+``unknown``: it is never posted again without an editor's decision.  Uploads
+(media, images, containers) are idempotent enough: a repeat leaves an unused
+upload, never a second post.
+
+Refused credentials (401, or the network's own signal) raise
+:class:`~distributor.errors.AuthenticationError`; a missing endpoint (404,
+405, 410) raises :class:`~distributor.errors.ProviderConfigError`.  Both stop
+the channel, and the dispatcher gives the unsent posts back (``pending``).
 """
 
 from __future__ import annotations
 
 import abc
-import email.utils
+import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import requests
 
 from distributor.config import Settings
-from distributor.errors import AuthenticationError, ProviderError, TransientProviderError
+from distributor.errors import AuthenticationError, ProviderConfigError, ProviderError
+from distributor.http import HttpBase, describe_reply
+from distributor.http import retry_after_seconds as retry_after_seconds
 from distributor.models import DeliveryResult, Post
+from distributor.redact import Redactor, secret_values
 from distributor.registry import social_channel_class
 from distributor.share.counting import Rules, rules_for
 
-USER_AGENT = "distributor/0.1 (+https://github.com/distributor)"
+#: statuses that say the endpoint is not there: the configuration is wrong
+CONFIG_STATUSES = frozenset({404, 405, 410})
 
 
 class SocialChannel(abc.ABC):
@@ -73,48 +92,11 @@ def secret(value: Any) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-def _seconds_until(value: str, now: float) -> float | None:
-    """A rate-limit reset given as seconds, an epoch time, an HTTP date or ISO time."""
-    value = value.strip()
-    try:
-        number = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, number - now) if number > 1_000_000_000 else max(0.0, number)
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return max(0.0, parsed.timestamp() - now)
-
-
-def rate_limit_wait(resp: requests.Response, now: float) -> float | None:
-    """How long the server asks us to wait, from its headers; None if it does not say."""
-    h = resp.headers
-    if "Retry-After" in h:
-        return _seconds_until(h["Retry-After"], now)
-    if "X-RateLimit-Reset-After" in h:  # Discord: seconds
-        return _seconds_until(h["X-RateLimit-Reset-After"], now)
-    for remaining, reset in (
-        ("X-RateLimit-Remaining", "X-RateLimit-Reset"),  # Mastodon (ISO time)
-        ("x-rate-limit-remaining", "x-rate-limit-reset"),  # X (epoch)
-        ("RateLimit-Remaining", "RateLimit-Reset"),  # Bluesky (epoch)
-    ):
-        if reset in h and (resp.status_code == 429 or h.get(remaining, "1").strip() == "0"):
-            return _seconds_until(h[reset], now)
-    return None
-
-
-class HttpChannel(SocialChannel):
-    """A channel that talks HTTP to its network: session, base URL, 429s, rate limits."""
+class HttpChannel(HttpBase, SocialChannel):
+    """A channel that talks HTTP to its network; see the module docstring."""
 
     default_base_url: ClassVar[str] = ""
+    #: tries of one call (429s waited out, 5xx of idempotent calls, lost replies of reads)
     max_attempts: ClassVar[int] = 3
 
     def __init__(
@@ -126,14 +108,22 @@ class HttpChannel(SocialChannel):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
-        super().__init__(name, config, settings)
-        self.base_url = str(getattr(config, "base_url", "") or self.default_base_url).rstrip("/")
-        self.timeout = float(getattr(config, "timeout", 20.0))
-        self.max_wait = float(getattr(config, "max_retry_wait", 60.0))
-        self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", USER_AGENT)
-        self._own_session = session is None
+        SocialChannel.__init__(self, name, config, settings)
+        HttpBase.__init__(
+            self,
+            name,
+            base_url=str(getattr(config, "base_url", "") or self.default_base_url),
+            timeout=float(getattr(config, "timeout", 20.0)),
+            max_retries=self.max_attempts - 1,
+            max_retry_wait=float(getattr(config, "max_retry_wait", 60.0)),
+            session=session,
+            sleep=sleep,
+            wall_clock=now,
+            jitter=jitter,
+            redactor=Redactor(secret_values(config)),
+        )
         self._sleep = sleep
         self._now = now
         self._not_before = 0.0
@@ -144,71 +134,69 @@ class HttpChannel(SocialChannel):
             if not secret(getattr(self.config, f, None)):
                 raise AuthenticationError(self.name, f"no {f} configured")
 
-    def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else self.base_url + path
+    # ------------------------------------------------------------ pacing
+    def before_attempt(self) -> None:
+        pause = self._not_before - self._now()
+        if pause > 0:
+            self._sleep(pause)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send one request; wait out short rate limits, raise typed errors for the rest."""
-        kwargs.setdefault("timeout", self.timeout)
-        for attempt in range(1, self.max_attempts + 1):
-            pause = self._not_before - self._now()
-            if pause > 0:
-                self._sleep(pause)
-            try:
-                resp = self.session.request(method, self.url(path), **kwargs)
-            except requests.Timeout as err:
-                raise TransientProviderError(self.name, f"{method} {path}: timed out") from err
-            except requests.RequestException as err:
-                raise TransientProviderError(
-                    self.name, f"{method} {path}: {type(err).__name__}: {err}"
-                ) from err
-            wait = rate_limit_wait(resp, self._now())
-            if resp.status_code == 429 or self.is_rate_limited(resp):
-                wait = self.retry_after(resp) if wait is None else wait
-                if wait is not None and wait <= self.max_wait and attempt < self.max_attempts:
-                    self._sleep(wait)
-                    continue
-                raise TransientProviderError(
-                    self.name,
-                    f"{method} {path}: rate limited (HTTP {resp.status_code})",
-                    retry_after=wait,
-                )
-            if wait is not None and wait > 0:  # quota used up: wait before the next call
-                self._not_before = self._now() + min(wait, self.max_wait)
-            if resp.status_code in (401, 403) and self.is_auth_failure(resp):
-                raise AuthenticationError(
-                    self.name, f"{method} {path}: HTTP {resp.status_code} {_brief(resp)}"
-                )
-            if resp.status_code >= 500:
-                raise TransientProviderError(
-                    self.name, f"{method} {path}: HTTP {resp.status_code} {_brief(resp)}"
-                )
-            return resp
-        raise TransientProviderError(self.name, f"{method} {path}: gave up")  # pragma: no cover
-
-    def is_rate_limited(self, resp: requests.Response) -> bool:
-        """Networks that signal rate limits without a 429 override this."""
-        return False
+    def after_reply(self, response: requests.Response, wait: float | None) -> None:
+        if wait is not None and wait > 0:  # quota used up: wait before the next call
+            self._not_before = self._now() + min(wait, self.max_retry_wait)
 
     def retry_after(self, resp: requests.Response) -> float | None:
         """A wait given in the body (Telegram's ``retry_after``) when headers give none."""
         return None
 
+    def body_retry_after(self, response: requests.Response) -> float | None:
+        return self.retry_after(response)
+
+    # ------------------------------------------------------------ one call
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool | None = None,
+        keep: Callable[[requests.Response], bool] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One call with the shared policy; returns the reply unless it is transient,
+        refused credentials or a missing endpoint (each raised as its typed error).
+
+        ``idempotent`` defaults to True for reads and to the channel's
+        :attr:`idempotent` for the rest: a post on a channel without idempotency
+        whose reply is lost raises :class:`~distributor.errors.OutcomeUnknown`.
+        """
+        if idempotent is None:
+            idempotent = method.upper() in ("GET", "HEAD") or self.idempotent
+        resp = self.send(method, path, idempotent=idempotent, keep=keep, **kwargs)
+        if keep is not None and keep(resp):
+            return resp
+        where = self.redact(f"{method} {self.url(path).split('?')[0]}")
+        if resp.status_code in (401, 403) and self.is_auth_failure(resp):
+            raise AuthenticationError(self.name, self.redact(f"{where}: {describe_reply(resp)}"))
+        if resp.status_code in CONFIG_STATUSES and self.is_config_failure(resp):
+            raise ProviderConfigError(
+                self.name,
+                self.redact(f"{where} answered {describe_reply(resp)}: check base_url and the ids"),
+                status=resp.status_code,
+            )
+        return resp
+
     def is_auth_failure(self, resp: requests.Response) -> bool:
         return resp.status_code == 401
 
+    def is_config_failure(self, resp: requests.Response) -> bool:
+        """A reply that says the endpoint is not there (networks refine this)."""
+        return True
+
     def fail(self, resp: requests.Response, what: str) -> ProviderError:
         """The error for an unexpected 4xx reply: permanent for this post."""
-        return ProviderError(self.name, f"{what}: HTTP {resp.status_code} {_brief(resp)}")
+        return ProviderError(self.name, self.redact(f"{what}: {describe_reply(resp)}"))
 
     def close(self) -> None:
-        if self._own_session:
-            self.session.close()
-
-
-def _brief(resp: requests.Response) -> str:
-    text = resp.text.strip().replace("\n", " ")
-    return text[:300]
+        HttpBase.close(self)
 
 
 def read_card(post: Post, key: str = "card") -> bytes | None:

@@ -8,10 +8,12 @@ expired.  The thumbnail (a JPEG of at most 1,000,000 bytes) is uploaded with
 link card.  Link and hashtag facets are at UTF-8 byte offsets.
 
 The record key is a TID derived from the story (its publish time), channel and
-language, so a
-retry (after a timeout or a crash) writes the same record key: the server
-refuses a second record under it, and the channel then reads the record back
-and reports the post as sent.
+language, so a retry (after a timeout or a crash) writes the same record key:
+the server refuses a second record under it -- the reference PDS answers 500
+("already a value at key"), others 400 -- and whatever the refusal, the channel
+reads the record under its own key back (``getRecord``) and reports the post
+as sent when it is there.  Only when it is not does the refusal count: a 5xx
+is transient (retried on a later run, safely: same key), a 4xx fails the post.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from distributor.config import BlueskyConfig, Settings
-from distributor.errors import AuthenticationError, ProviderError
+from distributor.errors import AuthenticationError, ProviderError, TransientProviderError
+from distributor.http import describe_reply
 from distributor.models import DeliveryResult, Post
 from distributor.share.counting import bluesky_facets
 from distributor.social.base import HttpChannel, read_card, secret
@@ -87,6 +90,7 @@ class BlueskyChannel(HttpChannel):
             resp = self.request(
                 "POST",
                 "/xrpc/com.atproto.server.createSession",
+                idempotent=True,  # a second session is harmless
                 json={"identifier": self.cfg.handle, "password": secret(self.cfg.app_password)},
             )
             if resp.status_code != 200:
@@ -99,6 +103,8 @@ class BlueskyChannel(HttpChannel):
         resp = self.request(
             "POST",
             "/xrpc/com.atproto.server.refreshSession",
+            idempotent=True,
+            keep=lambda r: r.status_code in (400, 401),  # refresh token gone: log in again
             headers={"Authorization": f"Bearer {session['refreshJwt']}"},
         )
         if resp.status_code != 200:  # refresh token gone too: log in again
@@ -107,14 +113,32 @@ class BlueskyChannel(HttpChannel):
             return
         self._session = {**session, **resp.json()}
 
-    def xrpc(self, method: str, nsid: str, **kwargs: Any) -> Any:
-        """One authenticated XRPC call, refreshing the session once if it expired."""
+    def xrpc(
+        self,
+        method: str,
+        nsid: str,
+        *,
+        keep: Callable[[Any], bool] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One authenticated XRPC call, refreshing the session once if it expired.
+
+        Every XRPC call of this channel is idempotent (reads, blobs, and
+        records under a deterministic key), so a lost reply is retried.
+        """
+
+        def kept(r: Any) -> bool:
+            expired = r.status_code in (400, 401) and _error(r) == "ExpiredToken"
+            return expired or (keep is not None and keep(r))
+
         for attempt in (1, 2):
             headers = {
                 **kwargs.pop("headers", {}),
                 "Authorization": f"Bearer {self.session_info()['accessJwt']}",
             }
-            resp = self.request(method, f"/xrpc/{nsid}", headers=headers, **kwargs)
+            resp = self.request(
+                method, f"/xrpc/{nsid}", idempotent=True, keep=kept, headers=headers, **kwargs
+            )
             kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
             if resp.status_code in (400, 401) and _error(resp) == "ExpiredToken" and attempt == 1:
                 self._refresh()
@@ -161,6 +185,8 @@ class BlueskyChannel(HttpChannel):
         resp = self.xrpc(
             "POST",
             "com.atproto.repo.createRecord",
+            # any refusal is read here: "already a value at key" may come as a 500
+            keep=lambda r: r.status_code >= 400 and r.status_code not in (401, 429),
             json={
                 "repo": session["did"],
                 "collection": COLLECTION,
@@ -171,8 +197,12 @@ class BlueskyChannel(HttpChannel):
         if resp.status_code == 200:
             return DeliveryResult.sent(post.key, provider_id=resp.json()["uri"])
         existing = self._existing(session["did"], rkey)
-        if existing:  # an earlier attempt already wrote this record
+        if existing:  # an earlier attempt already wrote this record: it is ours
             return DeliveryResult.sent(post.key, provider_id=existing)
+        if resp.status_code >= 500:
+            raise TransientProviderError(
+                self.name, self.redact(f"createRecord: {describe_reply(resp)}")
+            )
         raise self.fail(resp, "createRecord")
 
     def _existing(self, did: str, rkey: str) -> str | None:

@@ -42,6 +42,7 @@ class LinkedInChannel(HttpChannel):
         resp = self.request(
             "POST",
             "/rest/images?action=initializeUpload",
+            idempotent=True,  # a repeat leaves an unused image, never a second post
             headers=self._headers(),
             json={"initializeUploadRequest": {"owner": self.cfg.author}},
         )
@@ -51,6 +52,7 @@ class LinkedInChannel(HttpChannel):
         put = self.request(
             "PUT",
             value["uploadUrl"],
+            idempotent=True,
             headers={"Authorization": self._headers()["Authorization"]},
             data=data,
         )

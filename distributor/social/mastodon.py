@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from distributor.config import MastodonConfig, Settings
-from distributor.errors import TransientProviderError
+from distributor.errors import ProviderError, TransientProviderError
 from distributor.models import DeliveryResult, Post
 from distributor.share.counting import Rules, mastodon_length, rules_for
 from distributor.social.base import HttpChannel, card_file, read_card, secret
@@ -53,7 +53,7 @@ class MastodonChannel(HttpChannel):
                     statuses = conf.get("statuses", {})
                     self._limit = int(statuses.get("max_characters", 500))
                     self._url_length = int(statuses.get("characters_reserved_per_url", 23))
-            except (TransientProviderError, ValueError, AttributeError):
+            except (ProviderError, ValueError, AttributeError):
                 pass  # keep the default; posting will tell if the instance is down
         return self._limit
 
@@ -76,6 +76,7 @@ class MastodonChannel(HttpChannel):
         resp = self.request(
             "POST",
             "/api/v2/media",
+            idempotent=True,  # a repeat leaves an unused attachment
             headers=self._auth(),
             files={"file": (*card_file(post)[:1], data, card_file(post)[1])},
             data={"description": post.alt_text[:1500]},

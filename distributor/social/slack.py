@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 from distributor.config import Settings, SlackConfig
 from distributor.errors import AuthenticationError
 from distributor.models import DeliveryResult, Post
 from distributor.share.counting import slack_escape
 from distributor.social.base import HttpChannel, secret
+
+#: Slack's words for a webhook URL (the credential) that no longer works
+REFUSED = ("no_service", "action_prohibited", "invalid_token")
 
 
 class SlackChannel(HttpChannel):
@@ -27,6 +32,9 @@ class SlackChannel(HttpChannel):
         assert isinstance(config, SlackConfig)
         self.cfg = config
 
+    def is_config_failure(self, resp: requests.Response) -> bool:
+        return resp.text.strip() not in REFUSED  # those are refused credentials, below
+
     def publish(self, post: Post) -> DeliveryResult:
         self.require("webhook_url")
         resp = self.request(
@@ -36,10 +44,6 @@ class SlackChannel(HttpChannel):
         )
         if resp.status_code == 200:
             return DeliveryResult.sent(post.key)
-        if resp.status_code in (403, 404, 410) and resp.text.strip() in (
-            "no_service",
-            "action_prohibited",
-            "invalid_token",
-        ):
+        if resp.status_code in (403, 404, 410) and resp.text.strip() in REFUSED:
             raise AuthenticationError(self.name, f"webhook refused: {resp.text.strip()}")
         raise self.fail(resp, "webhook")

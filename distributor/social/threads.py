@@ -32,6 +32,7 @@ class ThreadsChannel(HttpChannel):
         resp = self.request(
             "POST",
             f"{base}/threads",
+            idempotent=True,  # a container is not a post until it is published
             data={
                 "media_type": "TEXT",
                 "text": post.text,

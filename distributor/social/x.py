@@ -46,6 +46,7 @@ class XChannel(HttpChannel):
         resp = self.request(
             "POST",
             "/2/media/upload",
+            idempotent=True,  # a repeat leaves an unused upload, never a second post
             auth=auth,
             files={"media": (*card_file(post)[:1], data, card_file(post)[1])},
             data={"media_category": "tweet_image"},
@@ -57,6 +58,7 @@ class XChannel(HttpChannel):
             resp = self.request(
                 "POST",
                 "/2/media/metadata",
+                idempotent=True,
                 auth=auth,
                 json={"id": media_id, "metadata": {"alt_text": {"text": post.alt_text[:1000]}}},
             )

@@ -923,6 +923,55 @@ class Store:
             for r in sorted(rows, key=lambda r: r.id)
         ]
 
+    def release_posts(self, claimed: Sequence[ClaimedPost], now: datetime) -> None:
+        """Give claimed posts back (nothing was attempted): ``sending -> pending``."""
+        if not claimed:
+            return
+        with self._tx() as conn:
+            conn.execute(
+                update(s.posts)
+                .where(
+                    s.posts.c.id.in_([c.id for c in claimed]),
+                    s.posts.c.state == DeliveryState.SENDING.value,
+                )
+                .values(
+                    state=DeliveryState.PENDING.value,
+                    attempts=s.posts.c.attempts - 1,
+                    updated_at=now,
+                )
+            )
+
+    def resolve_unknown_posts(
+        self,
+        channel: str,
+        *,
+        decision: str,
+        now: datetime,
+        story_id: str | None = None,
+    ) -> int:
+        """An editor's decision on posts whose outcome is unknown; returns how many.
+
+        ``decision`` is ``"sent"`` (the editor found the post on the network) or
+        ``"repost"`` (it is not there: post it on the next run).  Nothing else
+        ever moves a post out of ``unknown``.
+        """
+        if decision not in ("sent", "repost"):
+            raise ValueError(f"decision must be 'sent' or 'repost', not {decision!r}")
+        p = s.posts
+        q = update(p).where(p.c.channel == channel, p.c.state == DeliveryState.UNKNOWN.value)
+        if story_id is not None:
+            q = q.where(p.c.story_id == story_id)
+        if decision == "sent":
+            values: dict[str, Any] = {
+                "state": DeliveryState.SENT.value,
+                "error": "outcome was unknown; an editor found it posted",
+            }
+        else:
+            values = {"state": DeliveryState.PENDING.value, "error": None, "attempts": 0}
+        with self._tx() as conn:
+            res = conn.execute(q.values(**values, updated_at=now))
+            return int(res.rowcount or 0)
+
     def record_post(self, claimed: ClaimedPost, result: DeliveryResult, now: datetime) -> None:
         with self._tx() as conn:
             conn.execute(

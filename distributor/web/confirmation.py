@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 
+from distributor.addresses import has_non_ascii_local_part, sending_form
 from distributor.config import ListConfig, Settings
 from distributor.mail.base import build_mail_backend
 from distributor.models import DeliveryResult, Message
@@ -27,7 +28,13 @@ def confirmation_message(
     now: datetime,
     key: str,
 ) -> Message:
-    """A plain-text confirmation mail in the reader's language, as a ready :class:`Message`."""
+    """A plain-text confirmation mail in the reader's language, as a ready :class:`Message`.
+
+    The address goes in its sending form (:func:`distributor.addresses.sending_form`):
+    the domain in ASCII, a non-ASCII local part as UTF-8 (sent with SMTPUTF8).
+    Raises :class:`~distributor.errors.AddressError` for an address that cannot be sent.
+    """
+    address = sending_form(email)
     t = strings_for(language)
     title = header_safe(list_config.title)
     subject = header_safe(t["confirm_mail_subject"].format(list=title))
@@ -38,7 +45,8 @@ def confirmation_message(
 
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
-    msg["To"] = email
+    local, _, domain_part = address.address.rpartition("@")
+    msg["To"] = Address(username=local, domain=domain_part)
     if list_config.reply_to:
         msg["Reply-To"] = header_safe(list_config.reply_to)
     msg["Subject"] = subject
@@ -51,10 +59,10 @@ def confirmation_message(
     return Message(
         key=key,
         sender=str(Address(addr_spec=parseaddr(sender)[1])),
-        recipient=email,
+        recipient=address.address,
         subject=subject,
         message_id=message_id,
-        raw=msg.as_bytes(),
+        raw=msg.as_bytes(policy=SMTP.clone(utf8=True)) if address.smtputf8 else msg.as_bytes(),
         text=body,
         headers=tuple((k, str(v)) for k, v in msg.items() if k.lower() not in mime),
     )
@@ -63,6 +71,14 @@ def confirmation_message(
 def send_one(settings: Settings, transport: str, message: Message) -> DeliveryResult:
     """Send one message through a configured mail transport; ProviderError propagates."""
     backend = build_mail_backend(transport, settings)
+    if has_non_ascii_local_part(message.recipient) and not backend.smtputf8:
+        backend.close()
+        return DeliveryResult.failed(
+            message.key,
+            f"address {message.recipient!r}: its local part is not ASCII and "
+            f"{backend.provider} cannot send internationalized addresses (SMTPUTF8)",
+            retryable=False,
+        )
     try:
         results = backend.send_batch([message])
     finally:

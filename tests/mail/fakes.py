@@ -310,6 +310,11 @@ def check_sigv4(request: Request, region: str = "us-east-1") -> None:
     need(expected == signature, "The request signature we calculated does not match", 403)
 
 
+def _wire_ascii(value: str) -> bool:
+    """Printable ASCII on one line, as a header value goes on the wire."""
+    return value.isascii() and value.isprintable()
+
+
 @dataclass
 class SesFake(Fake):
     rejected: set[str] = field(default_factory=set)
@@ -328,6 +333,16 @@ class SesFake(Fake):
         content = tmpl["TemplateContent"]
         pattern = r"\{\{\{([A-Za-z0-9_]+)\}\}\}"
         need(bool(body.get("FromEmailAddress")), "FromEmailAddress")
+        # SES has no SMTPUTF8: addresses and header values go as they are on the wire,
+        # 7-bit ASCII, a display name or list title RFC 2047-encoded, on one line
+        need(_wire_ascii(body["FromEmailAddress"]), "FromEmailAddress: encode the name (RFC 2047)")
+        for rt in body.get("ReplyToAddresses", []):
+            need(_wire_ascii(rt), "ReplyToAddresses: encode the name (RFC 2047)")
+        all_headers = [*tmpl.get("Headers", [])]
+        for e in entries:
+            all_headers += e.get("ReplacementHeaders", [])
+        for h in all_headers:
+            need(_wire_ascii(h["Value"]), f"header {h['Name']}: not 7-bit ASCII")
         results = []
         for e in entries:
             to = e["Destination"]["ToAddresses"]

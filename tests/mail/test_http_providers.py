@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from sqlalchemy import select
 
 from distributor.errors import AuthenticationError, TransientProviderError
 from distributor.models import DeliveryState
 from distributor.pipeline import run
+from distributor.store.schema import deliveries
 from tests.conftest import SAMPLE
 from tests.mail.conftest import make_backend, make_messages, provider_settings
 from tests.mail.fakes import CASES, ProviderCase
@@ -358,3 +360,96 @@ def test_sendgrid_large_personal_values_go_in_their_own_request(
     assert len(fake.calls) == 2  # the fake refuses substitutions over 10,000 bytes
     got = fake.by_recipient()
     assert all(got[m.recipient].html == m.html for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [*((c, 404) for c in CASES), (next(c for c in CASES if c.provider == "resend"), 403)],
+    ids=[*(f"{i}-404" for i in IDS), "resend-403"],
+)
+def test_configuration_refused_stops_and_leaves_every_reader_pending(
+    case: ProviderCase, status: int, server: HTTPServer, tmp_path: Path, make_context: Any
+) -> None:
+    """A wrong base_url or region (404), a key without the permission (403): the transport
+    stops, nobody is failed, the run says so once, and the next run sends the edition."""
+    fake = case.fake()
+    fake.fail_next("status", status)
+    server.expect_request(case.endpoint).respond_with_handler(fake.handler)
+    settings = provider_settings(tmp_path, case, server.url_for("").rstrip("/"))
+    ctx = make_context(settings)
+    report = run(ctx)
+    readers = len(sample_subscribers())
+    assert report.emails.sent == report.emails.failed == 0 and len(fake.calls) == 1
+    mail_errors = [e for e in report.errors if "mail transport" in e.cause]
+    assert len(mail_errors) == 1 and str(status) in mail_errors[0].cause
+    with ctx.store.engine.connect() as conn:
+        states = [r.state for r in conn.execute(select(deliveries.c.state))]
+    assert states == ["pending"] * readers
+    again = run(make_context(settings))  # fixed (the fake answers again)
+    assert again.emails.sent == readers and again.ok, again.errors
+    assert set(fake.by_recipient()) == set(sample_subscribers())
+
+
+def test_a_config_error_mid_batch_gives_the_unsent_rows_back(
+    server: HTTPServer, tmp_path: Path
+) -> None:
+    from distributor.errors import ProviderConfigError
+
+    case = next(c for c in CASES if c.provider == "resend")
+    fake = case.fake()
+    backend, _ = make_backend(tmp_path, case, server, fake, extra="batch_size = 100\n")
+    messages = make_messages(250)
+    calls = 0
+    original = backend.send_chunk
+
+    def send_chunk(chunk: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            fake.fail_next("status", 404)
+        return original(chunk)
+
+    backend.send_chunk = send_chunk  # type: ignore[method-assign]
+    results = backend.send_batch(messages)
+    assert [r.state for r in results] == [DeliveryState.SENT] * 100  # only the first call's
+    assert isinstance(backend.stopped, ProviderConfigError)
+    with pytest.raises(ProviderConfigError):
+        backend.send_batch(make_messages(1))  # stopped: no further call
+    assert len(fake.calls) == 2
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_non_ascii_list_title_and_sender_name_are_encoded_headers(
+    case: ProviderCase, server: HTTPServer, tmp_path: Path, make_context: Any
+) -> None:
+    """A list title and sender name outside ASCII: every provider gets header values as
+    they go on the wire (RFC 2047); SES's fake refuses anything else, as SES does."""
+    from email.header import decode_header, make_header
+
+    from tests.conftest import settings_for, write_config
+
+    fake = case.fake()
+    server.expect_request(case.endpoint).respond_with_handler(fake.handler)
+    path = write_config(
+        tmp_path,
+        mail=case.toml(server.url_for("").rstrip("/")),
+        list_extra="",
+    )
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('title = "Meridian Daily"', 'title = "Méridien Quotidien — Ελλάδα"')
+    text = text.replace(
+        'from_address = "Meridian Daily <digest@news.example>"',
+        'from_address = "Méridien Quotidien <digest@news.example>"',
+    )
+    path.write_text(text, encoding="utf-8")
+    report = run(make_context(settings_for(path, case.env)))
+    assert report.ok, report.errors
+    got = next(iter(fake.by_recipient().values()))
+    list_id = got.headers["List-Id"]
+    assert list_id.isascii() and "\n" not in list_id
+    assert str(make_header(decode_header(list_id))).startswith("Méridien Quotidien — Ελλάδα <")
+    if case.provider == "ses":
+        assert got.sender.isascii()
+        assert str(make_header(decode_header(got.sender))) == (
+            "Méridien Quotidien <digest@news.example>"
+        )

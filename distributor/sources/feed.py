@@ -1,7 +1,7 @@
 """RSS 0.9x/1.0/2.0 and Atom 1.0 feeds, parsed by feedparser.
 
 Relative URLs (links, enclosures, media, and those in HTML content) are
-resolved as feedparser does when asked: against ``xml:base`` in effect, else
+resolved against ``xml:base`` in effect (which feedparser tracks), joined to
 the document's own URL.  Dates are read by :mod:`distributor.sources.dates`
 from the text the feed wrote; feedparser's own reading is used only for a
 form we do not know, and then with a note.
@@ -14,6 +14,7 @@ import io
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -38,15 +39,16 @@ class FeedSource(DocumentSource):
                 self.name, f"not a readable RSS or Atom feed: {fetched.location} is empty"
             )
         headers = {"content-type": fetched.content_type} if fetched.content_type else {}
+        # the document's URL is not given to feedparser: it would make every RSS guid
+        # that is not a URL into one (changing the id of stories already stored); it
+        # is joined below to the xml:base feedparser tracks
         document = fetched.location if _ABSOLUTE.match(fetched.location) else None
-        if document:
-            headers["content-location"] = document  # the base of relative URLs
         # a stream, never the bytes themselves: feedparser opens a str or bytes that
         # names a file
         parsed = feedparser.parse(
             io.BytesIO(data),
             sanitize_html=False,
-            resolve_relative_uris=True,
+            resolve_relative_uris=False,
             response_headers=headers,
         )
         version = parsed.get("version") or ""
@@ -104,8 +106,13 @@ def _raw(
     title_detail = entry.get("title_detail") or {}
     summary_detail = entry.get("summary_detail") or {}
     language = title_detail.get("language") or entry.get("language") or feed_lang
-    base = title_detail.get("base") or summary_detail.get("base") or document
-    base = base if base and _ABSOLUTE.match(base) else None
+    content_base = (entry.get("content") or [{}])[0].get("base")
+    base = title_detail.get("base") or summary_detail.get("base") or content_base or ""
+    try:
+        base = urljoin(document, base) if document else base
+    except ValueError:
+        base = ""
+    base = base if _ABSOLUTE.match(base) else None
     published, published_lenient = _when(entry, "published")
     updated, updated_lenient = _when(entry, "updated")
     return RawItem(

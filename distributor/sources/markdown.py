@@ -26,7 +26,7 @@ from distributor.sources.base import FetchResult, Source, Validators
 from distributor.sources.normalize import RawItem, language_tag, normalize
 
 # front matter is a few keys: more aliases than this is a YAML "billion laughs" bomb
-MAX_ALIASES = 100
+MAX_ALIASES = 20
 MAX_DEPTH = 50
 
 

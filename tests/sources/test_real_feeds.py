@@ -438,3 +438,26 @@ def test_config_refuses_an_image_network_that_is_not_one(tmp_path: Path, entry: 
     assert "\n" not in message and "share.image_allow_networks" in message
     assert f"{entry!r} is not a network" in message
     assert path.exists()
+
+
+def test_archive_pages_make_relative_body_links_absolute(tmp_path: Path) -> None:
+    """A story stored with relative links (before issue 16) must not point at our host."""
+    from distributor.models import Story as StoryModel
+    from distributor.render.digest import DigestRenderer
+    from distributor.render.story_page import render_story_page
+    from tests.conftest import settings_for, write_config
+
+    settings = settings_for(write_config(tmp_path))
+    stored = StoryModel(
+        id="old",
+        source="s",
+        url="https://news.example/world/2026/pact.html",
+        title="Pact",
+        language="en",
+        status=StoryStatus.PUBLISHED,
+        published_at=NOW,
+        body_html='<p><a href="../about">about</a> <img src="img/map.png" alt="map"></p>',
+    )
+    page = render_story_page(DigestRenderer(settings), stored, links=(), card=None, card_url=None)
+    assert 'href="https://news.example/world/about"' in page
+    assert 'src="https://news.example/world/2026/img/map.png"' in page

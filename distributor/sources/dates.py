@@ -423,6 +423,11 @@ def _lenient(text: str, zone: ZoneInfo) -> ReadDate:
     notes: list[str] = []
 
     def tzinfos(name: str | None, offset: int | None) -> tzinfo | None:
+        if offset is not None:  # a numeric offset wins over a name beside it
+            delta = timedelta(seconds=offset)
+            if abs(delta) > MAX_OFFSET:
+                raise DateError(f"time zone offset is out of range in date {text!r}")
+            return timezone(delta)
         if name is None:
             return None
         found, note = zone_offset(name, datetime(2000, 1, 1), zone, text)

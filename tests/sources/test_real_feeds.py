@@ -154,6 +154,17 @@ def test_read_date_directly() -> None:
         read_date("Nov 28 10:00", utc_zone)
     read = read_date("11/12/2026 10:00", utc_zone)
     assert read is not None and read.note and "day-first or month-first" in read.note
+    # forms only dateutil knows: the offset after UTC/GMT keeps its sign there too
+    for text, expected in [
+        ("2026-11-28 15:00 UTC+05:30", "2026-11-28T09:30Z"),
+        ("November 28, 2026 15:00 GMT-3", "2026-11-28T18:00Z"),
+        ("28 November 2026 3pm CET", "2026-11-28T14:00Z"),
+        ("2026/11/28 15:00 +0900", "2026-11-28T06:00Z"),
+    ]:
+        read = read_date(text, utc_zone)
+        assert read is not None and read.when == utc(expected), text
+    with pytest.raises(DateError, match="offset is out of range"):
+        read_date("2026/11/28 15:00 +2500", utc_zone)
     read = read_date("2026-11-28T24:00:00Z", utc_zone)
     assert read is not None and read.when == utc("2026-11-29T00:00Z")
     # numbers out of range for a time: refused in words (OverflowError inside)

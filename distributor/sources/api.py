@@ -149,6 +149,12 @@ class ApiSource(Source):
         return good, problems
 
     def _next_link(self, page: Fetched) -> str | None:
+        try:
+            return self._find_next_link(page)
+        except ValueError:  # a next link that is not a URL (a bad port, a bad IPv6 host)
+            return None
+
+    def _find_next_link(self, page: Fetched) -> str | None:
         if self.api.next_link:
             value = jmespath.search(self.api.next_link, self._body(page))
             return urljoin(page.location, value) if isinstance(value, str) and value else None

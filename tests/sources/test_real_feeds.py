@@ -301,6 +301,18 @@ def test_markdown_front_matter_bombs(tmp_path: Path) -> None:
     ]
 
 
+def test_an_xml_entity_bomb_is_not_expanded(tmp_path: Path) -> None:
+    settings = write_settings(tmp_path, f'[sources.s]\nurl = "{CORPUS / "entity-bomb.xml"}"')
+    started = time.monotonic()
+    result = fetch_at(settings, "s", NOW)
+    assert time.monotonic() - started < 3  # expat alone spends seconds before it stops
+    [story] = result.stories
+    assert len(story.title) < 100
+    assert result.problems[0] == (
+        "the feed declares XML entities in its DOCTYPE; they were not expanded"
+    )
+
+
 def test_ten_thousand_items_are_capped(tmp_path: Path, feeds: FeedServer) -> None:
     # made here, not stored: 10,000 items of the same shape
     items = "".join(

@@ -484,3 +484,37 @@ def test_archive_pages_make_relative_body_links_absolute(tmp_path: Path) -> None
     page = render_story_page(DigestRenderer(settings), stored, links=(), card=None, card_url=None)
     assert 'href="https://news.example/world/about"' in page
     assert 'src="https://news.example/world/2026/img/map.png"' in page
+
+
+def test_a_run_over_every_form_reports_each_problem_in_one_line_and_sends(
+    tmp_path: Path, feeds: FeedServer, make_context: Any
+) -> None:
+    from sqlalchemy import select
+
+    from distributor.pipeline import run
+    from distributor.store.schema import editions
+
+    zones = feeds.file("/zones.xml", CORPUS / "zones.xml")
+    deep = feeds.file("/deep.json", CORPUS / "deep.json", content_type="application/json")
+    rel = feeds.file("/feeds/rel.xml", CORPUS / "xml-base.xml")
+    sources = (
+        f'[sources.zones]\nurl = "{zones.url}"\n'
+        f'[sources.rel]\nurl = "{rel.url}"\n'
+        f'[sources.deep]\nkind = "jsonfeed"\nurl = "{deep.url}"\n'
+        f'[sources.numbers]\nkind = "jsonfeed"\nurl = "{CORPUS / "hostile.json"}"\n'
+        f'[sources.skipped]\nurl = "{CORPUS / "all-skipped.xml"}"\n'
+        f'[sources.laughs]\nurl = "{CORPUS / "entity-bomb.xml"}"\n'
+        f'[sources.notes]\nkind = "markdown"\npath = "{CORPUS / "md-hostile"}"\n'
+        'base_url = "https://notes.example/"\n'
+    )
+    subs = tmp_path / "subscribers.csv"
+    subs.write_text("email,name,language,timezone,topics\nen@example.com,En,en,,\n")
+    ctx = make_context(write_settings(tmp_path, sources, subscribers=subs))
+    report = run(ctx)
+    assert sorted(e.subject for e in report.errors) == ["deep", "skipped"]
+    lines = [e.cause for e in report.errors] + [w.cause for w in report.warnings]
+    assert lines and all("\n" not in line and "Traceback" not in line for line in lines)
+    assert report.emails.sent == 1  # the rest of the edition went out
+    with ctx.store.engine.connect() as conn:
+        [edition_id] = conn.execute(select(editions.c.id)).scalars().all()
+    assert "jst" in ctx.store.edition(edition_id).story_ids  # the Tokyo story of an hour ago

@@ -130,6 +130,10 @@ def _json_source(
         doc = json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise SourceError(INSPECT, f"{location} looks like JSON but is not: {err}") from err
+    except RecursionError as err:
+        raise SourceError(INSPECT, f"{location} is JSON nested too deeply to read") from err
+    except ValueError as err:  # a number of thousands of digits
+        raise SourceError(INSPECT, f"{location} is JSON with a number too long to read") from err
     if isinstance(doc, dict) and str(doc.get("version", "")).startswith("https://jsonfeed.org/"):
         return JsonFeedSource(
             INSPECT, JsonFeedSourceConfig(kind="jsonfeed", url=location), settings, session

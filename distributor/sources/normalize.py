@@ -428,12 +428,14 @@ def _time(
 
 
 HEADLINE_CHARS = 100
+# a sentence ends at . ! ? before a space or the end, or at a CJK full stop, ! or ?
+_SENTENCE = re.compile(r"^(.+?(?:[.!?](?=\s|$)|[\u3002\uff01\uff1f]))")
 
 
 def headline(text: str) -> str:
     """A headline from a summary: its first sentence, at most :data:`HEADLINE_CHARS`."""
     text = _SPACE.sub(" ", text).strip()
-    m = re.match(r"^(.+?[.!?\u3002\uff01\uff1f])(\s|$)", text)
+    m = _SENTENCE.match(text)
     if m and len(m.group(1)) <= HEADLINE_CHARS:
         return m.group(1)
     if len(text) <= HEADLINE_CHARS:

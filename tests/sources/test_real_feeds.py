@@ -254,6 +254,8 @@ def test_helpers_for_links_and_headlines() -> None:
     assert 'href="https://x.example/b"' in html and 'src="https://x.example/a/c.png"' in html
     assert 'href="#top"' in html
     assert headline("One. Two.") == "One."
+    assert headline("Version 2.0 ships today. More later.") == "Version 2.0 ships today."
+    assert headline("東京で新しい駅が開業。利用者は多い。") == "東京で新しい駅が開業。"
     assert headline("  short  ") == "short"
 
 

@@ -489,11 +489,12 @@ def test_archive_pages_make_relative_body_links_absolute(tmp_path: Path) -> None
 
 
 def test_a_run_over_every_form_reports_each_problem_in_one_line_and_sends(
-    tmp_path: Path, feeds: FeedServer, make_context: Any
+    tmp_path: Path, feeds: FeedServer
 ) -> None:
     from sqlalchemy import select
 
-    from distributor.pipeline import run
+    from distributor.pipeline import Context, run
+    from distributor.store import Store
     from distributor.store.schema import editions
 
     zones = feeds.file("/zones.xml", CORPUS / "zones.xml")
@@ -511,8 +512,24 @@ def test_a_run_over_every_form_reports_each_problem_in_one_line_and_sends(
     )
     subs = tmp_path / "subscribers.csv"
     subs.write_text("email,name,language,timezone,topics\nen@example.com,En,en,,\n")
-    ctx = make_context(write_settings(tmp_path, sources, subscribers=subs))
-    report = run(ctx)
+    settings = write_settings(tmp_path, sources, subscribers=subs)
+    now = utc(ZONES_READ["jst"]) + timedelta(hours=1)  # the clock of the corpus
+    ctx = Context(
+        settings=settings,
+        store=Store.open(settings.database_url),
+        session=requests.Session(),
+        clock=lambda: now,
+    )
+    try:
+        report = run(ctx)
+        check_run(ctx, report, select, editions)
+    finally:
+        ctx.close()
+        ctx.session.close()
+        ctx.store.close()
+
+
+def check_run(ctx: Any, report: Any, select: Any, editions: Any) -> None:
     assert sorted(e.subject for e in report.errors) == ["deep", "skipped"]
     lines = [e.cause for e in report.errors] + [w.cause for w in report.warnings]
     assert lines and all("\n" not in line and "Traceback" not in line for line in lines)

@@ -24,7 +24,7 @@ from distributor.config import ApiSourceConfig
 from distributor.errors import HttpStatusError, SourceError
 from distributor.models import Story
 from distributor.sources.base import Credentials, Fetched, FetchResult, Source, Validators
-from distributor.sources.normalize import RawItem, normalize
+from distributor.sources.normalize import RawItem, bounded_int, normalize
 
 
 class ApiSource(Source):
@@ -118,7 +118,7 @@ class ApiSource(Source):
 
     def _body(self, page: Fetched) -> Any:
         try:
-            return json.loads(page.content)
+            return json.loads(page.content, parse_int=bounded_int)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise SourceError(self.name, f"{page.location} is not JSON: {err}") from err
         except RecursionError as err:

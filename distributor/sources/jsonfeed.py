@@ -9,7 +9,7 @@ from typing import Any
 from distributor.errors import SourceError
 from distributor.models import Story
 from distributor.sources.base import DocumentSource, Fetched
-from distributor.sources.normalize import RawItem, normalize_all
+from distributor.sources.normalize import RawItem, bounded_int, normalize_all
 
 # our extension object on an item (JSON Feed extensions start with "_")
 EXTENSION = "_distributor"
@@ -27,7 +27,7 @@ class JsonFeedSource(DocumentSource):
     def parse(self, fetched: Fetched, now: datetime) -> tuple[tuple[Story, ...], tuple[str, ...]]:
         """Stories and problems from the bytes of one JSON Feed."""
         try:
-            doc = json.loads(fetched.content)
+            doc = json.loads(fetched.content, parse_int=bounded_int)
         except UnicodeDecodeError as err:
             raise SourceError(self.name, f"not a JSON Feed: not UTF-8 text ({err.reason})") from err
         except json.JSONDecodeError as err:

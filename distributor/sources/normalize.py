@@ -55,6 +55,15 @@ _STATUS_WORDS: dict[str, StoryStatus] = {
 }
 
 
+def bounded_int(digits: str) -> int | float:
+    """A JSON integer; one of hundreds of digits is read as a float (infinite, if need be).
+
+    Python refuses to read integers of thousands of digits (a ``ValueError`` for the
+    whole document); this keeps the problem to the one value (``json.loads(parse_int=)``).
+    """
+    return int(digits) if len(digits) <= 300 else float(digits)
+
+
 def plain_text(value: str) -> str:
     """Markup to plain text: tags stripped, entities decoded, whitespace collapsed."""
     text = nh3.clean(value, tags=set())

@@ -15,6 +15,7 @@ Relative paths in the file are resolved against the directory holding it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -65,7 +66,18 @@ def _color(value: str) -> str:
     return value
 
 
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError as err:
+        raise ValueError(
+            f"{value!r} is not a network (like '10.0.0.0/8', 'fd00::/8' or '192.0.2.7')"
+        ) from err
+    return value
+
+
 TimeZone = Annotated[str, AfterValidator(_timezone)]
+Network = Annotated[str, AfterValidator(_network)]
 Language = Annotated[str, AfterValidator(_language)]
 Color = Annotated[str, AfterValidator(_color)]
 
@@ -101,7 +113,12 @@ class _SourceBase(_Section):
     timezone: TimeZone = "UTC"
     enabled: bool = True
     timeout: float = Field(default=20.0, gt=0)
+    # the whole fetch (connection, redirects, headers and body) must end within this;
+    # by default three times ``timeout``
+    deadline: float | None = Field(default=None, gt=0)
     max_bytes: int = Field(default=10_000_000, gt=0)
+    # more items than this in one read are left out, with a problem reported
+    max_items: int = Field(default=1000, ge=1, le=100_000)
     # a regular expression on the story URL whose first group (or group "key")
     # is shared by every translation of a story, e.g. "^https://x/[a-z-]+/(.+)$"
     translation_pattern: Regex | None = None
@@ -466,7 +483,7 @@ class ShareConfig(_Section):
     utm_medium: dict[str, str] = {}
     utm_campaign: str | None = None
     # story images: addresses allowed besides public ones (e.g. an image server on 10.0.0.0/8)
-    image_allow_networks: tuple[str, ...] = ()
+    image_allow_networks: tuple[Network, ...] = ()
     image_max_bytes: int = Field(default=10_000_000, gt=0)
     image_timeout: float = Field(default=10.0, gt=0)
 

@@ -5,6 +5,7 @@
     DistributorError
     ├── ConfigError              the configuration is invalid (names the key)
     ├── SourceError              one source could not be fetched or parsed
+    │   └── HttpStatusError          the server answered an HTTP error status (``status``)
     ├── StoreError               the database could not be opened or migrated
     ├── RenderError              a template failed to render
     ├── ShareError               a share card or link could not be made
@@ -54,6 +55,14 @@ class AddressError(DistributorError):
         super().__init__(f"address {address!r}: {message}")
         self.address = address
         self.reason = message
+
+
+class HttpStatusError(SourceError):
+    """A source's server answered with an HTTP error status (kept in ``status``)."""
+
+    def __init__(self, source: str, message: str, status: int) -> None:
+        super().__init__(source, message)
+        self.status = status
 
 
 class StoreError(DistributorError):

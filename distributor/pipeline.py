@@ -43,7 +43,7 @@ from distributor.share.fetch import AddressPolicy, FetchLimits
 from distributor.share.links import NETWORKS, UtmPolicy, share_links
 from distributor.share.posts import ComposedPost, compose_post, composed_view
 from distributor.social.base import SocialChannel
-from distributor.sources.base import build_source
+from distributor.sources.base import build_source, contained
 from distributor.store import ClaimedPost, LedgerCounts
 from distributor.store import sources as source_store
 from distributor.store.repository import NewVariant, ReaderProfile
@@ -77,8 +77,9 @@ def fetch_source(ctx: Context, name: str, report: RunReport) -> SourceReport:
     sr = SourceReport(name, kind=cfg.kind)
     location = str(getattr(cfg, "url", None) or getattr(cfg, "path", ""))
     try:
-        source = build_source(name, cfg, ctx.settings, ctx.session)
-        result = source.fetch(ctx.clock(), source_store.validators(ctx.store, name, location))
+        with contained(name):
+            source = build_source(name, cfg, ctx.settings, ctx.session)
+            result = source.fetch(ctx.clock(), source_store.validators(ctx.store, name, location))
         if result.not_modified:
             sr.not_modified = True
             source_store.record_fetch(ctx.store, name, location, now=ctx.clock(), outcome="304")

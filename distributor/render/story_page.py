@@ -30,14 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nh3
-
 from distributor.config import Settings
 from distributor.errors import RenderError
 from distributor.models import ShareCard, ShareLink, Story
 from distributor.render import i18n
 from distributor.render.digest import _NETWORK_LABELS, DigestRenderer
 from distributor.share.meta import og_tags
+from distributor.sources.normalize import safe_html
 
 TEMPLATE = "archive/story.html.j2"
 #: utm_campaign of the share links on story pages (unless ``[share] utm_campaign`` is set)
@@ -116,7 +115,9 @@ def render_story_page(
         "date": (
             i18n.short_datetime(story.published_at, lang, timezone) if story.published_at else ""
         ),
-        "body_html": nh3.clean(body, link_rel="noopener noreferrer") if body else "",
+        # relative links and images absolute against the story's own URL: on our
+        # archive host they would point at us (stories stored before issue 16 have them)
+        "body_html": safe_html(body, base=story.url) if body else "",
         "links": list(links),
         "share_label": lambda n: str(translations_.gettext("Email")) if n == "email" else _label(n),
         "meta": og_tags(

@@ -4,7 +4,9 @@ Each field of a story is found in an API item by a JMESPath expression (a
 dotted path such as ``title.rendered`` is one).  Pages are followed by a next
 link (a field of the body, else the ``Link: <...>; rel="next"`` header) or by
 a page number parameter, up to ``max_pages``.  Conditional GET is used for the
-first page: when it has not changed, nothing is read.
+first page: when it has not changed, nothing is read.  The token is sent only
+to the origin of the configured ``url``: a next link or a redirect elsewhere
+is read without it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from jmespath.exceptions import JMESPathError
 from requests.utils import parse_header_links
 
 from distributor.config import ApiSourceConfig
-from distributor.errors import SourceError
+from distributor.errors import HttpStatusError, SourceError
 from distributor.models import Story
-from distributor.sources.base import Fetched, FetchResult, Source, Validators
-from distributor.sources.normalize import RawItem, normalize
+from distributor.sources.base import Credentials, Fetched, FetchResult, Source, Validators
+from distributor.sources.normalize import RawItem, bounded_int, normalize
 
 
 class ApiSource(Source):
@@ -38,10 +40,12 @@ class ApiSource(Source):
     def fetch(self, now: datetime, validators: Validators | None = None) -> FetchResult:
         cfg = self.api
         headers = dict(cfg.headers)
+        credentials = None
         if cfg.token is not None:
-            headers[cfg.token_header] = cfg.token_prefix + cfg.token.get_secret_value()
+            token = {cfg.token_header: cfg.token_prefix + cfg.token.get_secret_value()}
+            credentials = Credentials.for_url(cfg.url, token)
         first = self._page_url(cfg.url, cfg.first_page) if cfg.pagination == "page" else cfg.url
-        fetched = self.read(first, validators, headers)
+        fetched = self.read(first, validators, headers, credentials)
         if fetched.not_modified:
             return FetchResult(
                 self.name, (), not_modified=True, validators=fetched.validators, location=first
@@ -64,13 +68,18 @@ class ApiSource(Source):
                 problems.append(f"page {len(pages)}: next link {nxt} was already read; stopped")
                 break
             seen.add(nxt)
+            if credentials is not None and not credentials.may_go_to(nxt):
+                problems.append(
+                    f"page {len(pages) + 1}: {nxt} is on another origin; read without the token"
+                )
             try:
-                pages.append(self.read(nxt, None, headers))
-            except SourceError as err:
-                if (
-                    cfg.pagination == "page" and "HTTP 400" in err.reason
-                ) or "HTTP 404" in err.reason:
+                pages.append(self.read(nxt, None, headers, credentials))
+            except HttpStatusError as err:
+                if (cfg.pagination == "page" and err.status == 400) or err.status == 404:
                     break  # past the last page (WordPress answers 400)
+                problems.append(f"page {len(pages) + 1}: {err.reason}; later pages not read")
+                break
+            except SourceError as err:
                 problems.append(f"page {len(pages) + 1}: {err.reason}; later pages not read")
                 break
         else:
@@ -81,7 +90,7 @@ class ApiSource(Source):
             items, page_problems = self._items(page, number)
             problems.extend(page_problems)
             for item in items:
-                raws.append(self._raw(len(raws) + 1, item, problems))
+                raws.append(self._raw(len(raws) + 1, item, problems, page.location))
         stories, item_problems = normalize(raws, self.defaults(), now)
         return FetchResult(
             self.name,
@@ -95,7 +104,9 @@ class ApiSource(Source):
         """Stories and problems from one page (for ``distributor stories inspect``)."""
         items, problems = self._items(fetched, 1)
         notes: list[str] = list(problems)
-        raws = [self._raw(i, item, notes) for i, item in enumerate(items, start=1)]
+        raws = [
+            self._raw(i, item, notes, fetched.location) for i, item in enumerate(items, start=1)
+        ]
         stories, item_problems = normalize(raws, self.defaults(), now)
         return tuple(stories), tuple(notes + item_problems)
 
@@ -107,9 +118,13 @@ class ApiSource(Source):
 
     def _body(self, page: Fetched) -> Any:
         try:
-            return json.loads(page.content)
+            return json.loads(page.content, parse_int=bounded_int)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise SourceError(self.name, f"{page.location} is not JSON: {err}") from err
+        except RecursionError as err:
+            raise SourceError(
+                self.name, f"{page.location} is JSON nested too deeply to read"
+            ) from err
 
     def _items(self, page: Fetched, number: int) -> tuple[list[dict[str, Any]], list[str]]:
         body = self._body(page)
@@ -134,6 +149,12 @@ class ApiSource(Source):
         return good, problems
 
     def _next_link(self, page: Fetched) -> str | None:
+        try:
+            return self._find_next_link(page)
+        except ValueError:  # a next link that is not a URL (a bad port, a bad IPv6 host)
+            return None
+
+    def _find_next_link(self, page: Fetched) -> str | None:
         if self.api.next_link:
             value = jmespath.search(self.api.next_link, self._body(page))
             return urljoin(page.location, value) if isinstance(value, str) and value else None
@@ -142,7 +163,7 @@ class ApiSource(Source):
                 return urljoin(page.location, link["url"])
         return None
 
-    def _raw(self, index: int, item: dict[str, Any], problems: list[str]) -> RawItem:
+    def _raw(self, index: int, item: dict[str, Any], problems: list[str], base: str) -> RawItem:
         f = self.api.fields
 
         def get(expr: str | None) -> Any:
@@ -182,4 +203,5 @@ class ApiSource(Source):
             updated=get(f.updated),
             status=text(f.status),
             translation_group=text(f.translation_group),
+            base=base if base.lower().startswith(("http://", "https://")) else None,
         )

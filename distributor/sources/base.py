@@ -6,13 +6,22 @@ gzip bomb stops at the cap too), at most :data:`MAX_REDIRECTS` redirects,
 each checked to stay on http(s), and conditional GET (``If-None-Match`` /
 ``If-Modified-Since``) from the validators the caller kept from last time.
 Only http(s) URLs and local paths are read.
+
+Each fetch has an overall deadline (connection, redirects, headers and body
+together), so a server that trickles bytes is given up on; credentials (the
+API token) go only to the origin they were configured for.  What parsing one
+source raises stays that source's (:func:`contained`).
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
+import logging
 import re
-import time
+import socket
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,18 +32,20 @@ import requests
 
 from distributor import __version__
 from distributor.config import Settings, SourceConfig
-from distributor.errors import SourceError
+from distributor.errors import DistributorError, HttpStatusError, SourceError
 from distributor.models import Story
 from distributor.sources.normalize import Defaults, plain_text, safe_html
 
 __all__ = [
     "MAX_REDIRECTS",
     "USER_AGENT",
+    "Credentials",
     "FetchResult",
     "Fetched",
     "Source",
     "Validators",
     "build_source",
+    "contained",
     "plain_text",
     "safe_html",
 ]
@@ -42,6 +53,7 @@ __all__ = [
 USER_AGENT = f"distributor/{__version__} (+https://github.com/distributor-news/distributor)"
 MAX_REDIRECTS = 5
 _HTTP = re.compile(r"^https?://", re.I)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,7 @@ class Source(abc.ABC):
             translation_pattern=cfg.translation_pattern,
             base_url=base_url,
             status_values=dict(getattr(cfg, "status_values", {})),
+            max_items=cfg.max_items,
         )
 
     def read(
@@ -117,10 +130,15 @@ class Source(abc.ABC):
         location: str,
         validators: Validators | None = None,
         headers: dict[str, str] | None = None,
+        credentials: Credentials | None = None,
     ) -> Fetched:
-        """An http(s) URL or a local path, within the limits of this source's config."""
+        """An http(s) URL or a local path, within the limits of this source's config.
+
+        ``credentials`` are sent only to their own origin: never on a redirect
+        (or to a URL) elsewhere.
+        """
         if _HTTP.match(location):
-            return self._get(location, validators, headers or {})
+            return self._get(location, validators, headers or {}, credentials)
         if "://" in location or location.lower().startswith(("file:", "data:")):
             raise SourceError(self.name, f"only http(s) URLs and local paths are read: {location}")
         path = self.settings.resolve(location)
@@ -132,7 +150,54 @@ class Source(abc.ABC):
         except OSError as err:
             raise SourceError(self.name, f"cannot read {path}: {err.strerror}") from err
 
-    def _get(self, url: str, validators: Validators | None, extra: dict[str, str]) -> Fetched:
+    @property
+    def deadline(self) -> float:
+        """Seconds the whole of one fetch may take: ``deadline``, else three times ``timeout``."""
+        return self.config.deadline or self.config.timeout * 3
+
+    def _get(
+        self,
+        url: str,
+        validators: Validators | None,
+        extra: dict[str, str],
+        credentials: Credentials | None,
+    ) -> Fetched:
+        """One fetch in a worker thread, given up at the deadline whatever the server does.
+
+        A server trickling bytes (or a name that takes long to resolve) cannot
+        hold the run: per-read timeouts do not bound a whole transfer, this does.
+        """
+        transfer = _Transfer()
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                transfer.result = self._transfer(url, validators, extra, credentials, transfer)
+            except Exception as err:  # handed to the caller's thread, raised there
+                transfer.error = err
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=work, name=f"source-{self.name}", daemon=True)
+        worker.start()
+        if not done.wait(self.deadline):
+            transfer.abort()
+            raise SourceError(
+                self.name, f"{url} did not arrive within {self.deadline:g}s (the deadline); gave up"
+            )
+        if transfer.error is not None:
+            raise transfer.error
+        assert transfer.result is not None
+        return transfer.result
+
+    def _transfer(
+        self,
+        url: str,
+        validators: Validators | None,
+        extra: dict[str, str],
+        credentials: Credentials | None,
+        transfer: _Transfer,
+    ) -> Fetched:
         cfg = self.config
         headers = {"User-Agent": USER_AGENT, "Accept": self.accept, **extra}
         headers.setdefault("Accept-Encoding", "gzip, deflate")
@@ -141,12 +206,18 @@ class Source(abc.ABC):
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         seen = [url]
-        deadline = time.monotonic() + cfg.timeout * 3
         try:
             for _hop in range(MAX_REDIRECTS + 1):
+                sent = headers
+                if credentials is not None and credentials.may_go_to(url):
+                    sent = {**headers, **credentials.headers}
                 resp = self.session.get(
-                    url, timeout=cfg.timeout, stream=True, allow_redirects=False, headers=headers
+                    url, timeout=cfg.timeout, stream=True, allow_redirects=False, headers=sent
                 )
+                transfer.response = resp
+                if transfer.aborted:
+                    resp.close()
+                    raise SourceError(self.name, f"{url}: given up at the deadline")
                 if not resp.is_redirect:
                     break
                 target = urljoin(url, resp.headers["location"])
@@ -166,8 +237,10 @@ class Source(abc.ABC):
                         url, b"", validators=validators or Validators(), not_modified=True
                     )
                 if resp.status_code >= 400:
-                    raise SourceError(
-                        self.name, f"HTTP {resp.status_code} {resp.reason or ''} from {url}".strip()
+                    raise HttpStatusError(
+                        self.name,
+                        f"HTTP {resp.status_code} {resp.reason or ''} from {url}".strip(),
+                        resp.status_code,
                     )
                 declared = resp.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > cfg.max_bytes:
@@ -176,14 +249,14 @@ class Source(abc.ABC):
                         f"{url} is larger than the size cap ({declared} > {cfg.max_bytes} bytes)",
                     )
                 chunks, size = [], 0
-                for chunk in resp.iter_content(65536):
+                for chunk in resp.iter_content(8192):
+                    if transfer.aborted:
+                        raise SourceError(self.name, f"{url}: given up at the deadline")
                     size += len(chunk)
                     if size > cfg.max_bytes:
                         raise SourceError(
                             self.name, f"{url} is larger than the size cap ({cfg.max_bytes} bytes)"
                         )
-                    if time.monotonic() > deadline:
-                        raise SourceError(self.name, f"{url} is too slow to read; gave up")
                     chunks.append(chunk)
                 return Fetched(
                     url,
@@ -200,6 +273,78 @@ class Source(abc.ABC):
             raise SourceError(self.name, f"cannot connect to {url}: {_reason(err)}") from err
         except requests.RequestException as err:
             raise SourceError(self.name, f"cannot fetch {url}: {err}") from err
+        except ValueError as err:  # e.g. a redirect to a URL with an out-of-range port
+            raise SourceError(self.name, f"cannot fetch {url}: not a valid URL") from err
+
+
+class _Transfer:
+    """The state of one fetch, shared by the worker thread and the caller's."""
+
+    def __init__(self) -> None:
+        self.result: Fetched | None = None
+        self.error: Exception | None = None
+        self.response: requests.Response | None = None
+        self.aborted = False
+
+    def abort(self) -> None:
+        """Stop the transfer: the worker stops at its next step; a blocked read is woken."""
+        self.aborted = True
+        resp = self.response
+        connection = getattr(getattr(resp, "raw", None), "connection", None)
+        sock = getattr(connection, "sock", None)
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Request headers (a token) for one origin only: scheme, host and port."""
+
+    origin: tuple[str, str, int]
+    headers: dict[str, str]
+
+    @classmethod
+    def for_url(cls, url: str, headers: dict[str, str]) -> Credentials:
+        """Credentials for the origin of ``url``."""
+        return cls(origin_of(url), headers)
+
+    def may_go_to(self, url: str) -> bool:
+        """Whether ``url`` is on the origin these credentials were configured for."""
+        try:
+            return origin_of(url) == self.origin
+        except ValueError:
+            return False
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """The origin of a URL (RFC 6454): scheme, lowercased host, port (default filled in)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+@contextlib.contextmanager
+def contained(name: str) -> Iterator[None]:
+    """One source's failure stays that source's: what reading it raises becomes a SourceError.
+
+    Exhaustion (a JSON Feed nested thousands deep, a memory bomb) and errors
+    nobody foresaw are reported in words for this source, and the run goes on.
+    """
+    try:
+        yield
+    except DistributorError:
+        raise
+    except RecursionError as err:
+        raise SourceError(name, "nested too deeply to read; skipped") from err
+    except MemoryError as err:
+        raise SourceError(name, "too large to read in memory; skipped") from err
+    except Exception as err:
+        log.exception("source %s: unexpected error", name)
+        raise SourceError(
+            name, f"could not be read: unexpected {type(err).__name__} (a bug; please report it)"
+        ) from err
 
 
 class DocumentSource(Source):
@@ -219,7 +364,8 @@ class DocumentSource(Source):
                 validators=fetched.validators,
                 location=fetched.location,
             )
-        stories, problems = self.parse(fetched, now)
+        with contained(self.name):
+            stories, problems = self.parse(fetched, now)
         return FetchResult(
             self.name, stories, problems, validators=fetched.validators, location=fetched.location
         )

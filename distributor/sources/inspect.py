@@ -24,7 +24,7 @@ from distributor.config import (
 from distributor.errors import SourceError
 from distributor.models import Story, StoryStatus
 from distributor.sources.api import ApiSource
-from distributor.sources.base import build_source
+from distributor.sources.base import build_source, contained
 from distributor.sources.feed import FeedSource
 from distributor.sources.jsonfeed import JsonFeedSource
 
@@ -115,9 +115,11 @@ def inspect_location(
         fetched = reader.read(location)
         if kind is None and like is None and fetched.content.lstrip()[:1] in (b"{", b"["):
             reader = _json_source(fetched.content, settings, session, location)
-        stories, problems = reader.parse(fetched, now)
+        with contained(reader.name):
+            stories, problems = reader.parse(fetched, now)
         return Inspection(location, reader.config.kind, tuple(stories), tuple(problems))
-    result = source.fetch(now)
+    with contained(source.name):
+        result = source.fetch(now)
     return Inspection(location, source.config.kind, result.stories, result.problems)
 
 
@@ -128,6 +130,10 @@ def _json_source(
         doc = json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise SourceError(INSPECT, f"{location} looks like JSON but is not: {err}") from err
+    except RecursionError as err:
+        raise SourceError(INSPECT, f"{location} is JSON nested too deeply to read") from err
+    except ValueError as err:  # a number of thousands of digits
+        raise SourceError(INSPECT, f"{location} is JSON with a number too long to read") from err
     if isinstance(doc, dict) and str(doc.get("version", "")).startswith("https://jsonfeed.org/"):
         return JsonFeedSource(
             INSPECT, JsonFeedSourceConfig(kind="jsonfeed", url=location), settings, session

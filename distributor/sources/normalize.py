@@ -14,7 +14,6 @@ import hashlib
 import html
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -25,10 +24,9 @@ from zoneinfo import ZoneInfo
 
 import langcodes
 import nh3
-from dateutil import parser as dateparser
-from dateutil.parser import UnknownTimezoneWarning
 
 from distributor.models import Story, StoryStatus
+from distributor.sources.dates import DateError, UnknownDateForm, read_date
 
 _TAGS = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
@@ -57,15 +55,42 @@ _STATUS_WORDS: dict[str, StoryStatus] = {
 }
 
 
+def bounded_int(digits: str) -> int | float:
+    """A JSON integer; one of hundreds of digits is read as a float (infinite, if need be).
+
+    Python refuses to read integers of thousands of digits (a ``ValueError`` for the
+    whole document); this keeps the problem to the one value (``json.loads(parse_int=)``).
+    """
+    return int(digits) if len(digits) <= 300 else float(digits)
+
+
 def plain_text(value: str) -> str:
     """Markup to plain text: tags stripped, entities decoded, whitespace collapsed."""
     text = nh3.clean(value, tags=set())
     return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", text))).strip()
 
 
-def safe_html(value: str) -> str:
-    """Untrusted HTML sanitized to a safe subset (no scripts, no event handlers)."""
-    return nh3.clean(value, link_rel="noopener noreferrer").strip()
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc"})
+
+
+def safe_html(value: str, base: str | None = None) -> str:
+    """Untrusted HTML sanitized to a safe subset (no scripts, no event handlers).
+
+    With ``base``, relative ``href``/``src`` values are made absolute against
+    it (an archive page on our own host must not point at our host).
+    """
+    if not base:
+        return nh3.clean(value, link_rel="noopener noreferrer").strip()
+
+    def absolute(tag: str, attribute: str, url: str) -> str | None:
+        if attribute not in _URL_ATTRIBUTES or not url or url.startswith("#"):
+            return url
+        try:
+            return urljoin(base, url.strip())
+        except ValueError:  # e.g. a bad IPv6 host: drop the link, keep the text
+            return None
+
+    return nh3.clean(value, link_rel="noopener noreferrer", attribute_filter=absolute).strip()
 
 
 def text_to_html(value: str) -> str:
@@ -81,13 +106,21 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     """
     if not url or not url.strip():
         return None
-    url = url.strip()
+    try:
+        return _canonical(url.strip(), base)
+    except ValueError:  # an out-of-range port, a bad IPv6 host: not a usable URL
+        return None
+
+
+def _canonical(url: str, base: str | None) -> str | None:
     if base:
         url = urljoin(base, url)
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     netloc = parts.hostname.lower()
+    if ":" in netloc:  # an IPv6 address keeps its brackets
+        netloc = f"[{netloc}]"
     if parts.port and not (
         (parts.scheme.lower() == "http" and parts.port == 80)
         or (parts.scheme.lower() == "https" and parts.port == 443)
@@ -117,36 +150,15 @@ def language_tag(value: Any) -> str | None:
 
 
 def parse_time(value: Any, zone: ZoneInfo) -> datetime | None:
-    """A UTC-aware datetime from a datetime, an epoch number or a date string.
+    """A UTC-aware datetime from a datetime, a date, an epoch number or a date string.
 
     Times without a zone are read in ``zone`` (the source's configured zone).
-    Raises ``ValueError`` for a value that is present but unreadable.
+    Raises :class:`~distributor.sources.dates.DateError` (a ``ValueError``)
+    for a value that is present but cannot be read exactly.  See
+    :mod:`distributor.sources.dates` for the forms and the notes.
     """
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"unreadable date {value!r}")
-    if isinstance(value, datetime):
-        when = value
-    elif isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value  # milliseconds from JS CMSes
-        when = datetime.fromtimestamp(seconds, tz=UTC)
-    elif hasattr(value, "isoformat") and hasattr(value, "year"):  # a date (YAML front matter)
-        when = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", UnknownTimezoneWarning)
-            try:
-                when = dateparser.parse(value.strip())
-            except UnknownTimezoneWarning as err:
-                raise ValueError(f"unknown time zone in date {value!r}") from err
-            except (ValueError, OverflowError) as err:
-                raise ValueError(f"unreadable date {value!r}") from err
-    else:
-        raise ValueError(f"unreadable date {value!r}")
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=zone)
-    return when.astimezone(UTC)
+    read = read_date(value, zone)
+    return read.when if read else None
 
 
 class _FirstImage(HTMLParser):
@@ -183,6 +195,9 @@ class RawItem:
     guid: str | None = None
     url: str | None = None
     title: str = ""
+    title_is_text: bool = False  # an Atom type="text" title: angle brackets are text
+    # no title: a headline is taken from the summary or body (JSON Feed 1.1 allows it)
+    headline_from_summary: bool = False
     summary: str = ""
     summary_is_text: bool = False
     body: str = ""
@@ -197,6 +212,11 @@ class RawItem:
     draft: bool = False
     translation_group: str | None = None
     alternates: Sequence[str] = ()  # hreflang alternate links (other languages)
+    # the base of relative URLs: xml:base in effect, else the document's URL
+    base: str | None = None
+    # feedparser's own reading of a date in a form we do not know (used with a note)
+    published_lenient: datetime | None = None
+    updated_lenient: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,25 +229,87 @@ class Defaults:
     translation_pattern: str | None = None
     base_url: str | None = None
     status_values: dict[str, str] = field(default_factory=dict)
+    max_items: int | None = None
+
+
+class Skip(ValueError):
+    """Why one item is skipped: ``kind`` names the rule (for a summary), the message the item."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Normalized:
+    """What :func:`normalize` found: the stories, the problems and why items were skipped."""
+
+    stories: list[Story]
+    problems: list[str]
+    items: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # kind of skip -> items
+
+    def every_item_skipped(self) -> str | None:
+        """When items were read and none became a story: why, in words; else ``None``."""
+        if self.stories or not self.items:
+            return None
+        reasons = ", ".join(
+            f"{kind} ({count})" for kind, count in sorted(self.skipped.items(), key=_most)
+        )
+        first = next((p for p in self.problems if p.endswith("; skipped")), "")
+        return f"every item was skipped ({self.items} read): {reasons}" + (
+            f"; the first: {first.removesuffix('; skipped')}" if first else ""
+        )
+
+
+def _most(item: tuple[str, int]) -> tuple[int, str]:
+    return (-item[1], item[0])
 
 
 def normalize(
     items: Iterable[RawItem], defaults: Defaults, now: datetime
 ) -> tuple[list[Story], list[str]]:
     """Normalized stories and the problems found, item by item."""
+    found = normalize_all(items, defaults, now)
+    return found.stories, found.problems
+
+
+def normalize_all(items: Iterable[RawItem], defaults: Defaults, now: datetime) -> Normalized:
+    """Like :func:`normalize`, with the count of items and of each reason to skip one.
+
+    At most ``defaults.max_items`` items are read; the rest are reported, once.
+    """
     stories: list[Story] = []
     alternates: dict[str, Sequence[str]] = {}
     problems: list[str] = []
     seen: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    items = list(items)
+    cap = defaults.max_items
+    if cap is not None and len(items) > cap:
+        problems.append(
+            f"the source has {len(items)} items; only the first {cap} were read (max_items)"
+        )
+        items = items[:cap]
     for raw in items:
         where = f"item {raw.index}"
         try:
             story, notes = _story(raw, defaults, now)
-        except ValueError as err:
+        except Skip as err:
+            skipped[err.kind] = skipped.get(err.kind, 0) + 1
             problems.append(f"{where}: {err}; skipped")
+            continue
+        except DateError as err:
+            skipped["unreadable date"] = skipped.get("unreadable date", 0) + 1
+            problems.append(f"{where}: {err}; skipped")
+            continue
+        except (ValueError, OverflowError) as err:  # a value no rule above foresaw
+            skipped["unreadable item"] = skipped.get("unreadable item", 0) + 1
+            problems.append(f"{where}: could not be read ({type(err).__name__}); skipped")
             continue
         problems.extend(f"{where}: {note}" for note in notes)
         if story.id in seen:
+            skipped["duplicate id"] = skipped.get("duplicate id", 0) + 1
             problems.append(
                 f"{where}: duplicate id {story.id!r} (first in item {seen[story.id]}); skipped"
             )
@@ -235,27 +317,47 @@ def normalize(
         seen[story.id] = raw.index
         stories.append(story)
         alternates[story.url] = raw.alternates
-    return _group_translations(stories, alternates, defaults.translation_pattern), problems
+    grouped = _group_translations(stories, alternates, defaults.translation_pattern)
+    return Normalized(grouped, problems, len(items), skipped)
 
 
 def _story(raw: RawItem, d: Defaults, now: datetime) -> tuple[Story, list[str]]:
     notes: list[str] = []
-    title = plain_text(raw.title or "")
+    title = _SPACE.sub(" ", raw.title).strip() if raw.title_is_text else plain_text(raw.title or "")
+    if not title and raw.headline_from_summary:
+        title = headline(raw.summary if raw.summary_is_text else plain_text(raw.summary or ""))
+        title = title or headline(raw.body if raw.body_is_text else plain_text(raw.body or ""))
+        if title:
+            notes.append(f"no title; headline taken from the summary ({title[:60]!r})")
     label = f" ({title[:60]!r})" if title else ""
     if not title:
-        raise ValueError("no title")
-    url = canonical_url(raw.url, d.base_url)
+        raise Skip("no title", "no title")
+    url = canonical_url(raw.url, raw.base or d.base_url)
     if url is None:
         if raw.url:
-            raise ValueError(f"no link: {raw.url[:80]!r} is not an absolute http(s) URL{label}")
-        raise ValueError(f"no link{label}")
-    updated = parse_time(raw.updated, d.zone)
-    published = parse_time(raw.published, d.zone) or updated
+            raise Skip(
+                "no link",
+                f"no link: {raw.url[:80]!r} is not an absolute http(s) URL{label}",
+            )
+        raise Skip("no link", f"no link{label}")
+    published, note = _time(raw.published, raw.published_lenient, d.zone)
+    if note:
+        notes.append(f"{note}{label}")
+    try:
+        updated, note = _time(raw.updated, raw.updated_lenient, d.zone)
+    except DateError as err:
+        if published is None:
+            raise
+        updated, note = None, f"update date ignored: {err}"
+    if note:
+        notes.append(f"{note}{label}")
+    published = published or updated
     if published is None:
-        raise ValueError(f"no publish date{label}")
+        raise Skip("no publish date", f"no publish date{label}")
     if published < EPOCH_FLOOR:
-        raise ValueError(
-            f"publish date {published:%Y-%m-%d} is not plausible (an unset date?){label}"
+        raise Skip(
+            "implausible date",
+            f"publish date {published:%Y-%m-%d} is not plausible (an unset date?){label}",
         )
     if updated is not None and updated < EPOCH_FLOOR:
         updated = None
@@ -275,18 +377,19 @@ def _story(raw: RawItem, d: Defaults, now: datetime) -> tuple[Story, list[str]]:
     language = language_tag(raw.language)
     if raw.language and language is None:
         notes.append(f"language {raw.language!r} is not a BCP 47 tag; using {d.language}{label}")
+    base = raw.base or url
     summary_html = (
-        text_to_html(raw.summary) if raw.summary_is_text else safe_html(raw.summary or "")
+        text_to_html(raw.summary) if raw.summary_is_text else safe_html(raw.summary or "", base)
     )
-    body_html = text_to_html(raw.body) if raw.body_is_text else safe_html(raw.body or "")
+    body_html = text_to_html(raw.body) if raw.body_is_text else safe_html(raw.body or "", base)
     if not summary_html and body_html:
         summary_text = plain_text(body_html)
         summary_text = summary_text[:297] + "..." if len(summary_text) > 300 else summary_text
     else:
         summary_text = plain_text(summary_html)
-    image = canonical_url(raw.image, url) if raw.image else None
+    image = canonical_url(raw.image, base) if raw.image else None
     if image is None:
-        image = canonical_url(first_image(body_html) or first_image(summary_html), url)
+        image = canonical_url(first_image(body_html) or first_image(summary_html), base)
     story_id = (raw.guid or "").strip() or url
     if not story_id:  # pragma: no cover - url is always set above
         story_id = hashlib.sha256((title + summary_text).encode()).hexdigest()
@@ -315,6 +418,41 @@ def _story(raw: RawItem, d: Defaults, now: datetime) -> tuple[Story, list[str]]:
         ),
         notes,
     )
+
+
+def _time(
+    value: Any, lenient: datetime | None, zone: ZoneInfo
+) -> tuple[datetime | None, str | None]:
+    """A time and a note; a form we do not know falls back on feedparser's reading, said so."""
+    try:
+        read = read_date(value, zone)
+    except UnknownDateForm:
+        if lenient is None:
+            raise
+        return lenient, (
+            f"date {str(value)[:60]!r} is in no standard form; read leniently as "
+            f"{lenient:%Y-%m-%d %H:%M} UTC"
+        )
+    return (read.when, read.note) if read else (None, None)
+
+
+HEADLINE_CHARS = 100
+# a sentence ends at . ! ? before a space or the end, or at a CJK full stop, ! or ?
+_SENTENCE = re.compile(r"^(.+?(?:[.!?](?=\s|$)|[\u3002\uff01\uff1f]))")
+
+
+def headline(text: str) -> str:
+    """A headline from a summary: its first sentence, at most :data:`HEADLINE_CHARS`."""
+    text = _SPACE.sub(" ", text).strip()
+    m = _SENTENCE.match(text)
+    if m and len(m.group(1)) <= HEADLINE_CHARS:
+        return m.group(1)
+    if len(text) <= HEADLINE_CHARS:
+        return text
+    cut = text[: HEADLINE_CHARS - 1]
+    if " " in cut[HEADLINE_CHARS // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "\u2026"
 
 
 def _status(raw: RawItem, d: Defaults) -> StoryStatus | None:

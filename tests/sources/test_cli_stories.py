@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import time_machine
 from click.testing import CliRunner, Result
 
 from distributor.cli import main
+from tests.conftest import NOW
 from tests.sources.conftest import CORPUS, FeedServer, write_settings
 from tests.test_cli import cli as process
 
@@ -79,7 +81,9 @@ def test_inspect_shows_stories_and_problems_and_stores_nothing(
 ) -> None:
     served = feeds.file("/dates.xml", CORPUS / "dates.xml")
     path = config(tmp_path, f'[sources.x]\nurl = "{CORPUS / "rss091.xml"}"')
-    out = cli("--config", str(path), "stories", "inspect", served.url, "--json", cwd=tmp_path)
+    # the verdicts depend on now: the clock is the one of the corpus, not the wall's
+    with time_machine.travel(NOW, tick=False):
+        out = cli("--config", str(path), "stories", "inspect", served.url, "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout)
     assert found["kind"] == "feed"

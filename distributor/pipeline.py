@@ -210,6 +210,7 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
         fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
         window=inputs.window,
         send_empty=cfg.empty_edition == "send",
+        policy=cfg,
         segment_for=segment_for,
         window_for=inputs.window_for,
     )
@@ -262,6 +263,7 @@ def plan_list(ctx: Context, list_name: str, cfg: ListConfig) -> Selection:
         fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
         window=inputs.window,
         send_empty=cfg.empty_edition == "send",
+        policy=cfg,
         window_for=inputs.window_for,
     )
     return Selection(plans, due)

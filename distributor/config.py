@@ -599,7 +599,14 @@ class WebConfig(_Section):
 
     def topic_name(self, topic: str, language: str) -> str:
         """A topic's name in ``language`` (``topic_names``), else the topic itself."""
-        return in_language(self.topic_names.get(topic, {}), language, topic)
+        names = self.topic_names.get(topic)
+        if names is None:  # a story section is compared without case or spacing
+            key = " ".join(topic.casefold().split())
+            names = next(
+                (v for k, v in self.topic_names.items() if " ".join(k.casefold().split()) == key),
+                {},
+            )
+        return in_language(names, language, topic)
 
 
 # --- workers (issue 9) -------------------------------------------------------

@@ -317,6 +317,7 @@ def card_maker(ctx: Context) -> CardMaker:
         ctx.settings.data_path("cards"),
         brand_name=ctx.settings.newsroom.name,
         brand_color=ctx.settings.newsroom.brand_color,
+        section_label=ctx.settings.web.topic_name,
         session=ctx.session,
         policy=AddressPolicy.allowing(*share.image_allow_networks),
         limits=FetchLimits(max_bytes=share.image_max_bytes, timeout=share.image_timeout),

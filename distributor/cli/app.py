@@ -19,6 +19,7 @@ from distributor.cli.common import (
 )
 from distributor.pipeline import Context
 from distributor.pipeline import run as run_pipeline
+from distributor.render.i18n import verify_catalogs
 from distributor.report import RunReport
 
 
@@ -117,6 +118,7 @@ def config_check(state: CliState, as_json: bool) -> None:
     """Validate the configuration and say which file was read."""
     with errors_as_one_line(state.debug):
         settings = state.settings()
+        verify_catalogs()  # issue 15: a broken .po file is named with its line
     summary = {
         "config": str(settings.config_path),
         "data_dir": str(settings.data_dir),

@@ -25,6 +25,8 @@ from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
+from distributor.errors import ConfigError
+
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "digest"
 WEB_DOMAIN = "web"
@@ -156,6 +158,14 @@ def check_catalogs(locale_dir: Path = LOCALE_DIR) -> list[CatalogProblem]:
             for error in errors:
                 problems.append(CatalogProblem(path, message.lineno or 1, str(error)))
     return problems
+
+
+def verify_catalogs(locale_dir: Path = LOCALE_DIR) -> None:
+    """Raise :class:`~distributor.errors.ConfigError` naming every broken catalog file
+    and line (``distributor config check``)."""
+    problems = check_catalogs(locale_dir)
+    if problems:
+        raise ConfigError("broken translation catalog: " + "; ".join(str(p) for p in problems))
 
 
 class Catalogs:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from distributor.render.digest import DigestRenderer
 from distributor.store import Store
 from distributor.web import create_app
 from tests.conftest import NOW, free_port, settings_for, write_config
-from tests.digests.conftest import edition_for, links_for, make_stories
+from tests.digests.conftest import edition_for, links_for
 from tests.web.conftest import MovableClock
 
 CHROMIUM = Path(os.environ.get("DISTRIBUTOR_CHROMIUM", "/usr/bin/chromium"))
@@ -203,19 +205,59 @@ def test_reader_pages_hold_in_rtl_and_cjk(browser: Any, served: Served, lang: st
         page.context.close()
 
 
+def _picture() -> str:
+    """A stand-in for the lead image (the test browser reaches no network): a data: URL."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (552, 290), (32, 78, 120))
+    draw = ImageDraw.Draw(image)
+    for i in range(0, 290, 6):
+        draw.line([(0, 290 - i), (552, 200 - i // 2)], fill=(40 + i // 4, 110 + i // 6, 150), width=3)
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _sample_digest(served: Served, lang: str) -> str:
+    """The digest a reader in ``lang`` gets from the sample newsroom's feed, personalized."""
+    import requests
+
+    from distributor.selection import Window, plan_editions
+    from distributor.sources.base import build_source
+
+    settings = served.settings
+    with requests.Session() as session:
+        source = build_source("meridian", settings.sources["meridian"], settings, session)
+        stories = source.fetch(NOW).stories
+    picture = _picture()
+    stories = tuple(replace(s, image_url=picture) if s.image_url else s for s in stories)
+    reader = Subscriber(7, f"{lang}@example.org", {"ar": "ليلى حداد", "he": "נועה", "ja": "佐藤 花子"}[lang], lang)
+    cfg = settings.lists["daily"]
+    (plan,) = plan_editions(
+        candidates=stories,
+        recipients=[reader],
+        sent={},
+        max_stories=6,
+        fallbacks=(None, "en"),
+        window=Window(now=NOW, max_age=timedelta(days=3)),
+        policy=cfg,
+    )
+    renderer = DigestRenderer(settings)
+    edition = edition_for(lang, list(plan.stories))
+    variant = renderer.render(edition, plan.stories, links_for(list(plan.stories)), cfg)
+    return renderer.personalize(variant, reader, "k/1", cfg, NOW).html
+
+
 @pytest.mark.parametrize("width", (700, 390))
 @pytest.mark.parametrize("lang", LANGS)
 def test_digest_holds_in_rtl_and_cjk(browser: Any, served: Served, lang: str, width: int) -> None:
-    renderer = DigestRenderer(served.settings)
-    own = make_stories(lang, 3)
-    english = make_stories("en", 2)
-    stories = [*own, *english]
-    variant = renderer.render(
-        edition_for(lang, stories), stories, links_for(stories), served.settings.lists["daily"]
-    )
+    markup = _sample_digest(served, lang)
     page = _page(browser, served, width)
     try:
-        page.set_content(variant.html, wait_until="domcontentloaded")
+        page.set_content(markup, wait_until="load")
         measured = page.evaluate(
             """() => {
               const vw = document.documentElement.clientWidth;
@@ -233,7 +275,13 @@ def test_digest_holds_in_rtl_and_cjk(browser: Any, served: Served, lang: str, wi
         )
         assert measured["scroll"] <= max(measured["vw"], 600 + 16)
         blocks = measured["blocks"]
-        assert [b["lang"] for b in blocks] == [lang] * 3 + ["en"] * 2
+        langs = [b["lang"] for b in blocks]
+        if lang == "he":  # nothing in Hebrew in the sample: the English fallbacks, left to right
+            assert set(langs) == {"en"}
+        else:  # the reader's language leads and fills first, the fallbacks after
+            own = [x for x in langs if x == lang]
+            assert own and langs[: len(own)] == own and set(langs[len(own) :]) <= {"en"}
+            assert len(langs) > len(own)
         for b in blocks:
             rtl = b["lang"] in ("ar", "he")
             assert b["dir"] == ("rtl" if rtl else "ltr")

@@ -48,7 +48,6 @@ from typing import Literal, Protocol
 from distributor.models import Story, StoryStatus, Subscriber
 from distributor.sources.normalize import normalized_title
 
-
 Fallback = Literal["section", "fill", "none"]
 EmptyLanguage = Literal["skip", "fallback"]
 

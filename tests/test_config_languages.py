@@ -14,8 +14,14 @@ from tests.conftest import settings_for, write_config
 def _with(tmp_path: Path, newsroom: str = "", web: str = "") -> Path:
     path = write_config(tmp_path)
     text = path.read_text(encoding="utf-8")
-    text = text.replace('postal_address = "1 Example Square, Example City"', f"postal_address = \"1 Example Square, Example City\"\n{newsroom}")
-    text = text.replace('base_url = "https://news.example/newsletter"', f'base_url = "https://news.example/newsletter"\n{web}')
+    text = text.replace(
+        'postal_address = "1 Example Square, Example City"',
+        f'postal_address = "1 Example Square, Example City"\n{newsroom}',
+    )
+    text = text.replace(
+        'base_url = "https://news.example/newsletter"',
+        f'base_url = "https://news.example/newsletter"\n{web}',
+    )
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -56,17 +62,17 @@ def test_topic_names_per_language(tmp_path: Path) -> None:
 
 def test_topic_names_must_name_a_topic(tmp_path: Path) -> None:
     web = 'topics = ["world"]\ntopic_names = { wrold = { ar = "العالم" } }'
-    with pytest.raises(ConfigError, match="web.topic_names.wrold"):
+    with pytest.raises(ConfigError, match=r"web\.topic_names\.wrold"):
         settings_for(_with(tmp_path, web=web))
 
 
 @pytest.mark.parametrize("value", ['"section"', '"fill"', '"none"'])
 def test_fallback_option(tmp_path: Path, value: str) -> None:
-    path = write_config(tmp_path, list_extra=f"fallback = {value}\nempty_language = \"skip\"")
+    path = write_config(tmp_path, list_extra=f'fallback = {value}\nempty_language = "skip"')
     cfg = settings_for(path).lists["daily"]
     assert cfg.fallback == value.strip('"') and cfg.empty_language == "skip"
 
 
 def test_unknown_fallback_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="lists.daily.fallback"):
+    with pytest.raises(ConfigError, match=r"lists\.daily\.fallback"):
         settings_for(write_config(tmp_path, list_extra='fallback = "mix"'))

@@ -126,7 +126,8 @@ def number(value: float, tag: str) -> str:
 def catalog_languages(locale_dir: Path = LOCALE_DIR, domain: str = DOMAIN) -> list[str]:
     """Languages that have a catalog, as BCP 47 tags (``pt_BR`` -> ``pt-BR``)."""
     return sorted(
-        p.parent.parent.name.replace("_", "-") for p in locale_dir.glob(f"*/LC_MESSAGES/{domain}.po")
+        p.parent.parent.name.replace("_", "-")
+        for p in locale_dir.glob(f"*/LC_MESSAGES/{domain}.po")
     )
 
 

@@ -95,6 +95,4 @@ def fmt(text: str, **values: Any) -> Markup:
     """``text.format(**values)`` for an HTML page: the text escaped, each value escaped
     and isolated in ``<bdi>`` (an address or an English list title in an Arabic
     sentence keeps its own direction and does not reorder the sentence around it)."""
-    return escape(text).format(
-        **{k: Markup("<bdi>{0}</bdi>").format(v) for k, v in values.items()}
-    )
+    return escape(text).format(**{k: Markup("<bdi>{0}</bdi>").format(v) for k, v in values.items()})

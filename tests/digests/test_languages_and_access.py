@@ -35,7 +35,9 @@ def test_an_english_fallback_in_an_arabic_digest_reads_and_aligns_left_to_right(
         assert block.get("align") == side  # on the story itself, not inherited
         assert f"text-align:{side}" in block.get("style").replace(" ", "")
     # the English ones come under their own part, labelled in Arabic, their language named
-    labels = [td.text_content().strip() for td in doc.xpath("//td[contains(@class,'section-label')]")]
+    labels = [
+        td.text_content().strip() for td in doc.xpath("//td[contains(@class,'section-label')]")
+    ]
     assert labels == ["أخبار أخرى", "بلغات أخرى"]
     assert "الإنجليزية" in blocks[2].text_content()
     # the interface inside an English block stays Arabic, marked as such
@@ -96,7 +98,11 @@ def test_list_title_and_description_per_language(tmp_path: Path, now: datetime) 
     assert cfg.title == "Meridian Daily" and cfg.title_in("ar-EG") == "ميريديان اليومية"
     assert cfg.description_in("ja") == "The day's news."  # none in Japanese: the default
     renderer = DigestRenderer(settings)
-    for lang, title in (("ar", "ميريديان اليومية"), ("ja", "メリディアン・デイリー"), ("fr", "Meridian Daily")):
+    for lang, title in (
+        ("ar", "ميريديان اليومية"),
+        ("ja", "メリディアン・デイリー"),
+        ("fr", "Meridian Daily"),
+    ):
         stories = make_stories(lang, 1)
         variant = renderer.render(edition_for(lang, stories), stories, {}, cfg)
         assert title in variant.subject
@@ -109,7 +115,7 @@ def test_list_title_and_description_per_language(tmp_path: Path, now: datetime) 
 @pytest.mark.parametrize(
     "bad",
     [
-        'title = { en = 3 }',
+        "title = { en = 3 }",
         'title = { "not a tag!" = "x" }',
     ],
 )
@@ -120,5 +126,5 @@ def test_a_bad_per_language_title_is_a_config_error(tmp_path: Path, bad: str) ->
     path.write_text(
         path.read_text(encoding="utf-8").replace('title = "Meridian Daily"', bad), encoding="utf-8"
     )
-    with pytest.raises(ConfigError, match="lists.daily"):
+    with pytest.raises(ConfigError, match=r"lists\.daily"):
         settings_for(path)

@@ -172,9 +172,7 @@ def test_glyphs_no_font_has_are_reported_not_boxed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("lang", "label"), [("ja", "世界"), ("ar", "العالم")])
-def test_the_section_label_is_in_the_storys_language(
-    tmp_path: Path, lang: str, label: str
-) -> None:
+def test_the_section_label_is_in_the_storys_language(tmp_path: Path, lang: str, label: str) -> None:
     """Issue 15: the configured topic names (``web.topic_names``) label the card."""
     need_fonts(lang)
     names = {"ja": "世界", "ar": "العالم"}

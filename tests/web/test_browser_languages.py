@@ -162,10 +162,14 @@ LAYOUT = """() => {
 
 
 def _assert_layout(m: dict[str, Any], where: str) -> None:
-    assert m["scroll"] <= m["vw"] and m["bodyScroll"] <= m["vw"], f"{where}: page wider than viewport {m}"
+    assert m["scroll"] <= m["vw"] and m["bodyScroll"] <= m["vw"], (
+        f"{where}: page wider than viewport {m}"
+    )
     assert m["visibleText"] > 20, f"{where}: the page shows nothing"
     if m["form"] is not None:
-        assert 0 <= m["form"]["l"] and m["form"]["r"] <= m["vw"], f"{where}: form outside {m['form']}"
+        assert m["form"]["l"] >= 0 and m["form"]["r"] <= m["vw"], (
+            f"{where}: form outside {m['form']}"
+        )
     for pair in m["pairs"]:
         assert pair["sameLine"] and 0 <= pair["gap"] <= 12, (
             f"{where}: {pair['id']} away from its label {pair}"
@@ -177,7 +181,9 @@ def _assert_layout(m: dict[str, Any], where: str) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("lang", LANGS)
-def test_reader_pages_hold_in_rtl_and_cjk(browser: Any, served: Served, lang: str, width: int) -> None:
+def test_reader_pages_hold_in_rtl_and_cjk(
+    browser: Any, served: Served, lang: str, width: int
+) -> None:
     page = _page(browser, served, width)
     prefs, unsub = served.links(lang)
     try:
@@ -215,7 +221,9 @@ def _picture() -> str:
     image = Image.new("RGB", (552, 290), (32, 78, 120))
     draw = ImageDraw.Draw(image)
     for i in range(0, 290, 6):
-        draw.line([(0, 290 - i), (552, 200 - i // 2)], fill=(40 + i // 4, 110 + i // 6, 150), width=3)
+        draw.line(
+            [(0, 290 - i), (552, 200 - i // 2)], fill=(40 + i // 4, 110 + i // 6, 150), width=3
+        )
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=70)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -234,7 +242,9 @@ def _sample_digest(served: Served, lang: str) -> str:
         stories = source.fetch(NOW).stories
     picture = _picture()
     stories = tuple(replace(s, image_url=picture) if s.image_url else s for s in stories)
-    reader = Subscriber(7, f"{lang}@example.org", {"ar": "ليلى حداد", "he": "נועה", "ja": "佐藤 花子"}[lang], lang)
+    reader = Subscriber(
+        7, f"{lang}@example.org", {"ar": "ليلى حداد", "he": "נועה", "ja": "佐藤 花子"}[lang], lang
+    )
     cfg = settings.lists["daily"]
     (plan,) = plan_editions(
         candidates=stories,

@@ -499,7 +499,9 @@ class DigestRenderer:
                 str(translations.gettext("Hello,")),
             )
             self._greetings[language] = greetings
-        greeting = greetings[0] % {"name": name} if name else greetings[1]
+        # the name in Unicode isolates (FSI ... PDI): an Arabic name in an English greeting
+        # (or a Latin one in an Arabic greeting) keeps its direction in HTML and text alike
+        greeting = greetings[0] % {"name": f"\u2068{name}\u2069"} if name else greetings[1]
         unsub, prefs, token = self.signer.links(subscriber.id, list_name)
         return Personal(greeting, unsub, prefs, token)
 

@@ -128,3 +128,28 @@ def test_a_bad_per_language_title_is_a_config_error(tmp_path: Path, bad: str) ->
     )
     with pytest.raises(ConfigError, match=r"lists\.daily"):
         settings_for(path)
+
+
+def test_a_name_in_another_script_is_isolated_in_the_greeting(
+    renderer: DigestRenderer, settings: Settings, now: datetime
+) -> None:
+    cfg = settings.lists["daily"]
+    for lang, name in (("en", "ليلى حداد"), ("ar", "Ada O'Brien")):
+        stories = make_stories(lang, 1)
+        variant = renderer.render(edition_for(lang, stories), stories, {}, cfg)
+        msg = renderer.personalize(
+            variant, subscriber(1, "a@example.com", name, lang), "k", cfg, now
+        )
+        isolated = f"\u2068{name}\u2069"
+        assert isolated in msg.text
+        assert isolated in msg.html.replace("&#39;", "'").replace("&#x27;", "'")
+        naive = renderer.naive_message(
+            edition_for(lang, stories),
+            stories,
+            {},
+            cfg,
+            subscriber(1, "a@example.com", name, lang),
+            "k",
+            now,
+        )
+        assert isolated in naive.text

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from distributor.web.i18n import EN
-from tests.web.conftest import WebEnv, read_mail, signup
+from tests.web.conftest import WebEnv, signup
 
 LANGS = ("ar", "ja", "es", "fr", "de", "pt-BR", "pt")
 # English texts a reader may still see on a translated page: none of the sentences

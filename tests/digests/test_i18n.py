@@ -43,7 +43,7 @@ def extracted_ids() -> set[str | tuple[str, str]]:
 
 #: every language the sample newsroom and issue 15 name: its readers' pages and mail are
 #: wholly in it (folder names: pt_BR)
-CATALOG_LANGUAGES = (*LANGUAGES, "de", "pt", "pt_BR")
+CATALOG_LANGUAGES = (*LANGUAGES, "de", "pt", "pt_BR", "he")
 
 
 def test_every_sample_language_has_a_complete_catalog() -> None:

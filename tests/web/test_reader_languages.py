@@ -10,7 +10,7 @@ import pytest
 from distributor.web.i18n import EN
 from tests.web.conftest import WebEnv, signup
 
-LANGS = ("ar", "ja", "es", "fr", "de", "pt-BR", "pt")
+LANGS = ("ar", "ja", "es", "fr", "de", "pt-BR", "pt", "he")
 # English texts a reader may still see on a translated page: none of the sentences
 VISIBLE = [k for k in EN if "{" not in EN[k] and k not in {"name", "list", "honeypot"}]
 

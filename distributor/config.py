@@ -76,10 +76,57 @@ def _network(value: str) -> str:
     return value
 
 
+def _srgb(channel: int) -> float:
+    c = channel / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2.1 relative luminance of ``#rrggbb``."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * _srgb(r) + 0.7152 * _srgb(g) + 0.0722 * _srgb(b)
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2.1 contrast ratio of two ``#rrggbb`` colours, from 1 to 21."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+#: the colour of the header text and buttons drawn on ``brand_color`` (mail and web pages)
+BRAND_TEXT_COLOR = "#fcfcfd"
+#: WCAG 2.1 AA for normal text (1.4.3)
+MIN_CONTRAST = 4.5
+
+
+def _brand_color(value: str) -> str:
+    value = _color(value)
+    ratio = contrast_ratio(value, BRAND_TEXT_COLOR)
+    if ratio < MIN_CONTRAST:
+        raise ValueError(
+            f"{value!r} gives a contrast of {ratio:.2f}:1 with the white header text; "
+            f"WCAG 2.1 AA needs at least {MIN_CONTRAST}:1 (pick a darker colour, "
+            f"e.g. {darker_until_readable(value)!r})"
+        )
+    return value
+
+
+def darker_until_readable(color: str, against: str = BRAND_TEXT_COLOR) -> str:
+    """``color`` darkened in steps until white text on it reaches :data:`MIN_CONTRAST`."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    for step in range(101):
+        f = 1 - step / 100
+        candidate = f"#{round(r * f):02x}{round(g * f):02x}{round(b * f):02x}"
+        if contrast_ratio(candidate, against) >= MIN_CONTRAST:
+            return candidate
+    return "#000000"
+
+
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 Network = Annotated[str, AfterValidator(_network)]
 Language = Annotated[str, AfterValidator(_language)]
 Color = Annotated[str, AfterValidator(_color)]
+BrandColor = Annotated[str, AfterValidator(_brand_color)]
 
 
 class _Section(BaseModel):
@@ -91,7 +138,7 @@ class NewsroomConfig(_Section):
     url: str
     default_language: Language = "en"
     postal_address: str = ""
-    brand_color: Color = "#0b3d91"
+    brand_color: BrandColor = "#0b3d91"  # white text on it must reach 4.5:1
     logo_url: str | None = None
     logo_width: int = Field(default=200, ge=1, le=600)
     logo_height: int = Field(default=48, ge=1, le=600)
@@ -215,8 +262,40 @@ def _schedule(value: str) -> str:
 Schedule = Annotated[str, AfterValidator(_schedule)]
 
 
+def in_language(values: Mapping[str, str], language: str, default: str) -> str:
+    """The value for ``language`` from per-language ``values`` (``pt-BR`` -> ``pt``),
+    else ``default``."""
+    if not values:
+        return default
+    tag = language.replace("_", "-")
+    wanted = [tag.lower()]
+    parts = tag.split("-")
+    wanted += ["-".join(parts[:i]).lower() for i in range(len(parts) - 1, 0, -1)]
+    lowered = {k.lower(): v for k, v in values.items()}
+    for w in wanted:
+        if lowered.get(w):
+            return lowered[w]
+    return default
+
+
+def _translatable(data: Any, field_name: str, default_language: str) -> None:
+    """``title = { en = "...", ar = "..." }``: the default language's text (else the
+    first) as ``title``, every language in ``title_i18n``."""
+    value = data.get(field_name) if isinstance(data, dict) else None
+    if isinstance(value, dict):
+        texts = {str(k): v for k, v in value.items()}
+        for k, v in texts.items():
+            if not isinstance(v, str):
+                raise ValueError(f"{field_name}.{k}: must be a string (got {v!r})")
+            _language(k)
+        data[f"{field_name}_i18n"] = texts
+        data[field_name] = in_language(texts, default_language, next(iter(texts.values()), ""))
+
+
 class ListConfig(_Section):
+    #: ``title = "..."`` or one per language: ``title = { en = "...", ar = "..." }``
     title: str
+    title_i18n: dict[str, str] = {}
     from_address: str
     reply_to: str | None = None
     mail: str = "outbox"
@@ -226,6 +305,13 @@ class ListConfig(_Section):
     subscribers_file: str | None = None
     fallback_language: Language | None = None
     description: str = ""
+    description_i18n: dict[str, str] = {}
+    # --- every reader in their own language (issue 15) ---
+    #: stories in other languages than the reader's: a separate "In other languages"
+    #: part ("section"), after the reader's own in the same list ("fill"), or never ("none")
+    fallback: Literal["section", "fill", "none"] = "section"
+    #: a variant without any story in its language: send the fallbacks, or "skip" it
+    empty_language: Literal["skip", "fallback"] = "fallback"
     # an edition variant with no new stories: "skip" it, or "send" it anyway
     empty_edition: Literal["skip", "send"] = "skip"
     # readers who chose the weekly digest get one edition on this day (the list's zone)
@@ -244,6 +330,26 @@ class ListConfig(_Section):
     # the desk: where a test send goes when no address is given
     test_recipients: list[str] = Field(default_factory=list)
     test_send_limit: int = Field(default=20, ge=1)  # test messages per list and hour
+
+    @model_validator(mode="before")
+    @classmethod
+    def _per_language(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            default = str(data.pop("_default_language", "en"))
+            for name in ("title", "description"):
+                if f"{name}_i18n" in data and isinstance(data.get(name), dict):
+                    raise ValueError(f"{name}_i18n: set {name} = {{ lang = ... }} instead")
+                _translatable(data, name, default)
+        return data
+
+    def title_in(self, language: str) -> str:
+        """The list's title in ``language`` (``title = { ar = ... }``), else ``title``."""
+        return in_language(self.title_i18n, language, self.title)
+
+    def description_in(self, language: str) -> str:
+        """The list's description in ``language``, else ``description``."""
+        return in_language(self.description_i18n, language, self.description)
 
 
 class FileMailConfig(_Section):
@@ -503,6 +609,8 @@ class WebConfig(_Section):
     languages: tuple[Language, ...] = ()
     #: topics offered on the sign-up form and preference center
     topics: tuple[str, ...] = ()
+    #: a topic's name per language: ``topic_names = { climate = { ar = "المناخ" } }``
+    topic_names: dict[str, dict[Language, str]] = {}
     confirm_max_age_hours: int = Field(default=48, ge=1)
     #: sign-ups allowed per hour for one address, and for one client address
     signup_limit_per_address: int = Field(default=3, ge=1)
@@ -513,6 +621,17 @@ class WebConfig(_Section):
     trusted_proxies: int = Field(default=0, ge=0, le=5)
     #: where the web archive of editions (data_dir/archive) is served; default base_url + /archive
     archive_url: str | None = None
+
+    def topic_name(self, topic: str, language: str) -> str:
+        """A topic's name in ``language`` (``topic_names``), else the topic itself."""
+        names = self.topic_names.get(topic)
+        if names is None:  # a story section is compared without case or spacing
+            key = " ".join(topic.casefold().split())
+            names = next(
+                (v for k, v in self.topic_names.items() if " ".join(k.casefold().split()) == key),
+                {},
+            )
+        return in_language(names, language, topic)
 
 
 # --- workers (issue 9) -------------------------------------------------------
@@ -592,6 +711,20 @@ class Settings(_Section):
     scheduler: SchedulerConfig = SchedulerConfig()
     queue: QueueConfig | None = None  # workers (issue 9)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _list_languages(cls, data: Any) -> Any:
+        """Tell each list the default language: its per-language title falls back to it."""
+        if isinstance(data, dict) and isinstance(data.get("lists"), dict):
+            newsroom = data.get("newsroom")
+            default = newsroom.get("default_language", "en") if isinstance(newsroom, dict) else "en"
+            data = dict(data)
+            data["lists"] = {
+                name: {**lst, "_default_language": default} if isinstance(lst, dict) else lst
+                for name, lst in data["lists"].items()
+            }
+        return data
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
         for group in ("sources", "lists", "mail", "social"):
@@ -606,6 +739,9 @@ class Settings(_Section):
                 raise ValueError(
                     f"lists.{name}.mail: no mail transport named {lst.mail!r} (known: {known})"
                 )
+        for topic in self.web.topic_names:
+            if topic not in self.web.topics:
+                raise ValueError(f"web.topic_names.{topic}: not one of web.topics")
         for channel in self.scheduler.post_on_publish:
             if channel not in self.social:
                 known = ", ".join(sorted(self.social)) or "none"

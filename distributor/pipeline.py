@@ -146,6 +146,7 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
         fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
         window=inputs.window,
         send_empty=cfg.empty_edition == "send",
+        policy=cfg,
         segment_for=segment_for,
         window_for=inputs.window_for,
     )
@@ -198,6 +199,7 @@ def plan_list(ctx: Context, list_name: str, cfg: ListConfig) -> Selection:
         fallbacks=(cfg.fallback_language, ctx.settings.newsroom.default_language),
         window=inputs.window,
         send_empty=cfg.empty_edition == "send",
+        policy=cfg,
         window_for=inputs.window_for,
     )
     return Selection(plans, due)
@@ -268,6 +270,7 @@ def card_maker(ctx: Context) -> CardMaker:
         ctx.settings.data_path("cards"),
         brand_name=ctx.settings.newsroom.name,
         brand_color=ctx.settings.newsroom.brand_color,
+        section_label=ctx.settings.web.topic_name,
         session=ctx.session,
         policy=AddressPolicy.allowing(*share.image_allow_networks),
         limits=FetchLimits(max_bytes=share.image_max_bytes, timeout=share.image_timeout),

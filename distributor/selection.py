@@ -19,12 +19,22 @@ set of topics a reader chose; readers without topics form the segment
    unless the story is flagged ``resend`` by an editor and was updated after
    it was sent; nor a story whose URL or normalized title was sent;
 5. for a segment, only stories in one of its topics (story sections);
-6. ranked by editor pin, then priority, then recency;
-7. duplicates removed (same canonical URL or same normalized title; the
+6. ranked language first: the stories in the reader's own language (its
+   chain without the list fallbacks: ``pt-BR -> pt``) lead and fill first,
+   so the lead story and the subject line come from them whenever one
+   exists; then editor pin, priority, recency.  A pin (and an exclusion, made
+   by the caller) applies to the whole translation group, in every language;
+7. stories in other languages only after, as the list's ``fallback`` says:
+   ``section`` (the default) and ``fill`` keep them after the reader's own,
+   ``none`` leaves them out;
+8. duplicates removed (same canonical URL or same normalized title; the
    better-ranked one stays);
-8. at most ``max_stories``.
+9. at most ``max_stories``.
 
 A variant with no story is left out, unless the list sends empty editions.
+A variant with no story in its own language follows ``empty_language``:
+``fallback`` (the default) sends the stories of the fallback languages,
+``skip`` sends nothing.
 """
 
 from __future__ import annotations
@@ -33,9 +43,34 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
 from distributor.models import Story, StoryStatus, Subscriber
 from distributor.sources.normalize import normalized_title
+
+Fallback = Literal["section", "fill", "none"]
+EmptyLanguage = Literal["skip", "fallback"]
+
+
+class LanguageOptions(Protocol):
+    """A list's language options (a :class:`~distributor.config.ListConfig` has them)."""
+
+    @property
+    def fallback(self) -> Fallback: ...
+
+    @property
+    def empty_language(self) -> EmptyLanguage: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LanguagePolicy:
+    """The default language options: a separate part for other languages; never empty."""
+
+    fallback: Fallback = "section"
+    empty_language: EmptyLanguage = "fallback"
+
+
+DEFAULT_POLICY = LanguagePolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +113,11 @@ class EditionPlan:
     #: how many readers the variant has (streamed runs leave ``recipients`` empty)
     readers: int = 0
 
+    @property
+    def own_language(self) -> tuple[Story, ...]:
+        """The stories in the variant's own language (they come first)."""
+        return tuple(s for s in self.stories if speaks(self.language, s.language))
+
 
 def normalize_language(tag: str) -> str:
     """``pt_br`` / ``PT-br`` -> ``pt-BR``; ``zh-hant`` -> ``zh-Hant``."""
@@ -99,6 +139,46 @@ def language_chain(language: str, *fallbacks: str | None) -> list[str]:
         if fb:
             chain.append(normalize_language(fb))
     return list(dict.fromkeys(chain))
+
+
+def own_chain(language: str) -> list[str]:
+    """A reader's own languages, without the list fallbacks: ``pt-BR`` -> ``pt-BR, pt``."""
+    return language_chain(language)
+
+
+def speaks(reader: str, story: str) -> bool:
+    """Whether a story in ``story``'s language is in ``reader``'s own language.
+
+    The reader's tag and its parents match (a ``pt-BR`` reader reads ``pt``),
+    and so do regional tags under them (an ``en`` reader reads ``en-GB``).
+    """
+    lang = normalize_language(story) if story else ""
+    for own in own_chain(reader) if reader else []:
+        if lang == own or lang.startswith(own + "-"):
+            return True
+    return False
+
+
+def resolve_language(tag: str, offered: Sequence[str], default: str) -> str:
+    """The configured language nearest to a reader's ``tag``; ``default`` when none is near.
+
+    ``zh-Hant-TW`` -> ``zh`` when ``zh`` is offered; ``xx`` or ``""`` -> ``default``.
+    Never raises: a bad tag is just far from every language.
+    """
+    offered_norm = [normalize_language(o) for o in offered if o]
+    if not tag or not tag.strip():
+        return normalize_language(default)
+    lang = normalize_language(tag.strip())
+    if lang in offered_norm:
+        return lang
+    for parent in own_chain(lang)[1:]:
+        if parent in offered_norm:
+            return parent
+    base = lang.split("-")[0]
+    regional = sorted(o for o in offered_norm if o.split("-")[0] == base)
+    if regional:
+        return regional[0]
+    return normalize_language(default)
 
 
 def topic_key(topic: str) -> str:
@@ -163,6 +243,9 @@ def plan_editions(
     send_empty: bool = False,
     segment_for: Callable[[Subscriber], str] = segment_of,
     window_for: Callable[[str], Window] | None = None,
+    policy: LanguageOptions = DEFAULT_POLICY,
+    languages: Sequence[str] = (),
+    default_language: str = "en",
 ) -> list[EditionPlan]:
     """One plan per (reader language, segment) that has at least one new story.
 
@@ -171,10 +254,19 @@ def plan_editions(
     plan instead of none.  ``segment_for`` names each reader's segment and
     ``window_for`` gives a segment its own window (weekly readers); by default
     every reader is segmented by topics and every variant uses ``window``.
+    ``policy``: the list's ``fallback`` and ``empty_language`` (see the module docstring).  With
+    ``languages`` (those the newsroom publishes in), a reader whose language
+    is not one of them gets the nearest (:func:`resolve_language`), else
+    ``default_language``.
     """
     readers: dict[tuple[str, str], list[Subscriber]] = defaultdict(list)
     for sub in recipients:
-        readers[(normalize_language(sub.language), segment_for(sub))].append(sub)
+        lang = (
+            resolve_language(sub.language, languages, default_language)
+            if languages
+            else normalize_language(sub.language)
+        )
+        readers[(lang, segment_for(sub))].append(sub)
     plans = plan_variants(
         candidates=candidates,
         variants={v: len(subs) for v, subs in readers.items()},
@@ -184,6 +276,7 @@ def plan_editions(
         window=window,
         send_empty=send_empty,
         window_for=window_for,
+        policy=policy,
     )
     return [replace(p, recipients=tuple(readers[(p.language, p.segment)])) for p in plans]
 
@@ -198,9 +291,11 @@ def plan_variants(
     window: Window,
     send_empty: bool = False,
     window_for: Callable[[str], Window] | None = None,
+    policy: LanguageOptions = DEFAULT_POLICY,
 ) -> list[EditionPlan]:
     """:func:`plan_editions` without the readers: ``variants`` maps (language, segment)
     to its number of readers; the plans carry that number and no recipients."""
+    fallback, empty_language = policy.fallback, policy.empty_language
     wrapped = [c if isinstance(c, Candidate) else Candidate(c) for c in candidates]
     by_group: dict[str, dict[str, Candidate]] = defaultdict(dict)
     for c in wrapped:
@@ -214,6 +309,9 @@ def plan_variants(
         old = versions.get(lang)
         if old is None or _newer(s, old.story):  # two of one group in one language: the newest
             versions[lang] = c
+    # a pin or a priority set on one version holds for every translation of the story
+    pinned_groups = {g for g, vs in by_group.items() if any(c.pinned for c in vs.values())}
+    priority = {g: max(c.priority for c in vs.values()) for g, vs in by_group.items()}
 
     plans = []
     for language, segment in sorted(variants):
@@ -228,10 +326,22 @@ def plan_variants(
                 continue
             if topics and not topics & {topic_key(t) for t in pick.story.sections}:
                 continue
-            chosen.append(pick)
-        chosen.sort(key=_rank)
+            if fallback == "none" and not speaks(language, pick.story.language):
+                continue
+            chosen.append(
+                replace(pick, pinned=group in pinned_groups, priority=priority[group])
+                if pick.pinned != (group in pinned_groups) or pick.priority != priority[group]
+                else pick
+            )
+        chosen.sort(key=lambda c: _rank(c, language))
         resent = {c.story.id for c in chosen if c.story.group in history.groups}
         stories = _dedupe([c.story for c in chosen], history, resent)[:max_stories]
+        if (
+            stories
+            and empty_language == "skip"
+            and not any(speaks(language, s.language) for s in stories)
+        ):
+            stories = []
         if stories or send_empty:
             plans.append(
                 EditionPlan(
@@ -265,9 +375,11 @@ def _wanted(c: Candidate, group: str, history: SentHistory, window: Window) -> b
     return c.resend and updated is not None and updated > sent_at
 
 
-def _rank(c: Candidate) -> tuple[int, int, float, str]:
+def _rank(c: Candidate, language: str) -> tuple[int, int, int, float, str]:
+    """Own language first, then pin, priority, recency (the id breaks ties)."""
     published = c.story.published_at.timestamp() if c.story.published_at else 0.0
-    return (0 if c.pinned else 1, -c.priority, -published, c.story.id)
+    own = 0 if speaks(language, c.story.language) else 1
+    return (own, 0 if c.pinned else 1, -c.priority, -published, c.story.id)
 
 
 def _newer(a: Story, b: Story) -> bool:

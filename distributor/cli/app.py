@@ -17,6 +17,7 @@ from distributor.cli.common import (
     errors_as_one_line,
     open_context,
 )
+from distributor.service.checks import check_catalogs
 from distributor.report import RunReport
 from distributor.service import Context
 from distributor.service.daily import run as run_pipeline
@@ -118,6 +119,7 @@ def config_check(state: CliState, as_json: bool) -> None:
     """Validate the configuration and say which file was read."""
     with errors_as_one_line(state):
         settings = state.settings()
+        check_catalogs()  # issue 15: a broken .po file is named with its line
     summary = {
         "config": str(settings.config_path),
         "data_dir": str(settings.data_dir),

@@ -48,6 +48,7 @@ from distributor.render.fastmime import (
     message_id_for,
 )
 from distributor.render.personal import LinkSigner, Personal, header_safe, mailto_prefix
+from distributor.selection import speaks
 from distributor.tokens import Tokens
 
 __all__ = [
@@ -246,6 +247,27 @@ class DigestRenderer:
                 return str(translations.gettext("Email"))
             return _NETWORK_LABELS.get(network, network.replace("_", " ").title())
 
+        def own(story: Story) -> bool:
+            return speaks(lang, story.language)
+
+        def language_name(tag: str) -> str:
+            """A story's language named in the edition's language (``الإنجليزية``)."""
+            return i18n.language_name(tag, lang)
+
+        # the reader's own language first; the rest after, as the list's fallback says
+        stories = list(stories)
+        own_stories = [s for s in stories if own(s)]
+        others = [s for s in stories if not own(s)]
+        if not own_stories:  # nothing in the reader's language: the fallbacks are the edition
+            own_stories, others = others, []
+        ordered = own_stories + others
+        lead = ordered[0] if ordered else None
+        if getattr(list_config, "fallback", "section") == "section":
+            parts = [("more", own_stories[1:]), ("other", others)]
+        else:
+            parts = [("more", ordered[1:]), ("other", [])]
+        numbers = {s.id: i for i, s in enumerate(ordered, 1)}
+        list_title = list_config.title_in(lang)
         tz = ZoneInfo(list_config.timezone)
         return {
             "lang": lang,
@@ -254,17 +276,25 @@ class DigestRenderer:
             "end": "left" if rtl else "right",
             "align": "right" if rtl else "left",
             "font_stack": i18n.font_stack(lang),
+            "story_font": i18n.font_stack,
             "newsroom": self.settings.newsroom,
             "list": list_config,
+            "list_title": list_title,
+            "list_description": list_config.description_in(lang),
             "list_name": edition.list_name,
             "edition": edition,
             # the editor's intro (issue 14): sanitized when it was saved
             "intro_html": Markup(edition.intro_html),
             "intro_text": edition.intro_text,
             "date": i18n.long_date(edition.created_at.astimezone(tz).date(), lang),
-            "lead": stories[0] if stories else None,
-            "stories": list(stories[1:]),
-            "all_stories": list(stories),
+            "lead": lead,
+            "stories": ordered[1:],
+            "all_stories": ordered,
+            "parts": parts,
+            "text_parts": [("more", [lead, *parts[0][1]] if lead else []), parts[1]],
+            "story_number": lambda story: numbers.get(story.id, 0),
+            "own": own,
+            "language_name": language_name,
             "story_count": len(stories),
             "links": links,
             "greeting": personal.greeting,
@@ -474,7 +504,9 @@ class DigestRenderer:
                 str(translations.gettext("Hello,")),
             )
             self._greetings[language] = greetings
-        greeting = greetings[0] % {"name": name} if name else greetings[1]
+        # the name in Unicode isolates (FSI ... PDI): an Arabic name in an English greeting
+        # (or a Latin one in an Arabic greeting) keeps its direction in HTML and text alike
+        greeting = greetings[0] % {"name": f"\u2068{name}\u2069"} if name else greetings[1]
         unsub, prefs, token = self.signer.links(subscriber.id, list_name)
         return Personal(greeting, unsub, prefs, token)
 
@@ -669,11 +701,11 @@ class DigestRenderer:
         ctx = self._context(edition, stories, links, list_config, Personal("", "", "", ""))
         pages = dict(story_pages or {})
         ctx["story_href"] = lambda story: pages.get(story.id, story.url)
-        lead = stories[0] if stories else None
-        ctx["page_title"] = f"{list_config.title} · {ctx['date']}" + (
+        lead = ctx["lead"]
+        ctx["page_title"] = f"{ctx['list_title']} · {ctx['date']}" + (
             f": {lead.title}" if lead else ""
         )
-        description = (lead.summary_text if lead else "") or list_config.description
+        description = (lead.summary_text if lead else "") or ctx["list_description"]
         ctx["description"] = " ".join(description.split())[:300]
         locale = i18n.babel_locale(edition.language)
         ctx["og_locale"] = (

@@ -278,8 +278,12 @@ class CardMaker:
         policy: AddressPolicy | None = None,
         limits: FetchLimits | None = None,
         chain_factory: Callable[[str], FontChain] = FontChain,
+        section_label: Callable[[str, str], str] | None = None,
     ) -> None:
+        """``section_label(section, language)``: the section's name in the story's
+        language (the configured topic names); by default the section as written."""
         self.directory = directory
+        self.section_label = section_label
         self.brand_name = brand_name
         self.brand_color = brand_color
         self.session = session
@@ -294,8 +298,15 @@ class CardMaker:
             self._setters[language] = TextSetter(self._chain_factory(language), language)
         return self._setters[language]
 
-    def fingerprint(self, story: Story) -> str:
+    def section(self, story: Story) -> str:
+        """The label of the story's first section, in the story's language."""
         section = story.sections[0] if story.sections else ""
+        if section and self.section_label is not None:
+            return self.section_label(section, story.language) or section
+        return section
+
+    def fingerprint(self, story: Story) -> str:
+        section = self.section(story)
         image = story.image_url if self.session is not None else None
         data = [
             CARD_VERSION,
@@ -309,7 +320,7 @@ class CardMaker:
         return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:24]
 
     def alt_text(self, story: Story) -> str:
-        section = story.sections[0] if story.sections else ""
+        section = self.section(story)
         parts = [story.title]
         if section:
             parts.append(section)
@@ -399,7 +410,7 @@ class CardMaker:
         setter = self.setter(story.language)
         m = spec.margin
         start, end = m, width - m
-        section = story.sections[0] if story.sections else ""
+        section = self.section(story)
         label = spec.label
         brand_line = _fit_one_line(setter, self.brand_name.upper(), label, end - start)
         setter.draw_line(

@@ -9,12 +9,12 @@ from typing import Any, cast
 
 from flask import current_app, render_template, request
 
-from distributor.config import Settings
+from distributor.config import ListConfig, Settings
 from distributor.render import i18n as digest_i18n
 from distributor.store import Store
 from distributor.store.web import WebStore
 from distributor.tokens import Tokens
-from distributor.web.i18n import strings_for
+from distributor.web.i18n import fmt, strings_for
 
 Clock = Callable[[], datetime]
 CLOCK_KEY = "DISTRIBUTOR_CLOCK"
@@ -56,39 +56,81 @@ def page_languages(settings: Settings) -> list[str]:
 
 
 def reader_language(preferred: str | None = None) -> str:
-    """The page language: ``?lang=``, the reader's own, then Accept-Language, then default."""
+    """The page language: ``?lang=``, the reader's own, then Accept-Language, then default.
+
+    Always one of the offered languages (``pt-PT`` -> ``pt``, ``ar-EG`` -> ``ar``);
+    an unknown or malformed tag is skipped, never an error.
+    """
     settings = deps().settings
     offered = page_languages(settings)
     for cand in (request.args.get("lang"), preferred):
-        if cand and digest_i18n.base_language(cand) in {
-            digest_i18n.base_language(o) for o in offered
-        }:
-            return cand
+        match = _offered_match(cand, offered)
+        if match:
+            return match
     best = request.accept_languages.best_match(offered)
+    if best is None:  # Accept-Language: pt-PT, de-CH ... matched on the base language
+        for value, _quality in request.accept_languages:
+            best = _offered_match(value, offered)
+            if best:
+                break
     return best or settings.newsroom.default_language
+
+
+def _offered_match(tag: str | None, offered: list[str]) -> str | None:
+    """The offered language for ``tag``: itself, else one with its base language."""
+    if not tag or not tag.strip() or tag == "*":
+        return None
+    norm = tag.strip().replace("_", "-").lower()
+    by_lower = {o.replace("_", "-").lower(): o for o in offered}
+    if norm in by_lower:
+        return by_lower[norm]
+    base = digest_i18n.base_language(norm)
+    if base in by_lower:
+        return by_lower[base]
+    regional = sorted(o for o in offered if digest_i18n.base_language(o) == base)
+    return regional[0] if regional else None
 
 
 def render_page(template: str, *, lang: str, status: int = 200, **context: Any) -> Any:
     """A reader-facing page in ``lang`` (strings, ``lang`` and ``dir`` set)."""
     settings = deps().settings
+
+    def list_title(cfg: ListConfig) -> str:
+        return cfg.title_in(lang)
+
+    def list_description(cfg: ListConfig) -> str:
+        return cfg.description_in(lang)
+
+    def topic_name(topic: str) -> str:
+        return settings.web.topic_name(topic, lang)
+
     html = render_template(
         template,
         lang=lang,
         dir=digest_i18n.direction(lang),
+        text_dir=digest_i18n.direction,
+        font_stack=digest_i18n.font_stack(lang),
         t=strings_for(lang),
+        fmt=fmt,
+        list_title=list_title,
+        list_description=list_description,
+        topic_name=topic_name,
         newsroom=settings.newsroom,
         **context,
     )
     return html, status, {"Content-Language": lang}
 
 
-def message_page(title_key: str, body_key: str, *, lang: str, status: int = 200, **fmt: str) -> Any:
-    """A page that only says something (errors, confirmations)."""
+def message_page(
+    title_key: str, body_key: str, *, lang: str, status: int = 200, **values: str
+) -> Any:
+    """A page that only says something (errors, confirmations); the values (an address,
+    a list title) are escaped and isolated in ``<bdi>``."""
     t = strings_for(lang)
     return render_page(
         "message.html.j2",
         lang=lang,
         status=status,
         title=t[title_key],
-        body=t[body_key].format(**fmt),
+        body=fmt(t[body_key], **values),
     )

@@ -36,7 +36,7 @@ def confirmation_message(
     """
     address = sending_form(email)
     t = strings_for(language)
-    title = header_safe(list_config.title)
+    title = header_safe(list_config.title_in(language))
     subject = header_safe(t["confirm_mail_subject"].format(list=title))
     body = t["confirm_mail_body"].format(email=email, list=title, hours=hours, url=url)
     sender = header_safe(list_config.from_address)

@@ -1,12 +1,23 @@
-"""Strings of the reader-facing pages (sign-up, confirm, preferences, unsubscribe).
+"""Strings of the reader-facing pages (sign-up, confirm, preferences, unsubscribe)
+and of the confirmation mail.
 
-Like the digest's catalogue: en, ar, ja, es and fr; a key missing in a
-language falls back to English.
+``EN`` holds each string's key and its English text.  The translations live in
+the gettext catalogs ``distributor/render/locale/<lang>/LC_MESSAGES/web.po``
+(Babel), one entry per key: ``msgctxt`` is the key, ``msgid`` the English text
+(so one English word can have two translations, as ``Unsubscribe`` the title
+and the button).  A string a catalog lacks falls back to English; a test fails
+when a catalog lacks one.  The strings take ``str.format`` placeholders
+(``{list}``, ``{email}``).
 """
 
 from __future__ import annotations
 
-from distributor.render.i18n import base_language
+from functools import cache
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from distributor.render.i18n import WEB_DOMAIN, Catalogs
 
 EN: dict[str, str] = {
     "signup_title": "Subscribe to {list}",
@@ -66,142 +77,22 @@ EN: dict[str, str] = {
     "If it was not you, ignore this email: nothing more will be sent.",
 }
 
-STRINGS: dict[str, dict[str, str]] = {
-    "en": EN,
-    "fr": {
-        "signup_title": "Abonnez-vous à {list}",
-        "signup_intro": "Recevez les articles de {newsroom} par courriel.",
-        "email": "Adresse électronique",
-        "name": "Nom (facultatif)",
-        "language": "Langue",
-        "topics": "Thèmes",
-        "topics_all": "Laissez vide pour recevoir tous les thèmes.",
-        "frequency": "Fréquence",
-        "daily": "Quotidienne",
-        "weekly": "Hebdomadaire",
-        "timezone": "Fuseau horaire",
-        "list": "Lettre",
-        "subscribe": "S'abonner",
-        "check_title": "Consultez votre boîte de réception",
-        "check_body": "Si {email} peut s'abonner, un courriel de confirmation est en route. "
-        "Ouvrez le lien qu'il contient pour recevoir {list}.",
-        "confirm_title": "Confirmez votre abonnement",
-        "confirm_body": "Confirmez que {email} souhaite recevoir {list}.",
-        "confirm_button": "Confirmer mon abonnement",
-        "confirmed_title": "Vous êtes abonné·e",
-        "confirmed_body": "Merci : {email} recevra {list}.",
-        "bad_link_title": "Ce lien n'est pas valide",
-        "bad_link_body": "Le lien est incomplet ou a été modifié. Utilisez le lien de votre "
-        "courriel tel quel, ou abonnez-vous à nouveau.",
-        "expired_title": "Ce lien a expiré",
-        "expired_body": "Les liens de confirmation sont valables {hours} heures. "
-        "Abonnez-vous à nouveau.",
-        "unsub_title": "Se désabonner",
-        "unsub_body": "Ne plus envoyer {list} à {email} ?",
-        "unsub_button": "Se désabonner",
-        "unsubscribed_title": "Vous êtes désabonné·e",
-        "unsubscribed_body": "{email} ne recevra plus {list}.",
-        "resubscribe": "Se réabonner",
-        "prefs_title": "Vos préférences",
-        "prefs_body": "Réglages de {email} pour {list}.",
-        "save": "Enregistrer",
-        "saved": "Vos préférences sont enregistrées.",
-        "prefs_status": "Statut : {status}",
-        "status_subscribed": "abonné·e",
-        "status_unsubscribed": "désabonné·e",
-        "status_pending": "en attente de confirmation",
-        "status_suppressed": "bloqué·e",
-        "invalid_email": "Cette adresse n'est pas valide : {reason}",
-        "invalid_field": "Vérifiez ce champ : {field}",
-        "too_many_title": "Trop de demandes",
-        "too_many_body": "Trop d'inscriptions demandées. Réessayez dans une heure.",
-        "confirm_mail_subject": "Confirmez votre abonnement à {list}",
-    },
-    "es": {
-        "signup_title": "Suscríbete a {list}",
-        "signup_intro": "Recibe las noticias de {newsroom} por correo.",
-        "email": "Correo electrónico",
-        "name": "Nombre (opcional)",
-        "language": "Idioma",
-        "topics": "Temas",
-        "frequency": "Frecuencia",
-        "daily": "Diaria",
-        "weekly": "Semanal",
-        "timezone": "Zona horaria",
-        "subscribe": "Suscribirme",
-        "check_title": "Revisa tu bandeja de entrada",
-        "confirm_title": "Confirma tu suscripción",
-        "confirm_button": "Confirmar mi suscripción",
-        "confirmed_title": "Ya estás suscrito",
-        "bad_link_title": "Este enlace no es válido",
-        "expired_title": "Este enlace ha caducado",
-        "unsub_title": "Darse de baja",
-        "unsub_button": "Darme de baja",
-        "unsubscribed_title": "Te has dado de baja",
-        "resubscribe": "Suscribirme de nuevo",
-        "prefs_title": "Tus preferencias",
-        "prefs_status": "Estado: {status}",
-        "status_subscribed": "suscrito",
-        "status_unsubscribed": "dado de baja",
-        "status_pending": "pendiente de confirmación",
-        "save": "Guardar",
-        "confirm_mail_subject": "Confirma tu suscripción a {list}",
-    },
-    "ar": {
-        "signup_title": "اشترك في {list}",
-        "signup_intro": "تصلك أخبار {newsroom} عبر البريد الإلكتروني.",
-        "email": "البريد الإلكتروني",
-        "name": "الاسم (اختياري)",
-        "language": "اللغة",
-        "topics": "المواضيع",
-        "frequency": "عدد المرات",
-        "daily": "يومياً",
-        "weekly": "أسبوعياً",
-        "timezone": "المنطقة الزمنية",
-        "subscribe": "اشترك",
-        "check_title": "تحقق من بريدك الوارد",
-        "confirm_title": "أكّد اشتراكك",
-        "confirm_button": "تأكيد الاشتراك",
-        "confirmed_title": "تم اشتراكك",
-        "bad_link_title": "هذا الرابط غير صالح",
-        "expired_title": "انتهت صلاحية هذا الرابط",
-        "unsub_title": "إلغاء الاشتراك",
-        "unsub_button": "إلغاء الاشتراك",
-        "unsubscribed_title": "تم إلغاء اشتراكك",
-        "resubscribe": "اشترك من جديد",
-        "prefs_title": "تفضيلاتك",
-        "save": "حفظ",
-        "confirm_mail_subject": "أكّد اشتراكك في {list}",
-    },
-    "ja": {
-        "signup_title": "{list}に登録",
-        "signup_intro": "{newsroom}のニュースをメールでお届けします。",
-        "email": "メールアドレス",
-        "name": "お名前（任意）",
-        "language": "言語",
-        "topics": "トピック",
-        "frequency": "配信頻度",
-        "daily": "毎日",
-        "weekly": "毎週",
-        "timezone": "タイムゾーン",
-        "subscribe": "登録する",
-        "check_title": "受信トレイをご確認ください",
-        "confirm_title": "登録の確認",
-        "confirm_button": "登録を確定する",
-        "confirmed_title": "登録が完了しました",
-        "bad_link_title": "このリンクは無効です",
-        "expired_title": "このリンクの有効期限が切れました",
-        "unsub_title": "配信停止",
-        "unsub_button": "配信を停止する",
-        "unsubscribed_title": "配信を停止しました",
-        "resubscribe": "再登録する",
-        "prefs_title": "配信設定",
-        "save": "保存",
-        "confirm_mail_subject": "{list}への登録を確認してください",
-    },
-}
+_CATALOGS = Catalogs(domain=WEB_DOMAIN)
+
+
+@cache
+def _strings(tag: str) -> dict[str, str]:
+    translations = _CATALOGS.translations(tag)
+    return {key: str(translations.pgettext(key, english)) for key, english in EN.items()}
 
 
 def strings_for(tag: str) -> dict[str, str]:
     """Every page string in ``tag``'s language, English where a translation is missing."""
-    return {**EN, **STRINGS.get(base_language(tag), {})}
+    return dict(_strings(tag or "en"))
+
+
+def fmt(text: str, **values: Any) -> Markup:
+    """``text.format(**values)`` for an HTML page: the text escaped, each value escaped
+    and isolated in ``<bdi>`` (an address or an English list title in an Arabic
+    sentence keeps its own direction and does not reorder the sentence around it)."""
+    return escape(text).format(**{k: Markup("<bdi>{0}</bdi>").format(v) for k, v in values.items()})

@@ -101,7 +101,7 @@ def signup() -> Any:
     lang = reader_language(request.form.get("language"))
     t = strings_for(lang)
     list_name = _list_name(request.form.get("list"))
-    list_title = settings.lists[list_name].title
+    list_title = settings.lists[list_name].title_in(lang)
     form: dict[str, Any] = {
         "email": request.form.get("email", "").strip(),
         "name": " ".join(request.form.get("name", "").split())[:200],
@@ -248,7 +248,7 @@ def confirm(token: str) -> Any:
     outcome = d.web.confirm(
         sub.id, conf.list_name, preferences_from(conf.preferences, current), d.clock()
     )
-    title = d.settings.lists[conf.list_name].title
+    title = d.settings.lists[conf.list_name].title_in(lang)
     if outcome == SUPPRESSED:
         return message_page("suppressed_title", "suppressed_body", lang=lang, status=403)
     return message_page("confirmed_title", "confirmed_body", lang=lang, email=sub.email, list=title)

@@ -25,6 +25,10 @@ TITLES = {
     "ja": "4か国がマレル川の水を分け合う条約に署名",
     "es": "Cuatro países firman un tratado para compartir el río Marel",
     "fr": "Quatre pays signent un traité pour partager le fleuve Marel",
+    "de": "Vier Länder unterzeichnen einen Vertrag über das Wasser des Marel",
+    "pt-BR": "Quatro países assinam um tratado para dividir o rio Marel",
+    "pt": "Quatro países assinam um tratado para partilhar o rio Marel",
+    "he": "ארבע מדינות חותמות על אמנה לחלוקת מי נהר מרל",
 }
 
 

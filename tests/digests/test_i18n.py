@@ -41,12 +41,18 @@ def extracted_ids() -> set[str | tuple[str, str]]:
     return ids
 
 
+#: every language the sample newsroom and issue 15 name: its readers' pages and mail are
+#: wholly in it (folder names: pt_BR)
+CATALOG_LANGUAGES = (*LANGUAGES, "de", "pt", "pt_BR", "he")
+
+
 def test_every_sample_language_has_a_complete_catalog() -> None:
-    assert set(LANGUAGES) <= set(i18n.catalog_languages())
+    assert {x.replace("_", "-") for x in CATALOG_LANGUAGES} <= set(i18n.catalog_languages())
     wanted = extracted_ids()
     assert "Read more" in wanted and "Hello %(name)s," in wanted
+    assert "Read more: %(title)s" in wanted and "In other languages" in wanted
     assert ("%(num)s story in this edition", "%(num)s stories in this edition") in wanted
-    for lang in LANGUAGES:
+    for lang in CATALOG_LANGUAGES:
         path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "digest.po"
         with path.open("rb") as fh:
             catalog = read_po(fh, locale=lang)
@@ -75,6 +81,14 @@ def test_every_sample_language_has_a_complete_catalog() -> None:
             "Meridian Daily · 28 de noviembre de 2026: ",
         ),
         ("fr", "Lire la suite", "28 novembre 2026", "Meridian Daily · 28 novembre 2026\u00a0: "),
+        ("de", "Weiterlesen", "28. November 2026", "Meridian Daily · 28. November 2026: "),
+        (
+            "pt-BR",
+            "Continuar lendo",
+            "28 de novembro de 2026",
+            "Meridian Daily · 28 de novembro de 2026: ",
+        ),
+        ("pt", "Continuar a ler", "28 de novembro de 2026", "Meridian Daily · 28 de novembro"),
     ],
 )
 def test_digest_speaks_the_language(
@@ -127,11 +141,11 @@ def test_language_without_catalog_gets_english_strings_and_its_own_dates(
     renderer: DigestRenderer, settings: Settings
 ) -> None:
     stories = make_stories("en", 2)
-    edition = edition_for("de", stories)
+    edition = edition_for("it", stories)
     variant = renderer.render(edition, stories, {}, settings.lists["daily"])
     assert "Read more" in variant.text
-    assert "28. November 2026" in variant.text
-    assert 'lang="de" dir="ltr"' in variant.html
+    assert "28 novembre 2026" in variant.text
+    assert 'lang="it" dir="ltr"' in variant.html
 
 
 @pytest.mark.parametrize("lang", ["ar", "he", "fa", "ur"])
@@ -179,3 +193,60 @@ def test_languages_listing_for_other_callers() -> None:
     assert set(LANGUAGES) <= set(i18n.STRINGS)
     assert i18n.STRINGS["ja"]["Read more"] == "続きを読む"
     assert i18n.catalog_strings("fr")["Unsubscribe"] == "Se désabonner"
+
+
+# ------------------------------------------------------------- reader pages (web.po)
+def test_every_reader_page_string_is_translated_in_every_language() -> None:
+    """A test that fails when a catalog lacks a string the reader pages or the
+    confirmation mail use (``distributor.web.i18n.EN`` lists them)."""
+    import string
+
+    from distributor.web.i18n import EN, strings_for
+
+    def fields(text: str) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+    for lang in CATALOG_LANGUAGES:
+        path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "web.po"
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        have = {m.context: m for m in catalog if m.id}
+        missing = set(EN) - set(have)
+        assert not missing, f"{lang}: web.po lacks {sorted(missing)}"
+        for key, english in EN.items():
+            message = have[key]
+            assert message.id == english, f"{lang}: {key} translates an old English text"
+            assert message.string, f"{lang}: empty translation of {key}"
+            assert fields(str(message.string)) == fields(english), f"{lang}: {key} placeholders"
+        strings = strings_for(lang.replace("_", "-"))
+        if lang != "en":
+            same = [k for k in EN if strings[k] == EN[k] and k not in _SAME_IN_EN]
+            assert not same, f"{lang}: still English: {same}"
+
+
+# strings that may read the same as the English in a language (a word both use)
+_SAME_IN_EN = {"name", "list", "prefs_status"}
+
+
+def test_a_broken_catalog_is_named_with_its_file_and_line(tmp_path: Path) -> None:
+    from distributor.errors import ConfigError
+
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "digest.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: fr\\n"\n\nmsgid "Read more"\nmsgstr "Lire"\n'
+        "\nthis is not gettext\n",
+        encoding="utf-8",
+    )
+    (folder / "web.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: fr\\n"\n\n#, python-format\n'
+        'msgid "Hello %(name)s,"\nmsgstr "Bonjour %(nom)s,"\n',
+        encoding="utf-8",
+    )
+    problems = i18n.check_catalogs(tmp_path)
+    where = {(p.path.name, p.line) for p in problems}
+    assert ("digest.po", 8) in where
+    assert ("web.po", 6) in where
+    with pytest.raises(ConfigError, match=r"digest\.po:8"):
+        i18n.verify_catalogs(tmp_path)
+    assert i18n.check_catalogs() == []  # the shipped catalogs are sound

@@ -169,3 +169,28 @@ def test_glyphs_no_font_has_are_reported_not_boxed(tmp_path: Path) -> None:
     assert made.image_problem and "no installed font has glyphs for" in made.image_problem
     assert "U0010fffd" in made.image_problem  # named (escaped), so an editor can find it
     assert maker(tmp_path).card_set(story("en")).image_problem is None
+
+
+@pytest.mark.parametrize(("lang", "label"), [("ja", "世界"), ("ar", "العالم")])
+def test_the_section_label_is_in_the_storys_language(tmp_path: Path, lang: str, label: str) -> None:
+    """Issue 15: the configured topic names (``web.topic_names``) label the card."""
+    need_fonts(lang)
+    names = {"ja": "世界", "ar": "العالم"}
+
+    def section_label(section: str, language: str) -> str:
+        return names.get(language, section) if section.casefold() == "world" else section
+
+    plain = maker(tmp_path)
+    local = CardMaker(
+        tmp_path / "local",
+        brand_name="Meridian World News",
+        brand_color="#0b3d91",
+        section_label=section_label,
+    )
+    s = story(lang)
+    assert plain.section(s) == "World" and local.section(s) == label
+    assert f" · {label} · " in local.alt_text(s) and " · World · " not in local.alt_text(s)
+    assert local.fingerprint(s) != plain.fingerprint(s)  # the cached card is redrawn
+    cards = local.card_set(s)
+    assert cards.image_problem is None and label in cards.og.alt_text
+    assert local.section(story("en")) == "World"  # no English name: as written

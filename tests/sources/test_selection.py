@@ -95,7 +95,7 @@ def test_groups_already_sent_in_that_language_are_not_repeated() -> None:
     stories = [story("a-en", "en", "A"), story("a-fr", "fr", "A", 1), story("b-en", "en")]
     result = plan(stories, [sub(1, "en"), sub(2, "fr")], sent={"en": {"A"}, "fr": set()})
     assert result["en"] == ["b-en"]
-    assert result["fr"] == ["b-en", "a-fr"]  # newest first
+    assert result["fr"] == ["a-fr", "b-en"]  # the reader's own language first
 
 
 def test_nothing_new_means_no_edition() -> None:

@@ -312,7 +312,9 @@ def test_preferences_keep_a_language_the_form_does_not_offer(env: WebEnv) -> Non
     sub = next(s for s in env.store.recipients("daily") if s.language == "pt-BR")
     path = DigestRenderer(env.settings).preferences_url(sub, "daily").removeprefix(BASE)
     page = env.client.get(path).get_data(as_text=True)
-    assert '<option value="pt-BR" selected lang="pt-BR">Português (Brasil)</option>' in page
+    assert (
+        '<option value="pt-BR" selected lang="pt-BR" dir="ltr">Português (Brasil)</option>' in page
+    )
     assert (
         env.client.post(path, data={"language": "pt-BR", "frequency": "weekly"}).status_code == 200
     )

@@ -17,9 +17,9 @@ from distributor.cli.common import (
     errors_as_one_line,
     open_context,
 )
-from distributor.service.checks import check_catalogs
 from distributor.report import RunReport
 from distributor.service import Context
+from distributor.service.checks import check_catalogs
 from distributor.service.daily import run as run_pipeline
 
 

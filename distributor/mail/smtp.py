@@ -31,7 +31,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dkim
 
@@ -44,6 +44,9 @@ from distributor.errors import (
 )
 from distributor.mail.base import CheckResult, MailBackend
 from distributor.models import DeliveryResult, Message
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 #: signed when present: the identity, the content and the one-click unsubscribe headers
 DKIM_HEADERS = (
@@ -70,6 +73,28 @@ class _Smtp(smtplib.SMTP):
         sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        """``smtplib.SMTP.data`` with the dot-stuffing done by ``bytes.replace``.
+
+        smtplib escapes leading dots with a multi-line regular expression, which
+        costs about 0.4 ms on a 60 KB digest, as much as sending it on loopback;
+        ``^`` in multi-line mode matches at the start and after each LF, so
+        replacing LF-dot does exactly the same.  Replies and errors as smtplib's.
+        """
+        if not isinstance(msg, bytes):
+            return super().data(msg)
+        self.putcmd("data")
+        code, repl = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, repl)
+        q = msg.replace(b"\n.", b"\n..")
+        if q[:1] == b".":
+            q = b"." + q
+        if q[-2:] != b"\r\n":
+            q += b"\r\n"
+        self.send(q + b".\r\n")
+        return self.getreply()
 
 
 class _SmtpSsl(smtplib.SMTP_SSL, _Smtp):

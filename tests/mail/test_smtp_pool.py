@@ -196,3 +196,34 @@ def test_a_batch_that_finds_no_free_connection_fails_without_sending(
 def test_pool_size_is_bounded_by_config(tmp_path: Path, size: int) -> None:
     with pytest.raises(ConfigError, match=r"mail\.main\.pool_size"):
         backend_for(tmp_path, 25, f"pool_size = {size}\n")
+
+
+# ------------------------------------------------------------------ DATA
+def test_leading_dots_arrive_intact(tmp_path: Path) -> None:
+    """The connection's own dot-stuffing (bytes.replace, not smtplib's regex): every
+    line starting with a dot, the first included, reaches the server as it was sent."""
+    from dataclasses import replace
+
+    @dataclass
+    class RawRecorder(SmtpRecorder):
+        raw: list[bytes] = field(default_factory=list)
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            self.raw.append(envelope.original_content)
+            return await super().handle_DATA(server, session, envelope)
+
+    recorder = RawRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    bodies = [
+        b"Subject: dots\r\n\r\n.first\r\n..two\r\n.\r\nmid . dot\r\n.",
+        b"Subject: plain\r\n\r\nno dots at all\r\n",
+    ]
+    try:
+        backend = backend_for(tmp_path, controller.port, 'security = "none"\n')
+        msgs = [replace(m, raw=b) for m, b in zip(make_messages(2), bodies, strict=True)]
+        assert [r.state for r in backend.send_batch(msgs)] == ["sent", "sent"]
+        backend.close()
+    finally:
+        controller.stop()
+    assert recorder.raw == [bodies[0] + b"\r\n", bodies[1]]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import requests
 from jinja2 import Environment
 
+from distributor.clock import system_clock as system_clock  # the doors' old name: kept
 from distributor.config import ListConfig, Settings, ShareConfig
 from distributor.dispatch import MAX_ATTEMPTS, Clock, deliver_edition, publish_posts
 from distributor.errors import ConfigError, DistributorError, RenderError, ShareError, SourceError
@@ -62,10 +63,6 @@ class Progress:
 
     def advance(self, label: str, steps: int = 1) -> None:
         """``steps`` more steps of ``label`` are done."""
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -12,6 +12,7 @@ import requests
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
+from distributor.clock import Clock, system_clock
 from distributor.config import Settings, load_settings
 from distributor.errors import DistributorError
 from distributor.pipeline import Context
@@ -26,6 +27,7 @@ EXIT_ERROR, EXIT_PARTIAL = 1, 3
 class CliState:
     config: str | None
     debug: bool
+    clock: Clock = system_clock  # taken once by `main` from the environment (clock.process_clock)
 
     def settings(self) -> Settings:
         return load_settings(self.config)
@@ -78,12 +80,18 @@ def errors_as_one_line(debug: bool) -> Iterator[None]:
 
 
 @contextmanager
-def open_context(settings: Settings, progress: PipelineProgress | None = None) -> Iterator[Context]:
+def open_context(
+    settings: Settings, progress: PipelineProgress | None = None, *, clock: Clock = system_clock
+) -> Iterator[Context]:
     store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     ctx = Context(
-        settings=settings, store=store, session=session, progress=progress or PipelineProgress()
+        settings=settings,
+        store=store,
+        session=session,
+        clock=clock,
+        progress=progress or PipelineProgress(),
     )
     try:
         yield ctx

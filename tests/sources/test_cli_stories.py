@@ -12,6 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from distributor.cli import main
+from tests.conftest import pinned_now
 from tests.sources.conftest import CORPUS, FeedServer, write_settings
 from tests.test_cli import cli as process
 
@@ -24,8 +25,11 @@ class Out:
 
 
 def cli(*args: str, cwd: Path) -> Out:
-    """Run the command in this process, without DISTRIBUTOR_* variables (paths are absolute)."""
-    runner = CliRunner(env={"DISTRIBUTOR_DATA_DIR": None, "DISTRIBUTOR_DATABASE_URL": None})
+    """Run the command in this process, without DISTRIBUTOR_* variables (paths are absolute),
+    its clock pinned at the corpus's NOW (the corpus dates its stories around it)."""
+    runner = CliRunner(
+        env={"DISTRIBUTOR_DATA_DIR": None, "DISTRIBUTOR_DATABASE_URL": None, **pinned_now()}
+    )
     return Out(runner.invoke(main, list(args)))
 
 

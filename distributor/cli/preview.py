@@ -181,7 +181,7 @@ def preview(
         with open_context(settings, clock=state.clock) as ctx:
             result = build_preview(ctx, list_name, language=language, email=email)
         if out is None:
-            stamp = ctx.clock().strftime("%Y%m%dT%H%M%S")
+            stamp = state.clock().strftime("%Y%m%dT%H%M%S")
             out = settings.data_path("previews") / (
                 f"{list_name}-{result.edition.key}-{result.edition.language}-{stamp}.html"
             )

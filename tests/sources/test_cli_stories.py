@@ -7,12 +7,13 @@ error contract is also checked through a real process.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from distributor.cli import main
-from tests.conftest import pinned_now
+from tests.conftest import NOW, pinned_now
 from tests.sources.conftest import CORPUS, FeedServer, write_settings
 from tests.test_cli import cli as process
 
@@ -115,3 +116,20 @@ def test_inspect_errors_are_one_line(tmp_path: Path, feeds: FeedServer) -> None:
     )
     out = cli("--config", str(path), "stories", "inspect", api.url, cwd=tmp_path)
     assert out.returncode == 1 and "give --source NAME of an api source" in out.stderr
+
+
+def test_a_process_runs_on_the_pinned_clock(tmp_path: Path) -> None:
+    """DISTRIBUTOR_TEST_NOW moves "now" for a real process: the same story is scheduled
+    on the corpus's date and published two days later, whatever the calendar says."""
+    path = config(tmp_path, f'[sources.x]\nurl = "{CORPUS / "rss091.xml"}"')
+    args = ("--config", str(path), "stories", "inspect", str(CORPUS / "dates.xml"), "--json")
+    verdicts = {}
+    for label, now in (("then", NOW), ("later", NOW + timedelta(days=2))):
+        out = process(*args, cwd=tmp_path, env=pinned_now(now))
+        assert out.returncode == 0, out.stderr
+        verdicts[label] = {s["title"]: s["verdict"] for s in json.loads(out.stdout)["stories"]}
+    assert verdicts["then"]["Tomorrow"].startswith("scheduled: not selected before 2026-11-29")
+    assert verdicts["later"]["Tomorrow"] == "published: can be selected"
+    refused = process(*args, cwd=tmp_path, env={"DISTRIBUTOR_TEST_NOW": NOW.isoformat()})
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "DISTRIBUTOR_TESTING=1" in refused.stderr

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint format bench clean distclean browser
+.PHONY: run test test-postgres test-future lint format bench clean distclean browser faketime
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,47 @@ test: $(STAMP) browser ## run the test suite (SQLite as the store)
 
 test-postgres: $(STAMP) browser ## the same suite with PostgreSQL as the store
 	DISTRIBUTOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+# The suite once more with the wall clock about 400 days ahead (issue 13: no test may
+# depend on the calendar). Debian's libfaketime moves the wall clock and leaves the
+# monotonic one alone (FAKETIME_DONT_FAKE_MONOTONIC=1: leases and timeouts still tick).
+# libfaketime 0.9.10 then breaks Python 3.11's time.sleep (an absolute monotonic
+# clock_nanosleep gets a shifted, negative deadline: EINVAL), so a small preloaded shim
+# (scripts/faketime-monotonic-sleep.c, built with cc) passes those sleeps to the kernel.
+# SQLite only: the PostgreSQL, Redis and RabbitMQ servers keep the real time.
+FAKETIME_OFFSET ?= +400d
+FAKETIME_SHIM   := $(VENV)/faketime-monotonic-sleep.so
+
+$(FAKETIME_SHIM): scripts/faketime-monotonic-sleep.c | $(BIN)/python
+	cc -shared -fPIC -O2 -Wall -o $@ $< -ldl
+
+# One test is left out: Dramatiq's shared rate-limit windows live in Redis, a process on
+# the real clock, and do not hold when only the workers' clocks move (it runs in the two
+# passes above).
+test-future: $(STAMP) browser faketime ## the suite (SQLite) with the clock ~400 days ahead
+	@lib=$$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1); \
+	if [ -z "$$lib" ]; then \
+	  echo "test-future skipped: libfaketime is not installed (Debian: apt-get install faketime)"; \
+	elif ! command -v cc >/dev/null 2>&1; then \
+	  echo "test-future skipped: no C compiler (cc) to build $(FAKETIME_SHIM)"; \
+	else \
+	  $(MAKE) --no-print-directory $(FAKETIME_SHIM) && \
+	  echo "test-future: the wall clock moved $(FAKETIME_OFFSET) (libfaketime $$lib)" && \
+	  DISTRIBUTOR_TEST_DATABASE=sqlite FAKETIME="$(FAKETIME_OFFSET)" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	  LD_PRELOAD="$(abspath $(FAKETIME_SHIM)) $$lib" $(BIN)/python -m pytest -n $(PYTEST_WORKERS) \
+	    --deselect tests/queue/test_chaos.py::test_three_workers_share_the_rate_limit; \
+	fi
+
+# Debian's faketime for test-future, installed like chromium when missing and apt is usable.
+faketime:
+	@if ! ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing faketime (apt-get) for test-future"; \
+	    (apt-get install -y --no-install-recommends faketime >/dev/null 2>&1 || \
+	     (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends faketime >/dev/null 2>&1)) \
+	     || echo "could not install faketime; test-future will be skipped"; \
+	  else echo "faketime missing and apt-get unusable; test-future will be skipped"; fi; \
+	fi
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright
 # install`). Installed here when missing and apt is usable; otherwise those tests skip

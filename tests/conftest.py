@@ -34,6 +34,16 @@ SAMPLE = ROOT / "config" / "sample"
 NOW = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
 
 
+def pinned_now(now: datetime = NOW) -> dict[str, str]:
+    """Environment variables that pin "now" for a distributor process (or a click runner).
+
+    The process's clock (``distributor.clock.process_clock``) then starts at
+    ``now`` and ticks on from there: a test through a door controls the date as
+    a test of the service does with ``clock=``.
+    """
+    return {"DISTRIBUTOR_TESTING": "1", "DISTRIBUTOR_TEST_NOW": now.isoformat()}
+
+
 def write_config(
     tmp_path: Path,
     *,

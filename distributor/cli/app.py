@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -17,6 +18,7 @@ from distributor.cli.common import (
     errors_as_one_line,
     open_context,
 )
+from distributor.clock import process_clock
 from distributor.report import RunReport
 from distributor.service import Context
 from distributor.service.checks import check_catalogs
@@ -36,7 +38,9 @@ from distributor.service.daily import run as run_pipeline
 @click.pass_context
 def main(ctx: click.Context, config: str | None, debug: bool) -> None:
     """distributor: gets a newsroom's stories to its readers."""
-    ctx.obj = CliState(config=config, debug=debug)
+    with errors_as_one_line(debug):
+        clock = process_clock(os.environ)  # the system's, or pinned by a test
+    ctx.obj = CliState(config=config, debug=debug, clock=clock)
 
 
 @main.command()
@@ -72,7 +76,7 @@ def run(
     with errors_as_one_line(state):
         settings = state.settings()
         progress = RichProgress(err_console)
-        with progress.bars, open_context(settings, progress) as ctx:
+        with progress.bars, open_context(settings, progress, clock=state.clock) as ctx:
             report = run_pipeline(ctx, list_names=list_names or None, dry_run=dry_run)
             if wait and settings.queue is not None and not dry_run:
                 wait_for_workers(ctx, report, timeout)

@@ -7,12 +7,13 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
+from distributor.clock import Clock, system_clock
 from distributor.config import Settings, load_settings
 from distributor.errors import DistributorError
 from distributor.redact import Redactor, settings_redactor
@@ -26,8 +27,7 @@ EXIT_ERROR, EXIT_PARTIAL = 1, 3
 class CliState:
     config: str | None
     debug: bool
-    #: masks the configuration's secrets in everything the command prints or logs
-    redactor: Redactor = field(default_factory=Redactor)
+    clock: Clock = system_clock  # taken once by `main` from the environment (clock.process_clock)
 
     def settings(self) -> Settings:
         settings = load_settings(self.config)
@@ -120,7 +120,7 @@ def _traceback(redact: Callable[[str], str]) -> None:
 
 
 def open_context(
-    settings: Settings, progress: PipelineProgress | None = None
+    settings: Settings, progress: PipelineProgress | None = None, *, clock: Clock = system_clock
 ) -> AbstractContextManager[Context]:
-    """The service's context for one command (:meth:`Context.open`)."""
-    return Context.open(settings, progress=progress)
+    """The service's context for one command (:meth:`Context.open`) on the command's clock."""
+    return Context.open(settings, progress=progress, clock=clock)

@@ -36,7 +36,7 @@ def _who() -> str:
 
 @contextmanager
 def _context(state: CliState) -> Iterator[Context]:
-    with errors_as_one_line(state), Context.open(state.settings()) as ctx:
+    with errors_as_one_line(state), Context.open(state.settings(), clock=state.clock) as ctx:
         yield ctx
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -180,10 +179,10 @@ def preview(
         raise click.UsageError("--out must end in .html or .eml")
     with errors_as_one_line(state):
         settings = state.settings()
-        with open_context(settings) as ctx:
+        with open_context(settings, clock=state.clock) as ctx:
             result = build_preview(ctx, list_name, language=language, email=email)
         if out is None:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            stamp = state.clock().strftime("%Y%m%dT%H%M%S")
             out = settings.data_path("previews") / (
                 f"{list_name}-{result.edition.key}-{result.edition.language}-{stamp}.html"
             )

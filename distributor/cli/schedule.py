@@ -12,7 +12,6 @@ from rich.table import Table
 
 from distributor.cli.common import CliState, errors_as_one_line, fail
 from distributor.leader import current_holder
-from distributor.pipeline import system_clock
 from distributor.scheduler import SchedulerProcess, job_views, set_paused
 from distributor.store import Store
 
@@ -38,7 +37,7 @@ def scheduler(state: CliState, owner: str | None) -> None:
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
-            process = SchedulerProcess(settings, store, owner=owner)
+            process = SchedulerProcess(settings, store, owner=owner, clock=state.clock)
             process.install_signal_handlers()
             process.serve()
         finally:
@@ -59,7 +58,7 @@ def schedule_list(state: CliState, as_json: bool) -> None:
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
-            views = job_views(settings, store, system_clock())
+            views = job_views(settings, store, state.clock())
             holder = current_holder(store)
         finally:
             store.close()
@@ -124,7 +123,7 @@ def _pause_or_resume(state: CliState, list_name: str, paused: bool) -> None:
             fail(f"no list named {list_name!r} (known: {', '.join(sorted(settings.lists))})")
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
-            set_paused(settings, store, list_name, paused, system_clock())
+            set_paused(settings, store, list_name, paused, state.clock())
         finally:
             store.close()
     click.echo(f"list {list_name}: {'paused' if paused else 'resumed'}")

@@ -62,7 +62,7 @@ def _send_now(state: CliState, list_name: str, as_json: bool) -> None:
     with errors_as_one_line(state):
         settings = state.settings()
         progress = RichProgress(Console(stderr=True))
-        with progress.bars, open_context(settings, progress) as ctx:
+        with progress.bars, open_context(settings, progress, clock=state.clock) as ctx:
             slot, report = send_list_now(ctx, list_name)
     if as_json:
         data = report.to_dict()
@@ -84,7 +84,7 @@ def _send_test(
         raise click.BadParameter(str(err), param_hint="--test-to") from err
     with errors_as_one_line(state):
         settings = state.settings()
-        with open_context(settings) as ctx:
+        with open_context(settings, clock=state.clock) as ctx:
             result = build_preview(ctx, list_name, language=language, test_to=address)
             transport = settings.lists[list_name].mail
             backend = ctx.mail_backend(transport)

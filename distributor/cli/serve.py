@@ -17,11 +17,13 @@ def serve(state: CliState, host: str, port: int) -> None:
     from waitress import serve as waitress_serve
 
     from distributor.web import create_app
+    from distributor.web.common import CLOCK_KEY
 
     with errors_as_one_line(state):
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         app = create_app(settings, store)
+        app.config[CLOCK_KEY] = state.clock
         click.echo(f"distributor: serving on http://{host}:{port}", err=True)
         try:
             waitress_serve(app, host=host, port=port, ident="distributor")

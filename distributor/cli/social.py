@@ -45,7 +45,7 @@ def cards(state: CliState, story_id: str, out_dir: str | None, as_json: bool) ->
     """Make the share cards of one story (Open Graph, square, Bluesky thumbnail)."""
     with errors_as_one_line(state):
         settings = state.settings()
-        with open_context(settings) as ctx:
+        with open_context(settings, clock=state.clock) as ctx:
             story = _story(ctx, story_id)
             maker = card_maker(ctx)
             if out_dir:
@@ -90,7 +90,7 @@ def links(state: CliState, story_id: str, campaign: str, as_json: bool) -> None:
     """Print the share links of one story, per network."""
     with errors_as_one_line(state):
         settings = state.settings()
-        with open_context(settings) as ctx:
+        with open_context(settings, clock=state.clock) as ctx:
             story = _story(ctx, story_id)
         found = make_links([story], campaign, settings.share)[story.id]
     if as_json:
@@ -131,7 +131,7 @@ def post(
         if decision is not None:
             if channel is None or channel not in settings.social:
                 raise ConfigError("--resolve-unknown needs --channel NAME of a social channel")
-            with open_context(settings) as ctx:
+            with open_context(settings, clock=state.clock) as ctx:
                 n = ctx.store.resolve_unknown_posts(
                     channel, decision=decision, story_id=story_id, now=ctx.clock()
                 )
@@ -141,7 +141,7 @@ def post(
             else:
                 click.echo(f"{n} posts of {channel} with an unknown outcome {what}")
             return
-        with open_context(settings) as ctx:
+        with open_context(settings, clock=state.clock) as ctx:
             report = RunReport(started_at=ctx.clock().isoformat(), dry_run=dry_run)
             fetch_sources(ctx, report)
             stories = social_stories(ctx, story_id)

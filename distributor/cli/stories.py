@@ -13,7 +13,7 @@ from rich.table import Table
 
 from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, fail, open_context
 from distributor.errors import ConfigError
-from distributor.pipeline import fetch_sources, system_clock
+from distributor.pipeline import fetch_sources
 from distributor.report import RunReport
 from distributor.sources.base import USER_AGENT
 from distributor.sources.inspect import inspect_location, story_dict
@@ -34,7 +34,7 @@ def fetch(state: CliState, only: str | None, as_json: bool) -> None:
     """Fetch every enabled source and store its stories; report per source."""
     with errors_as_one_line(state):
         settings = state.settings()
-        with open_context(settings) as ctx:
+        with open_context(settings, clock=state.clock) as ctx:
             report = RunReport(started_at=ctx.clock().isoformat(), dry_run=False)
             fetch_sources(ctx, report, only)
     if as_json:
@@ -68,7 +68,7 @@ def fetch(state: CliState, only: str | None, as_json: bool) -> None:
 @click.pass_obj
 def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_json: bool) -> None:
     """Stored stories, newest first."""
-    now = system_clock()
+    now = state.clock()
     with errors_as_one_line(state):
         settings = state.settings()
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
@@ -151,7 +151,7 @@ def inspect(
     state: CliState, location: str, kind: str | None, like: str | None, as_json: bool
 ) -> None:
     """Read one feed, API page or folder and show what distributor sees. Stores nothing."""
-    now = system_clock()
+    now = state.clock()
     with errors_as_one_line(state):
         settings = state.settings()
         if like is not None and like not in settings.sources:

@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,6 @@ from distributor.store.web import FREQUENCIES, ROLES, SUPPRESSED, WebStore
 from distributor.subscribers import read_subscribers_csv
 
 STATUSES = ("pending", "subscribed", "unsubscribed", SUPPRESSED)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @contextmanager
@@ -112,7 +107,7 @@ def add(
             lst,
             Subscriber(0, address, " ".join(name.split()), lang, timezone, topics),
             frequency,
-            _now(),
+            state.clock(),
         )
     if as_json:
         click.echo(json.dumps({"email": address, "list": lst, "outcome": outcome, "id": sid}))
@@ -136,7 +131,7 @@ def remove(state: CliState, email: str, list_name: str | None) -> None:
             return
         lists = [_list_name(settings, list_name)] if list_name else list(settings.lists)
         for name in lists:
-            web.unsubscribe(sub.id, name, _now())
+            web.unsubscribe(sub.id, name, state.clock())
     click.echo(f"{address}: unsubscribed from {', '.join(lists)}")
 
 
@@ -180,7 +175,7 @@ def import_(state: CliState, path: Path, list_name: str | None, as_json: bool) -
         good, rejected = read_subscribers_csv(
             path, default_language=settings.newsroom.default_language
         )
-        result = web.import_rows(lst, good, _now())
+        result = web.import_rows(lst, good, state.clock())
     refused: list[dict[str, Any]] = [
         {"line": r.line, "value": r.value, "reason": r.reason} for r in rejected
     ] + [{"line": None, "value": e, "reason": why} for e, why in result.refused]
@@ -226,7 +221,7 @@ def forget(state: CliState, email: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Erase every personal data of {address}?", abort=True)
     with _open(state) as (_settings, _store, web):
-        known = web.forget(address, _now())
+        known = web.forget(address, state.clock())
     click.echo(
         f"{address}: "
         + ("personal data erased" if known else "not a subscriber")
@@ -258,7 +253,7 @@ def editors_add(state: CliState, email: str, role: str, password: str) -> None:
     if len(password) < 10:
         raise click.BadParameter("use at least 10 characters", param_hint="--password")
     with _open(state) as (_settings, _store, web):
-        created = web.add_editor(address, generate_password_hash(password), role, _now())
+        created = web.add_editor(address, generate_password_hash(password), role, state.clock())
     click.echo(f"{address}: {'created' if created else 'updated'} ({role})")
 
 
@@ -277,7 +272,7 @@ def tokens() -> None:
 def tokens_create(state: CliState, name: str, as_json: bool) -> None:
     """Create a token; it is shown once and stored hashed."""
     with _open(state) as (_settings, _store, web):
-        token = web.create_api_token(name, _now())
+        token = web.create_api_token(name, state.clock())
     if as_json:
         click.echo(json.dumps({"name": name, "token": token}))
     else:

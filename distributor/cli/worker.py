@@ -11,7 +11,6 @@ import click
 
 from distributor.cli.common import CliState, errors_as_one_line
 from distributor.errors import ConfigError
-from distributor.pipeline import system_clock
 
 
 class _OneLine(logging.Formatter):
@@ -58,7 +57,7 @@ def worker(state: CliState, threads: int, queues: tuple[str, ...]) -> None:
             raise ConfigError("no [queue] section: `distributor worker` needs a broker")
         from distributor.queue import open_queue
 
-        queue = open_queue(settings, system_clock)
+        queue = open_queue(settings, state.clock)
         stop = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import current_app, render_template, request
 
+from distributor.clock import Clock, system_clock
 from distributor.config import ListConfig, Settings
 from distributor.render import i18n as digest_i18n
 from distributor.store import Store
@@ -16,12 +15,7 @@ from distributor.store.web import WebStore
 from distributor.tokens import Tokens
 from distributor.web.i18n import fmt, strings_for
 
-Clock = Callable[[], datetime]
 CLOCK_KEY = "DISTRIBUTOR_CLOCK"
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

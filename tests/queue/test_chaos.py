@@ -145,7 +145,7 @@ def test_three_workers_share_the_rate_limit(
     run = run_cli(config, "run", "--wait", "--timeout", "120", "--json")
     out, err = run.communicate(timeout=150)
     pool.stop()
-    assert run.returncode == 0, err.decode() + pool.stderr()
+    assert run.returncode == 0, err.decode() + pool.stderr() + out.decode()[-3000:]
     assert json.loads(out)["emails"]["sent"] >= n
     calls = sorted(fake.calls)
     # Dramatiq's window limiter counts whole seconds: no second holds more than the limit,
@@ -181,7 +181,7 @@ def test_rabbitmq_broker_one_edition_end_to_end(
     run = run_cli(config, "run", "--wait", "--timeout", "60", "--json")
     out, err = run.communicate(timeout=90)
     codes = pool.stop()
-    assert run.returncode == 0, err.decode() + pool.stderr()
+    assert run.returncode == 0, err.decode() + pool.stderr() + out.decode()[-3000:]
     report = json.loads(out)
     rows = ledger_rows(pg_url)
     assert report["emails"]["sent"] == len(rows) >= 95

@@ -7,13 +7,13 @@ error contract is also checked through a real process.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
-import time_machine
 from click.testing import CliRunner, Result
 
 from distributor.cli import main
-from tests.conftest import NOW
+from tests.conftest import NOW, pinned_now
 from tests.sources.conftest import CORPUS, FeedServer, write_settings
 from tests.test_cli import cli as process
 
@@ -26,8 +26,11 @@ class Out:
 
 
 def cli(*args: str, cwd: Path) -> Out:
-    """Run the command in this process, without DISTRIBUTOR_* variables (paths are absolute)."""
-    runner = CliRunner(env={"DISTRIBUTOR_DATA_DIR": None, "DISTRIBUTOR_DATABASE_URL": None})
+    """Run the command in this process, without DISTRIBUTOR_* variables (paths are absolute),
+    its clock pinned at the corpus's NOW (the corpus dates its stories around it)."""
+    runner = CliRunner(
+        env={"DISTRIBUTOR_DATA_DIR": None, "DISTRIBUTOR_DATABASE_URL": None, **pinned_now()}
+    )
     return Out(runner.invoke(main, list(args)))
 
 
@@ -81,9 +84,8 @@ def test_inspect_shows_stories_and_problems_and_stores_nothing(
 ) -> None:
     served = feeds.file("/dates.xml", CORPUS / "dates.xml")
     path = config(tmp_path, f'[sources.x]\nurl = "{CORPUS / "rss091.xml"}"')
-    # the verdicts depend on now: the clock is the one of the corpus, not the wall's
-    with time_machine.travel(NOW, tick=False):
-        out = cli("--config", str(path), "stories", "inspect", served.url, "--json", cwd=tmp_path)
+    # the verdicts depend on now: cli() pins the clock at the corpus's, not the wall's
+    out = cli("--config", str(path), "stories", "inspect", served.url, "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout)
     assert found["kind"] == "feed"
@@ -115,3 +117,20 @@ def test_inspect_errors_are_one_line(tmp_path: Path, feeds: FeedServer) -> None:
     )
     out = cli("--config", str(path), "stories", "inspect", api.url, cwd=tmp_path)
     assert out.returncode == 1 and "give --source NAME of an api source" in out.stderr
+
+
+def test_a_process_runs_on_the_pinned_clock(tmp_path: Path) -> None:
+    """DISTRIBUTOR_TEST_NOW moves "now" for a real process: the same story is scheduled
+    on the corpus's date and published two days later, whatever the calendar says."""
+    path = config(tmp_path, f'[sources.x]\nurl = "{CORPUS / "rss091.xml"}"')
+    args = ("--config", str(path), "stories", "inspect", str(CORPUS / "dates.xml"), "--json")
+    verdicts = {}
+    for label, now in (("then", NOW), ("later", NOW + timedelta(days=2))):
+        out = process(*args, cwd=tmp_path, env=pinned_now(now))
+        assert out.returncode == 0, out.stderr
+        verdicts[label] = {s["title"]: s["verdict"] for s in json.loads(out.stdout)["stories"]}
+    assert verdicts["then"]["Tomorrow"].startswith("scheduled: not selected before 2026-11-29")
+    assert verdicts["later"]["Tomorrow"] == "published: can be selected"
+    refused = process(*args, cwd=tmp_path, env={"DISTRIBUTOR_TEST_NOW": NOW.isoformat()})
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "DISTRIBUTOR_TESTING=1" in refused.stderr

@@ -41,7 +41,7 @@ LEGACY: dict[str, set[str]] = {
         "distributor.store.repository",
     },
     "cli/providers.py": {"distributor.mail.base"},
-    "cli/schedule.py": {"distributor.pipeline", "distributor.store"},
+    "cli/schedule.py": {"distributor.store"},
     "cli/serve.py": {"distributor.store"},
     "cli/social.py": {"distributor.pipeline"},
     "cli/stories.py": {
@@ -51,7 +51,7 @@ LEGACY: dict[str, set[str]] = {
         "distributor.store",
     },
     "cli/subscribers.py": {"distributor.selection", "distributor.store", "distributor.store.web"},
-    "cli/worker.py": {"distributor.pipeline", "distributor.queue"},
+    "cli/worker.py": {"distributor.queue"},
     "web/__init__.py": {"distributor.store"},
     "web/api.py": {"distributor.selection", "distributor.store.web"},
     "web/chart.py": {"distributor.store.web"},

@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import click
 from rich.console import Console
@@ -28,6 +28,8 @@ class CliState:
     config: str | None
     debug: bool
     clock: Clock = system_clock  # taken once by `main` from the environment (clock.process_clock)
+    #: masks the configuration's secrets in everything the command prints or logs
+    redactor: Redactor = field(default_factory=Redactor)
 
     def settings(self) -> Settings:
         settings = load_settings(self.config)

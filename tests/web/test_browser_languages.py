@@ -50,7 +50,12 @@ class Served:
     def __init__(self, tmp_path: Path) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        config = write_config(tmp_path, social="")
+        # one server for the module's tests: its own SQLite file even in the PostgreSQL pass
+        # (whose per-test databases are dropped after each test); these tests are about
+        # layout, not the store
+        config = write_config(
+            tmp_path, social="", extra=f'database_url = "sqlite:///{tmp_path}/served.db"'
+        )
         config.write_text(
             config.read_text().replace(
                 'base_url = "https://news.example/newsletter"',

@@ -168,7 +168,13 @@ def _list_run(
         editions += _claim_and_write(ctx, planned, cfg, report)
     if new_plans:
         variants = [NewVariant(p.language, p.segment, p.stories) for p in new_plans]
-        made = plans.record_run_edition(ctx, list_name, key, variants, by="run")
+        made = plans.record_run_edition(
+            ctx,
+            list_name,
+            key,
+            [plans.planned_variant(p.language, p.segment, p.stories, p.readers) for p in new_plans],
+            by="run",
+        )
         report.sent_editions.append(made.id)
         editions += [
             (e, False)

@@ -82,7 +82,7 @@ def planned_variant(
 
 
 def record_run_edition(
-    ctx: Context, list_name: str, key: str, variants: Sequence[NewVariant], by: str
+    ctx: Context, list_name: str, key: str, variants: Sequence[PlannedVariant], by: str
 ) -> PlannedEdition:
     """The stored edition of a list with ``approval = "auto"`` made and sent at once by a
     run (today's behaviour, now visible as an edition)."""
@@ -93,7 +93,7 @@ def record_run_edition(
             key=key,
             kind=REGULAR,
             state=PlanState.SENDING,
-            variants=[planned_variant(v.language, v.segment, v.stories) for v in variants],
+            variants=variants,
             send_at=now,
             created_by=by,
         ),

@@ -104,6 +104,7 @@ def test_auto_lists_send_the_draft_they_make_and_keep_it(auto_desk: Desk) -> Non
     assert report.emails.sent == 24 and len(report.sent_editions) == 1
     made = service.get(auto_desk.ctx, report.sent_editions[0])
     assert made.state == PlanState.SENT and made.created_by == "run"
+    assert made.recipients == 24  # what each variant was made for, as the dashboard shows
     assert daily.run(auto_desk.ctx).emails.sent == 0
 
 

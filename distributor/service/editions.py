@@ -557,18 +557,9 @@ def approve(ctx: Context, edition_id: int, *, version: int, by: str) -> PlannedE
     edition = store.get(edition_id)
     _must_be_open(edition, "approved")
     now = ctx.clock()
-    send_at = edition.send_at or now
     _refuse_empty(edition)
-    new = dataclasses.replace(
-        edition, state=PlanState.APPROVED, send_at=send_at, approved_by=by, approved_at=now
-    )
-    return store.save(
-        new,
-        version=version,
-        who=by,
-        action="approve",
-        detail={"send_at": send_at.isoformat()},
-        now=now,
+    return _approved(
+        store, edition, PlanState.APPROVED, edition.send_at or now, version, by, "approve", now
     )
 
 
@@ -597,14 +588,28 @@ def schedule(
                 f"{send_at.isoformat()} is past the slot's grace window (until "
                 f"{latest.isoformat()}); draft a one-off edition for another time"
             )
+    return _approved(store, edition, PlanState.SCHEDULED, send_at, version, by, "schedule", now)
+
+
+def _approved(
+    store: EditionStore,
+    edition: PlannedEdition,
+    state: PlanState,
+    send_at: datetime,
+    version: int,
+    by: str,
+    action: str,
+    now: datetime,
+) -> PlannedEdition:
+    """Save ``edition`` approved by ``by`` for ``send_at`` (``approved`` or ``scheduled``)."""
     new = dataclasses.replace(
-        edition, state=PlanState.SCHEDULED, send_at=send_at, approved_by=by, approved_at=now
+        edition, state=state, send_at=send_at, approved_by=by, approved_at=now
     )
     return store.save(
         new,
         version=version,
         who=by,
-        action="schedule",
+        action=action,
         detail={"send_at": send_at.isoformat()},
         now=now,
     )

@@ -9,6 +9,7 @@ import ssl
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -196,6 +197,18 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def real_time_for_the_browser() -> Iterator[None]:
+    """Chromium and Playwright's driver keep the real time under `make test-future`:
+    Chromium stalls under libfaketime, and a reader's clock is not the server's anyway
+    (the app under test runs on its own clock)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name == "LD_PRELOAD" or name.startswith("FAKETIME"):
+                patch.delenv(name)
+        yield
 
 
 def settings_for(path: Path, env: dict[str, str] | None = None) -> Settings:

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 from distributor.store import Store
 from distributor.store.web import WebStore
 from distributor.web import create_app
-from tests.conftest import NOW, free_port, settings_for, write_config
+from tests.conftest import NOW, free_port, real_time_for_the_browser, settings_for, write_config
 from tests.web.conftest import MovableClock, decoded, read_mail
 
 CHROMIUM = Path(os.environ.get("DISTRIBUTOR_CHROMIUM", "/usr/bin/chromium"))
@@ -87,14 +87,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 @pytest.fixture
-def page(served: Served, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Under `make test-future` the browser (and Playwright's driver) keep the real time:
-    # Chromium stalls under libfaketime, and a reader's clock is not the server's anyway
-    # (the app under test runs on its own clock, served.clock).
-    for name in list(os.environ):
-        if name == "LD_PRELOAD" or name.startswith("FAKETIME"):
-            monkeypatch.delenv(name)
-    with sync_api.sync_playwright() as pw:
+def page(served: Served) -> Iterator[Any]:
+    with real_time_for_the_browser(), sync_api.sync_playwright() as pw:
         try:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         except sync_api.Error as err:

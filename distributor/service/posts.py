@@ -29,6 +29,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,6 +60,7 @@ from distributor.render.digest import DigestRenderer
 from distributor.report import RunReport
 from distributor.service.context import Context
 from distributor.share.cards import CardSet
+from distributor.share.counting import HASHTAG
 from distributor.share.posts import ComposedPost, composed_view
 from distributor.social.base import SocialChannel
 from distributor.store import ClaimedPost
@@ -717,3 +719,34 @@ def _story(ctx: Context, post: QueuedPost) -> Story:
 def _channel(ctx: Context, name: str) -> SocialChannel:
     channels = ctx.all_channels()
     return channels[name]
+
+
+def preview(ctx: Context, post_id: int) -> dict[str, Any]:
+    """A post as its network would show it: the text with its link and hashtags, the
+    counted length and the limit, the card and its alt text (the card is made if the
+    cache lacks it)."""
+    post = get(ctx, post_id)
+    story = _story(ctx, post)
+    channel = _channel(ctx, post.channel)
+    check = check_text(ctx, post.channel, post.text)
+    card_name: str | None = None
+    alt_text = ""
+    cards: dict[str, CardSet] = {}
+    try:
+        card = pipeline.card_maker(ctx).card_set(story)
+        cards[story.id] = card
+        card_name, alt_text = Path(card.og.path).name, card.og.alt_text
+    except DistributorError:
+        pass
+    env = DigestRenderer(ctx.settings).env
+    composed = pipeline.compose_for(ctx, story, channel, cards, env)
+    return {
+        "post": describe(ctx, post, story=story),
+        "count": check.to_dict(),
+        "url": composed.url,
+        "link_in_text": channel.rules().link_in_text,
+        "card": card_name,
+        "alt_text": alt_text,
+        "supports_alt_text": channel.supports_alt_text,
+        "hashtags": HASHTAG.findall(post.text),
+    }

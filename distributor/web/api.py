@@ -452,8 +452,5 @@ def _problem() -> dict[str, Any]:
     return {"application/problem+json": {"schema": {"type": "object"}}}
 
 
-# the routes of editions an editor shapes (issue 14), on this blueprint
-from distributor.web import (
-    api_editions,
-    api_posts,
-)
+# the routes of editions an editor shapes (issue 14) and of the social queue (issue 18)
+from distributor.web import api_editions, api_posts  # noqa: E402

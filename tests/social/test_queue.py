@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -287,3 +288,77 @@ def test_refused_credentials_keep_the_posts_queued_with_one_alert(
         done = posts.listing(ctx, channel="masto")
         assert {p.state for p in done} == {PostState.POSTED} and not any(p.error for p in done)
         assert q.tick().posts.sent == 0
+
+
+def test_two_claims_of_one_due_post_only_one_wins(wire: Queue) -> None:
+    from distributor.store.posts import PostStore
+
+    wire.ctx.store.upsert_stories([story("en", id="race")], wire.clock())
+    (p,) = posts.queue_stories(wire.ctx, [story("en", id="race")], wire.ctx.enabled_channels())
+    store = PostStore(wire.ctx.store)
+    args: dict[str, Any] = {
+        "from_states": (PostState.APPROVED, PostState.SCHEDULED),
+        "to_state": PostState.POSTING,
+        "action": "post",
+        "now": wire.clock(),
+    }
+    first = store.claim(p.id, who="scheduler-a", **args)
+    second = store.claim(p.id, who="scheduler-b", **args)
+    assert first is not None and first.posted_version == 1 and second is None
+
+
+def test_an_unknown_outcome_waits_for_the_editor_then_shows_posted(desk: Queue) -> None:
+    from distributor.models import DeliveryResult
+    from distributor.store.posts import PostStore
+
+    desk.publish(story("en", id="lost"))
+    (p,) = posts.listing(desk.ctx)
+    posts.schedule(desk.ctx, p.id, at=desk.clock(), version=p.version, by="ed")
+    claimed = PostStore(desk.ctx.store).claim(
+        p.id,
+        from_states=(PostState.SCHEDULED,),
+        to_state=PostState.POSTING,
+        who="run",
+        action="post",
+        now=desk.clock(),
+    )
+    assert claimed is not None
+    desk.ctx.store.ensure_posts([("lost", "desk", "en")], desk.clock())
+    (row,) = desk.ctx.store.claim_posts("desk", 10, desk.clock())
+    desk.ctx.store.record_post(row, DeliveryResult.unknown(row.key, "no reply"), desk.clock())
+    posts.settle(desk.ctx)
+    assert posts.get(desk.ctx, p.id).state == PostState.UNKNOWN
+    assert desk.tick().posts.sent == 0  # never posted again on its own
+    desk.ctx.store.resolve_unknown_posts("desk", decision="sent", now=desk.clock())
+    posts.settle(desk.ctx)
+    assert posts.get(desk.ctx, p.id).state == PostState.POSTED
+
+
+def test_the_calendar_has_mail_editions_and_posts_per_day_in_the_editors_zone(
+    tmp_path: Path,
+) -> None:
+    from distributor.service import calendar
+    from distributor.service import editions as editions_service
+
+    clock = MovableClock(MORNING)
+    path = write_config(tmp_path, social=EDITOR, list_extra='schedule = "0 7 * * *"')
+    with Context.open(settings_for(path), clock=clock) as ctx:
+        q = Queue(ctx, clock, tmp_path)
+        q.publish(story("en", id="cal"))
+        (p,) = posts.listing(ctx)
+        posts.approve(ctx, p.id, version=p.version, by="ed")  # 08:00 Paris = 07:00 UTC
+        made = editions_service.one_off(ctx, "daily", ["cal"], by="ed")
+        editions_service.schedule(
+            ctx, made.id, version=made.version, send_at=MORNING + timedelta(hours=30), by="ed"
+        )
+        days = calendar.calendar(ctx, start=None, days=3, tz="Asia/Tokyo")
+    assert [d.day.isoformat() for d in days] == ["2026-11-28", "2026-11-29", "2026-11-30"]
+    first, second, third = (d.to_dict() for d in days)
+    # 06:00 UTC is 15:00 in Tokyo: the 07:00 UTC slot of the list is 16:00 there
+    assert [(e["time"], e["state"]) for e in first["editions"]] == [("16:00", "expected")]
+    assert [(p["time"], p["state"]) for p in first["posts"]["desk"]] == [("16:00", "approved")]
+    # the one-off at 12:00 UTC on the 29th is 21:00 in Tokyo
+    assert ("21:00", "scheduled") in [(e["time"], e["state"]) for e in second["editions"]]
+    assert [e["time"] for e in third["editions"]] == ["16:00"]
+    with pytest.raises(ConfigError, match="unknown time zone"):
+        calendar.calendar(ctx, start=None, days=3, tz="Nowhere/Land")

@@ -275,6 +275,10 @@ def test_refused_credentials_keep_the_posts_queued_with_one_alert(
         # one call was made: the channel stopped at the refusal, the other post never went
         assert len([r for r, _ in httpserver.log if r.method == "POST"]) == 1
         assert ctx.store.post_counts("masto").pending == 0  # nothing half-queued in the ledger
+        clock.move(minutes=10)  # the next poll: still refused, said once already
+        again = q.tick()
+        assert not [e for e in again.errors if e.subject == "masto"]
+        assert any("credentials refused" in n and "2 posts wait" in n for n in again.notes)
         # the credentials are mended: the waiting posts go at the next tick, once each
         httpserver.clear()
         httpserver.expect_request("/api/v2/instance").respond_with_json({})

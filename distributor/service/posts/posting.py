@@ -250,7 +250,15 @@ def _post_channel(
                 f"channel {name}: {out.recovered} posts interrupted by an earlier crash "
                 f"were {state}"
             )
+        # one clear alert: a refusal already on every waiting post is a note, not again
+        # an error at every poll
+        alerted = bool(claimed) and all(
+            (before.error or "").startswith(f"waiting: channel {name}:") for before, _c in claimed
+        )
         for line in out.errors:
+            if out.stopped is not None and alerted and line.startswith(f"channel {name} "):
+                report.notes.append(f"{line} (still; {len(claimed)} posts wait)")
+                continue
             report.error("social", name, line)
         if out.stopped is not None:
             # refused credentials or configuration: what did not go waits in the queue

@@ -92,7 +92,8 @@ def test_a_story_published_at_six_is_a_draft_approved_into_the_next_slot_posted_
     desk: Queue,
 ) -> None:
     s = story("en", id="climate-en", published_at=MORNING)
-    desk.publish(s)
+    report = desk.publish(s)
+    assert "channel desk: 1 posts drafted for an editor" in " ".join(report.notes)
     (draft,) = posts.listing(desk.ctx, channel="desk")
     assert draft.state == PostState.DRAFT and draft.at is None and draft.created_by == "run"
     assert "Ministers agree" in draft.text and desk.outbox("desk") == []

@@ -137,10 +137,26 @@ def publish_stories(
             pipeline.write_story_pages(ctx, wanted, report, cache)
         except (OSError, DistributorError) as err:  # pages never stop the posts
             report.error("archive", "story pages", str(err))
+    made: list[QueuedPost] = []
     try:
-        queue_stories(ctx, wanted, channels, env)
+        made = queue_stories(ctx, wanted, channels, env)
     except DistributorError as err:
         report.error("social", "queue", str(err))
+    now = ctx.clock()
+    for name in sorted({p.channel for p in made}):
+        drafts = [p for p in made if p.channel == name and p.state == PostState.DRAFT]
+        later = [p for p in made if p.channel == name and p.at is not None and p.at > now]
+        if drafts:
+            report.notes.append(
+                f"channel {name}: {len(drafts)} posts drafted for an editor "
+                f"(distributor posts list --channel {name})"
+            )
+        if later:
+            first = min(p.at for p in later if p.at is not None)
+            report.notes.append(
+                f"channel {name}: {len(later)} posts queued for their slots "
+                f"(the first at {first.isoformat()})"
+            )
     post_due(ctx, report, channels=channels, cache=cache, write_pages=False)
 
 

@@ -457,7 +457,35 @@ MailConfig = Annotated[
 ]
 
 
-class FileSocialConfig(_Section):
+def _slot(value: str) -> str:
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+        raise ValueError(f'{value!r} is not a time of day as HH:MM (e.g. "08:00")')
+    return value
+
+
+Slot = Annotated[str, AfterValidator(_slot)]
+
+
+class _QueueConfig(_Section):
+    """A channel's posting queue (issue 18): who approves its posts, and when they go.
+
+    ``slots`` are times of day in ``timezone``; a story's posts fill the next free
+    slot of their language (``language_slots`` overrides the list per language).
+    No slots: an approved post goes at once.  ``min_gap_minutes`` keeps two posts of
+    one story (its translations) on this channel that far apart."""
+
+    approval: Literal["auto", "editor"] = "auto"
+    slots: tuple[Slot, ...] = ()
+    language_slots: dict[Language, tuple[Slot, ...]] = {}
+    timezone: TimeZone = "UTC"
+    min_gap_minutes: int = Field(default=0, ge=0)
+    #: the counts of a post (likes, reposts, replies) are read again at most this often,
+    #: for posts younger than ``metrics_days`` (0 minutes: never read)
+    metrics_minutes: int = Field(default=60, ge=0)
+    metrics_days: int = Field(default=7, ge=1)
+
+
+class FileSocialConfig(_QueueConfig):
     provider: Literal["file"]
     enabled: bool = True
     directory: str | None = None
@@ -466,7 +494,7 @@ class FileSocialConfig(_Section):
 
 
 # --- social channels (issue 6) ---------------------------------------------
-class _NetworkConfig(_Section):
+class _NetworkConfig(_QueueConfig):
     """What every network channel has: a base URL (for regions and tests), limits."""
 
     enabled: bool = True

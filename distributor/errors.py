@@ -13,6 +13,9 @@
     │   ├── NotFoundError            no such edition (or story, list, ...)
     │   ├── EditionStateError        its state forbids it (approving a sent edition)
     │   └── ConflictError            someone else changed it first (optimistic versioning)
+    ├── PostError                a queued social post cannot do what was asked
+    │   ├── PostStateError           its state forbids it (editing a posted post)
+    │   └── PostTextError            the network would refuse the text (over its limit)
     ├── AddressError             one recipient's address cannot be sent (that recipient only)
     └── ProviderError            a mail transport or social channel failed as a whole
         ├── TransientProviderError   worth retrying later (timeouts, 4xx SMTP, 429, 5xx)
@@ -91,6 +94,21 @@ class EditionStateError(EditionError):
 
 class ConflictError(EditionError):
     """The edition changed since it was read: the caller's version is stale."""
+
+
+class PostError(DistributorError):
+    """A queued social post cannot do what was asked (issue 18).
+
+    A missing post raises :class:`NotFoundError` and a stale version
+    :class:`ConflictError`, as for editions."""
+
+
+class PostStateError(PostError):
+    """The post's state forbids what was asked (editing a post that went out)."""
+
+
+class PostTextError(PostError):
+    """The network would refuse this text: over its limit, or empty."""
 
 
 class ProviderError(DistributorError):

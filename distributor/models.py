@@ -234,3 +234,83 @@ class EditionChange:
     who: str
     action: str
     detail: Mapping[str, Any] | None
+
+
+# ------------------------------------------------------------ social queue (issue 18)
+class PostState(enum.StrEnum):
+    """The life cycle of a queued social post (one story, channel and language)::
+
+    draft -> approved (at: a slot of the queue) | scheduled (at: a time an editor
+    pinned) -> posting -> posted | failed | unknown, or cancelled (before posting)."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    POSTING = "posting"
+    POSTED = "posted"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+#: states in which a post can still be edited, moved, approved or cancelled
+OPEN_POST_STATES = (PostState.DRAFT, PostState.APPROVED, PostState.SCHEDULED)
+#: states of a post that holds its slot (or has gone out at it)
+SLOT_POST_STATES = (
+    PostState.APPROVED,
+    PostState.SCHEDULED,
+    PostState.POSTING,
+    PostState.POSTED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedPost:
+    """A social post an editor can see, edit and schedule before it goes."""
+
+    id: int
+    story_id: str
+    channel: str
+    language: str
+    state: PostState
+    text: str
+    text_version: int  # goes up by one with every edit of the text
+    version: int  # goes up with every change (optimistic checks: ``--if-version``)
+    at: datetime | None  # its slot (approved), its pinned time (scheduled), or when it went
+    reason: str | None  # why it was cancelled, or why it waits (refused credentials)
+    created_by: str
+    approved_by: str | None
+    approved_at: datetime | None
+    posted_version: int | None  # the text version that went out (only one ever does)
+    provider_id: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_POST_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class PostChange:
+    """One change to a queued post: who, when, what (``text`` for a new text version)."""
+
+    at: datetime
+    who: str
+    action: str
+    text_version: int
+    text: str | None
+    detail: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostMetrics:
+    """The counts a network exposes for one post, as last read (``None``: not exposed)."""
+
+    post_id: int
+    fetched_at: datetime
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    quotes: int | None = None

@@ -16,7 +16,7 @@ from jinja2 import Environment
 
 from distributor.clock import system_clock as system_clock  # re-exported for old callers
 from distributor.config import ListConfig, ShareConfig
-from distributor.dispatch import MAX_ATTEMPTS, deliver_edition, publish_posts
+from distributor.dispatch import MAX_ATTEMPTS, deliver_edition
 from distributor.errors import ConfigError, DistributorError, RenderError, ShareError, SourceError
 from distributor.mail.base import MailBackend
 from distributor.models import Edition, Post, ShareLink, Story, Subscriber
@@ -44,7 +44,7 @@ from distributor.share.links import NETWORKS, UtmPolicy, share_links
 from distributor.share.posts import ComposedPost, compose_post, composed_view
 from distributor.social.base import SocialChannel
 from distributor.sources.base import build_source, contained
-from distributor.store import ClaimedPost, LedgerCounts
+from distributor.store import LedgerCounts
 from distributor.store import sources as source_store
 from distributor.store.repository import NewVariant, ReaderProfile
 from distributor.store.social import translations_of
@@ -660,68 +660,24 @@ def publish_social(
         return []
     if only_channel is not None:
         channels = {k: v for k, v in channels.items() if k == only_channel}
+    cache = cache if cache is not None else RunCache()
+    if not dry_run:
+        # the social queue (issue 18): the posts are queued, and those whose time has come
+        # (at once on "auto" channels without slots) go through the ledger
+        from distributor.service.posts import publish_stories
+
+        publish_stories(ctx, stories, report, channels, cache)
+        return []
     wanted = [(s, name) for name, ch in channels.items() for s in stories if ch.wants(s.language)]
     if not wanted:
         return []
-    cache = cache if cache is not None else RunCache()
     cards = make_cards(ctx, list({s.id: s for s, _ in wanted}.values()), report, cache.cards)
-    by_id = {s.id: s for s, _ in wanted}
     env = DigestRenderer(ctx.settings).env
-
-    if dry_run:
-        previews = []
-        for story, name in wanted:
-            channel = channels[name]
-            post = compose_for(ctx, story, channel, cards, env)
-            rules = channel.rules()
-            previews.append((name, story, composed_view(post.text, rules)))
-        report.posts.skipped += len(wanted)
-        return previews
-
-    def compose(claimed: ClaimedPost) -> Post | None:
-        story = by_id.get(claimed.story_id) or ctx.store.stories_by_id([claimed.story_id]).get(
-            claimed.story_id
-        )
-        if story is None:
-            return None
-        return compose_for(ctx, story, channels[claimed.channel], cards, env)
-
-    ctx.store.ensure_posts(((s.id, name, s.language) for s, name in wanted), ctx.clock())
-    try:
-        write_story_pages(ctx, list(by_id.values()), report, cache)
-    except (OSError, DistributorError) as err:  # pages never stop the posts
-        report.error("archive", "story pages", str(err))
-    ctx.progress.start("posts", len(wanted))
-    for name, channel in channels.items():
-        try:
-            out = publish_posts(
-                store=ctx.store,
-                channel=channel,
-                compose=compose,
-                clock=ctx.clock,
-                progress=lambda n: ctx.progress.advance("posts", n),
-            )
-        except DistributorError as err:  # one failing network never stops the others
-            report.error("social", name, str(err))
-            continue
-        report.posts.sent += out.sent
-        report.posts.failed += out.failed
-        report.posts.unknown += out.unknown
-        if out.recovered:
-            state = "reposted" if channel.idempotent else "marked unknown"
-            report.notes.append(
-                f"channel {name}: {out.recovered} posts interrupted by an earlier crash "
-                f"were {state}"
-            )
-        for line in out.errors:
-            report.error("social", name, line)
-        waiting = ctx.store.post_counts(name).unknown
-        if waiting:
-            report.warn(
-                "social",
-                name,
-                f"{waiting} posts with an unknown outcome are not posted again until an "
-                f"editor decides: check the network, then `distributor post --channel {name} "
-                "--resolve-unknown sent` (they are there) or `--resolve-unknown repost`",
-            )
-    return []
+    previews = []
+    for story, name in wanted:
+        channel = channels[name]
+        post = compose_for(ctx, story, channel, cards, env)
+        rules = channel.rules()
+        previews.append((name, story, composed_view(post.text, rules)))
+    report.posts.skipped += len(wanted)
+    return previews

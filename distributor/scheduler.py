@@ -62,7 +62,7 @@ from distributor.errors import DistributorError
 from distributor.leader import LeaderLock, leader_lock
 from distributor.models import Subscriber
 from distributor.report import RunReport
-from distributor.service import daily, editions
+from distributor.service import daily, editions, post_metrics, posts
 from distributor.service.context import Context
 from distributor.store import Store
 from distributor.store.repository import ReaderProfile
@@ -593,6 +593,10 @@ class Runner:
                 log.info("list %s: edition %s drafted for approval", made.list_name, made.key)
             # editions an editor scheduled (a one-off at 14:00) go at their time
             daily.deliver_due(ctx, report)
+        with self.context() as ctx:  # every channel's queue (issue 18)
+            posts.post_due(ctx, report, by="scheduler")
+            for line in post_metrics.read_counts(ctx).errors:
+                report.warn("social", "counts", line)
         for problem in report.errors:
             log.error("poll: [%s] %s: %s", problem.stage, problem.subject, problem.cause)
         return report

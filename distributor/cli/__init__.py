@@ -45,4 +45,10 @@ from distributor.cli.worker import worker  # noqa: E402 - workers (issue 9)
 
 main.add_command(worker)
 
+from distributor.cli.posts import posts  # noqa: E402 - the social queue (issue 18)
+from distributor.cli.stats import stats  # noqa: E402
+
+main.add_command(posts)
+main.add_command(stats)
+
 __all__ = ["main"]

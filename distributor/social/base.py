@@ -29,7 +29,8 @@ from __future__ import annotations
 import abc
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import requests
@@ -45,6 +46,16 @@ from distributor.share.counting import Rules, rules_for
 
 #: statuses that say the endpoint is not there: the configuration is wrong
 CONFIG_STATUSES = frozenset({404, 405, 410})
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What a network tells of one post (issue 18); ``None``: it does not say."""
+
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    quotes: int | None = None
 
 
 class SocialChannel(abc.ABC):
@@ -82,6 +93,14 @@ class SocialChannel(abc.ABC):
 
     @abc.abstractmethod
     def publish(self, post: Post) -> DeliveryResult: ...
+
+    #: whether :meth:`read_counts` asks the network (Mastodon, Bluesky)
+    supports_counts: ClassVar[bool] = False
+
+    def read_counts(self, provider_ids: Sequence[str]) -> dict[str, Counts]:
+        """The counts of posts that went out, by their ``provider_id`` (those the network
+        no longer has are left out); the default network exposes none."""
+        return {}
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default holds none."""

@@ -19,16 +19,16 @@ is transient (retried on a later run, safely: same key), a 4xx fails the post.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from distributor.config import BlueskyConfig, Settings
 from distributor.errors import AuthenticationError, ProviderError, TransientProviderError
 from distributor.http import describe_reply
 from distributor.models import DeliveryResult, Post
 from distributor.share.counting import bluesky_facets
-from distributor.social.base import HttpChannel, read_card, secret
+from distributor.social.base import Counts, HttpChannel, read_card, secret
 
 COLLECTION = "app.bsky.feed.post"
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"
@@ -66,6 +66,9 @@ class BlueskyChannel(HttpChannel):
     idempotent = True
     supports_alt_text = True
     max_image_bytes = THUMB_MAX_BYTES
+    supports_counts = True
+    #: ``app.bsky.feed.getPosts`` takes at most 25 URIs
+    counts_batch: ClassVar[int] = 25
 
     def __init__(
         self,
@@ -146,6 +149,26 @@ class BlueskyChannel(HttpChannel):
             return resp
         return resp
 
+    # ------------------------------------------------------------------ counts
+    def read_counts(self, provider_ids: Sequence[str]) -> dict[str, Counts]:
+        """``app.bsky.feed.getPosts`` (up to 25 ``uris`` a call): ``likeCount``,
+        ``repostCount``, ``replyCount``, ``quoteCount``; a post that is gone is left out."""
+        out: dict[str, Counts] = {}
+        uris = [p for p in provider_ids if p.startswith("at://")]
+        for start in range(0, len(uris), self.counts_batch):
+            chunk = uris[start : start + self.counts_batch]
+            resp = self.xrpc("GET", "app.bsky.feed.getPosts", params={"uris": chunk})
+            if resp.status_code != 200:
+                raise self.fail(resp, "getPosts")
+            for view in resp.json().get("posts", []):
+                out[str(view.get("uri"))] = Counts(
+                    likes=_count(view.get("likeCount")),
+                    reposts=_count(view.get("repostCount")),
+                    replies=_count(view.get("replyCount")),
+                    quotes=_count(view.get("quoteCount")),
+                )
+        return out
+
     # ------------------------------------------------------------------ posting
     def publish(self, post: Post) -> DeliveryResult:
         session = self.session_info()
@@ -224,3 +247,7 @@ def _error(resp: Any) -> str:
         return str(resp.json().get("error", ""))
     except ValueError:
         return ""
+
+
+def _count(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) else None

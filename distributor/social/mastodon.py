@@ -14,6 +14,7 @@ status -- Mastodon keeps keys for one hour.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -21,13 +22,14 @@ from distributor.config import MastodonConfig, Settings
 from distributor.errors import ProviderError, TransientProviderError
 from distributor.models import DeliveryResult, Post
 from distributor.share.counting import Rules, mastodon_length, rules_for
-from distributor.social.base import HttpChannel, card_file, read_card, secret
+from distributor.social.base import Counts, HttpChannel, card_file, read_card, secret
 
 
 class MastodonChannel(HttpChannel):
     provider = "mastodon"
     network = "mastodon"
     idempotent = True
+    supports_counts = True
     supports_alt_text = True
     media_poll_attempts: ClassVar[int] = 20
     media_poll_interval: ClassVar[float] = 1.0
@@ -118,3 +120,37 @@ class MastodonChannel(HttpChannel):
             raise self.fail(resp, "status")
         status = resp.json()
         return DeliveryResult.sent(post.key, provider_id=str(status.get("url") or status["id"]))
+
+    def read_counts(self, provider_ids: Sequence[str]) -> dict[str, Counts]:
+        """``GET /api/v1/statuses/:id`` per post: ``favourites_count``, ``reblogs_count``,
+        ``replies_count`` (a status that is gone, 404, is left out)."""
+        out: dict[str, Counts] = {}
+        headers = self._auth() if secret(self.cfg.access_token) else {}
+        for pid in provider_ids:
+            status_id = status_id_of(pid)
+            resp = self.request(
+                "GET",
+                f"/api/v1/statuses/{status_id}",
+                headers=headers,
+                keep=lambda r: r.status_code == 404,
+            )
+            if resp.status_code == 404:
+                continue
+            if resp.status_code != 200:
+                raise self.fail(resp, "status counts")
+            body = resp.json()
+            out[pid] = Counts(
+                likes=_int(body.get("favourites_count")),
+                reposts=_int(body.get("reblogs_count")),
+                replies=_int(body.get("replies_count")),
+            )
+        return out
+
+
+def status_id_of(provider_id: str) -> str:
+    """The status id in what ``publish`` kept: the status URL (``.../@user/ID``) or the id."""
+    return provider_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) else None

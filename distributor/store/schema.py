@@ -378,6 +378,66 @@ edition_changes = Table(
     Index("ix_edition_changes_plan", "plan_id", "id"),
 )
 
+# --- tables: social queue (issue 18) ---
+
+# A social post an editor can see and steer before it goes: one per (story, channel,
+# language), its life cycle (draft -> approved | scheduled -> posting -> posted |
+# failed | unknown, or cancelled), its text and its time.  The ledger row (``posts``)
+# is written only when it is claimed for posting: that row still keeps it from going
+# out twice.
+queued_posts = Table(
+    "queued_posts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("story_id", ForeignKey("stories.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("text_version", Integer, nullable=False, default=1),
+    Column("version", Integer, nullable=False, default=1),
+    Column("at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("created_by", String(320), nullable=False, default=""),
+    Column("approved_by", String(320), nullable=True),
+    Column("approved_at", UTCDateTime, nullable=True),
+    Column("posted_version", Integer, nullable=True),
+    Column("provider_id", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("story_id", "channel", "language", name="uq_queued_post"),
+    Index("ix_queued_posts_due", "channel", "state", "at"),
+)
+
+# Every change to a queued post; a change with ``text`` is a new text version.
+post_changes = Table(
+    "post_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("post_id", ForeignKey("queued_posts.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("who", String(320), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("text_version", Integer, nullable=False),
+    Column("text", Text, nullable=True),
+    Column("detail", JSON, nullable=True),
+    Index("ix_post_changes_post", "post_id", "id"),
+)
+
+# The counts the network exposes for a post that went out, as last read.
+post_metrics = Table(
+    "post_metrics",
+    metadata,
+    Column("post_id", ForeignKey("queued_posts.id"), primary_key=True),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("likes", Integer, nullable=True),
+    Column("reposts", Integer, nullable=True),
+    Column("replies", Integer, nullable=True),
+    Column("quotes", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

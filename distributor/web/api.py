@@ -270,6 +270,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": {
             **api_editions.openapi_paths(ref, errors),
+            **api_posts.openapi_paths(ref, errors),
             "/editions": {
                 "get": {
                     "summary": "List editions with their delivery figures, newest first",
@@ -394,6 +395,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "PlannedEdition": api_editions.PLANNED_EDITION_SCHEMA,
+                "QueuedPost": api_posts.QUEUED_POST_SCHEMA,
                 "Edition": {
                     "type": "object",
                     "properties": {
@@ -450,5 +452,5 @@ def _problem() -> dict[str, Any]:
     return {"application/problem+json": {"schema": {"type": "object"}}}
 
 
-# the routes of editions an editor shapes (issue 14), on this blueprint
-from distributor.web import api_editions  # noqa: E402
+# the routes of editions an editor shapes (issue 14) and of the social queue (issue 18)
+from distributor.web import api_editions, api_posts  # noqa: E402

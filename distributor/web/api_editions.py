@@ -69,7 +69,9 @@ def _by_lang(body: dict[str, Any], name: str) -> dict[str, str] | None:
 
 
 def _changing(
-    action: Callable[[Context, dict[str, Any]], dict[str, Any]], created: bool = False
+    action: Callable[[Context, dict[str, Any]], dict[str, Any]],
+    created: bool = False,
+    on_error: Callable[[DistributorError], Response] | None = None,
 ) -> Any:
     """Run a state change once per Idempotency-Key and answer with its result."""
     d = deps()
@@ -89,7 +91,7 @@ def _changing(
                 action=lambda: action(ctx, body),
             )
     except DistributorError as err:
-        return _error(err)
+        return (on_error or _error)(err)
     if outcome.conflict:
         return problem(422, "Idempotency-Key reused with another request")
     if outcome.in_progress:

@@ -495,5 +495,5 @@ def write_csv(out: Any, entries: Any) -> None:
         )
 
 
-# the editions pages (issue 14), on this blueprint
-from distributor.web import editor_editions  # noqa: E402, F401
+# the editions pages (issue 14) and the social queue (issue 18), on this blueprint
+from distributor.web import editor_editions, editor_posts  # noqa: E402, F401

@@ -113,7 +113,9 @@ def decoded(raw: bytes) -> str:
     return quopri.decodestring(raw).decode("utf-8", "replace")
 
 
-def make_env(tmp_path: Path, social: str = "") -> Iterator[WebEnv]:
+def make_env(
+    tmp_path: Path, social: str = "", environ: dict[str, str] | None = None
+) -> Iterator[WebEnv]:
     web = f"""
 [web]
 base_url = "{BASE}"
@@ -124,7 +126,7 @@ signup_limit_per_client = 5
     path = write_config(tmp_path, social=social)
     text = path.read_text().replace(f'[web]\nbase_url = "{BASE}"\n', web)
     path.write_text(text)
-    settings = settings_for(path)
+    settings = settings_for(path, environ)
     store = Store.open(settings.database_url)
     clock = MovableClock(NOW)
     app = create_app(settings, store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.web.conftest import WebEnv
@@ -187,10 +188,8 @@ def test_openapi_document_describes_every_route(env: WebEnv) -> None:
     served = set()
     for rule in env.app.url_map.iter_rules():
         if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi":
-            path = (
-                rule.rule.removeprefix("/api")
-                .replace("<int:edition_id>", "{id}")
-                .replace("<email>", "{email}")
+            path = re.sub(r"<int:\w+>", "{id}", rule.rule.removeprefix("/api")).replace(
+                "<email>", "{email}"
             )
             for m in rule.methods or ():
                 if m not in ("HEAD", "OPTIONS"):

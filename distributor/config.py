@@ -592,6 +592,7 @@ class ShareConfig(_Section):
     image_allow_networks: tuple[Network, ...] = ()
     image_max_bytes: int = Field(default=10_000_000, gt=0)
     image_timeout: float = Field(default=10.0, gt=0)
+    image_deadline: float | None = Field(default=None, gt=0)  # whole fetch; 3 x image_timeout
 
 
 class SchedulerConfig(_Section):

@@ -636,14 +636,17 @@ class DigestRenderer:
         msg = EmailMessage(policy=_RAW_HEADERS)
         shown: dict[str, str] = {}
 
-        def put(header: str, value: str) -> None:
+        def put(header: str, value: str, show: str | None = None) -> None:
             msg.set_raw(header, encode_header(header, value))
-            shown[header] = str(SMTP.header_factory(header, value))
+            shown[header] = show if show is not None else str(SMTP.header_factory(header, value))
 
         put("From", sender)
         utf8 = False
         if email.isascii():
-            put("To", display_address(name, email))
+            # shown as str() of the parsed header would show it, without parsing a reader's
+            # (perhaps 100,000 characters long) name: the email parser is slow on those
+            to = display_address(name, email)
+            put("To", to, show=to)
         else:
             # an internationalized address (the dispatcher gives the domain in ASCII):
             # a non-ASCII local part is written as UTF-8 (RFC 6532), for SMTPUTF8
@@ -680,7 +683,7 @@ class DigestRenderer:
             html=html,
             headers=tuple(
                 (k, shown[k] if k in shown else str(v))
-                for k, v in msg.items()
+                for k, v in msg.raw_items()  # not re-parsed: see "To" above
                 if k.lower() not in mime
             ),
         )

@@ -33,7 +33,7 @@ from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
-from distributor.addresses import sending_form
+from distributor.addresses import sending_form, sending_mailbox
 from distributor.config import ListConfig, Settings
 from distributor.errors import AddressError, RenderError
 from distributor.models import Edition, Message, ShareLink, Story, Subscriber
@@ -159,6 +159,14 @@ def archive_name(edition: Edition) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", segment.lower()).strip("-")
     page = f"{edition.language}-{slug}" if slug else edition.language
     return f"{edition.list_name}/{edition.key}/{page}.html"
+
+
+def _mailbox(value: str) -> str:
+    """A configured sender or reply-to, header-safe, its IDN domain in ASCII."""
+    try:
+        return sending_mailbox(header_safe(value))
+    except AddressError as err:
+        raise RenderError(f"cannot send from {err.address!r}: {err.reason}") from err
 
 
 def clean_name(value: str) -> str:
@@ -424,7 +432,7 @@ class DigestRenderer:
         return best[0], best[1], stories[:count], False
 
     def _sender_parts(self, list_config: ListConfig) -> tuple[str, str, str]:
-        sender = header_safe(list_config.from_address)
+        sender = _mailbox(list_config.from_address)
         addr = parseaddr(sender)[1]
         domain = addr.rpartition("@")[2] or "localhost"
         return sender, addr, domain
@@ -439,7 +447,7 @@ class DigestRenderer:
     ) -> PreparedMessage:
         sender, addr, domain = self._sender_parts(list_config)
         reply_to = (
-            [StaticHeader("Reply-To", header_safe(list_config.reply_to))]
+            [StaticHeader("Reply-To", _mailbox(list_config.reply_to))]
             if list_config.reply_to
             else []
         )
@@ -656,7 +664,7 @@ class DigestRenderer:
             utf8 = not local.isascii()
             msg["To"] = Address(display_name=name, username=local, domain=domain_part)
         if list_config.reply_to:
-            put("Reply-To", header_safe(list_config.reply_to))
+            put("Reply-To", _mailbox(list_config.reply_to))
         put("Subject", subject)
         msg["Date"] = format_datetime(now)
         msg["Message-ID"] = message_id

@@ -90,3 +90,24 @@ def test_a_non_ascii_sender_local_part_is_refused_in_one_line(tmp_path: Path) ->
     assert out.exit_code == 1
     lines = out.output.strip().splitlines()
     assert len(lines) == 1 and "sender's local part must be ASCII" in lines[0], out.output
+
+
+def test_the_confirmation_mail_comes_from_the_ascii_domain(tmp_path: Path) -> None:
+    from distributor.web.confirmation import confirmation_message
+    from tests.conftest import NOW
+
+    settings = settings_for(with_idn_sender(write_config(tmp_path)))
+    message = confirmation_message(
+        list_name="daily",
+        list_config=settings.lists["daily"],
+        email="reader@example.com",
+        url="https://news.example/c/x",
+        language="de",
+        hours=48,
+        now=NOW,
+        key="confirm/daily/1",
+    )
+    msg = message_from_bytes(message.raw, policy=default_policy)
+    assert msg["From"].addresses[0].addr_spec == f"digest@{ASCII_DOMAIN}"
+    assert msg["Reply-To"].addresses[0].addr_spec == f"desk@{ASCII_DOMAIN}"
+    assert message.sender.endswith(f"@{ASCII_DOMAIN}")

@@ -257,3 +257,22 @@ def test_an_id_past_64_bits_is_a_404(env: WebEnv) -> None:
     assert env.client.get(f"/api/planned-editions/{HUGE_INT}", headers=api).status_code == 404
     assert env.client.get(f"/api/editions/{HUGE_INT}", headers=api).status_code == 404
     assert env.client.get(f"/api/editions/{2**63 - 1}", headers=api).status_code == 404
+
+
+def test_the_dashboard_export_escapes_formula_cells(env: WebEnv) -> None:
+    import csv
+
+    from distributor.models import Subscriber
+
+    env.web.add(
+        "daily",
+        Subscriber(0, "f@example.com", '=HYPERLINK("http://evil")', "en"),
+        "daily",
+        env.clock(),
+    )
+    env.login("admin@news.example", role="admin")
+    reply = env.client.get("/editor/subscribers/export.csv")
+    assert reply.status_code == 200
+    rows = {r[0]: r for r in csv.reader(io.StringIO(reply.get_data(as_text=True)))}
+    assert rows["f@example.com"][1] == '\'=HYPERLINK("http://evil")'
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"

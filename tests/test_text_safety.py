@@ -247,3 +247,22 @@ def test_providers_check_shows_a_hostile_reply_literally(tmp_path: Path, httpser
     assert_literal(out.output)
     assert "FAILED" in out.output
     assert "[/red] bad [bold]key" in out.output
+
+
+def test_a_latin_1_subscribers_file_is_one_error_and_the_list_still_goes(
+    tmp_path: Path, make_context: Any
+) -> None:
+    from distributor.models import Subscriber
+    from distributor.service import daily
+    from tests.conftest import write_config as write_sample
+
+    subs = tmp_path / "subs.csv"
+    subs.write_bytes("email,name\nneu@example.com,Jos\xe9\n".encode("latin-1"))
+    from tests.conftest import settings_for as settings_of
+
+    ctx = make_context(settings_of(write_sample(tmp_path, subscribers=subs)))
+    ctx.store.add_subscribers("daily", [Subscriber(0, "old@example.com", "Old", "en")], NOW)
+    report = daily.run(ctx)
+    errors = [p for p in report.errors if p.stage == "subscribers"]
+    assert len(errors) == 1 and "not UTF-8" in errors[0].cause
+    assert report.emails.sent >= 1  # the readers already on the list got the edition

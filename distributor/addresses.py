@@ -64,3 +64,45 @@ def sending_form(address: str) -> SendingAddress:
 def has_non_ascii_local_part(address: str) -> bool:
     """Whether ``address`` needs SMTPUTF8 (its local part is not ASCII)."""
     return not address.rpartition("@")[0].isascii()
+
+
+def check_sender(value: str) -> None:
+    """``ValueError`` (for the configuration's validation) unless ``value``, a
+    ``Name <addr>`` or a bare address, can be sent from by every transport."""
+    from email.utils import parseaddr
+
+    addr = parseaddr(value)[1]
+    if not addr or _PLAIN.fullmatch(addr):
+        return
+    try:
+        form = sending_form(addr)
+    except AddressError as err:
+        raise ValueError(f"{addr!r} is not an address: {err.reason}") from err
+    if form.smtputf8:
+        raise ValueError(f"{addr!r}: {_LOCAL_ASCII}")
+
+
+_LOCAL_ASCII = "a sender's local part must be ASCII (it cannot go without SMTPUTF8)"
+
+
+def sending_mailbox(value: str) -> str:
+    """A configured ``Name <addr>`` (``from_address``, ``reply_to``) with the domain in ASCII.
+
+    ``Meridian <digest@bücher.example>`` -> ``Meridian <digest@xn--bcher-kva.example>``:
+    every transport, SMTP envelope and HTTP API takes the IDNA form.  A sender whose
+    local part is not ASCII could only go over SMTPUTF8 and is refused with the reason
+    (:class:`AddressError`): a newsroom's sender must reach every reader's server.
+    """
+    from email.utils import parseaddr
+
+    from distributor.render.fastmime import display_address
+
+    name, addr = parseaddr(value)
+    if not addr or _PLAIN.fullmatch(addr):
+        return value
+    form = sending_form(addr)
+    if form.smtputf8:
+        raise AddressError(
+            addr, "a sender's local part must be ASCII (it cannot go without SMTPUTF8)"
+        )
+    return display_address(name, form.address) if name else form.address

@@ -122,7 +122,17 @@ def darker_until_readable(color: str, against: str = BRAND_TEXT_COLOR) -> str:
     return "#000000"
 
 
+def _sender(value: str) -> str:
+    """A sender or reply-to any transport can send from (an IDN domain is fine: it goes
+    in ASCII; a non-ASCII local part is not, see ``addresses.check_sender``)."""
+    from distributor.addresses import check_sender
+
+    check_sender(value)
+    return value
+
+
 TimeZone = Annotated[str, AfterValidator(_timezone)]
+Sender = Annotated[str, AfterValidator(_sender)]
 Network = Annotated[str, AfterValidator(_network)]
 Language = Annotated[str, AfterValidator(_language)]
 Color = Annotated[str, AfterValidator(_color)]
@@ -296,8 +306,8 @@ class ListConfig(_Section):
     #: ``title = "..."`` or one per language: ``title = { en = "...", ar = "..." }``
     title: str
     title_i18n: dict[str, str] = {}
-    from_address: str
-    reply_to: str | None = None
+    from_address: Sender
+    reply_to: Sender | None = None
     mail: str = "outbox"
     timezone: TimeZone = "UTC"
     max_stories: int = Field(default=10, ge=1, le=100)
@@ -620,6 +630,7 @@ class ShareConfig(_Section):
     image_allow_networks: tuple[Network, ...] = ()
     image_max_bytes: int = Field(default=10_000_000, gt=0)
     image_timeout: float = Field(default=10.0, gt=0)
+    image_deadline: float | None = Field(default=None, gt=0)  # whole fetch; 3 x image_timeout
 
 
 class SchedulerConfig(_Section):

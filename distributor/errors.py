@@ -4,6 +4,7 @@
 
     DistributorError
     ├── ConfigError              the configuration is invalid (names the key)
+    │   └── UnknownListError         a list name the configuration does not have
     ├── SourceError              one source could not be fetched or parsed
     │   └── HttpStatusError          the server answered an HTTP error status (``status``)
     ├── StoreError               the database could not be opened or migrated
@@ -40,6 +41,10 @@ class DistributorError(Exception):
 
 class ConfigError(DistributorError):
     """The configuration is invalid; the message names the offending key."""
+
+
+class UnknownListError(ConfigError):
+    """A list was asked for by a name the configuration does not have (a door answers 404)."""
 
 
 class SourceError(DistributorError):

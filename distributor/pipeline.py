@@ -273,7 +273,11 @@ def card_maker(ctx: Context) -> CardMaker:
         section_label=ctx.settings.web.topic_name,
         session=ctx.session,
         policy=AddressPolicy.allowing(*share.image_allow_networks),
-        limits=FetchLimits(max_bytes=share.image_max_bytes, timeout=share.image_timeout),
+        limits=FetchLimits(
+            max_bytes=share.image_max_bytes,
+            timeout=share.image_timeout,
+            deadline=share.image_deadline,
+        ),
     )
 
 

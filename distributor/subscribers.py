@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
@@ -12,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from distributor.errors import ConfigError
 from distributor.models import Subscriber, SubscriberStatus
 from distributor.selection import normalize_language
+from distributor.text_safety import unescape_cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,10 @@ def read_subscribers_csv(
     """Subscribers from a CSV with columns ``email,name,language,timezone,topics``.
 
     Only ``email`` is required.  Rows with an invalid address, time zone or a
-    repeated address are rejected with their reason; the rest are returned.
+    repeated address are rejected with their reason; the rest are returned.  A
+    file that is not UTF-8 text or not CSV (a field over the csv module's limit)
+    is one :class:`ConfigError` saying so.  A cell our export protected against
+    formula injection (``'=...``) is read back as it was.
     """
     try:
         fh = path.open(newline="", encoding="utf-8-sig")
@@ -37,40 +42,64 @@ def read_subscribers_csv(
     rejected: list[Rejected] = []
     seen: set[str] = set()
     with fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "email" not in reader.fieldnames:
-            raise ConfigError(f"{path}: the first line must name the columns, 'email' included")
-        for row in reader:
-            line = reader.line_num
-            raw = (row.get("email") or "").strip()
-            try:
-                email = validate_email(raw, check_deliverability=False).normalized.lower()
-            except EmailNotValidError as err:
-                rejected.append(Rejected(line, raw, f"invalid address: {err}"))
-                continue
-            if email in seen:
-                rejected.append(Rejected(line, raw, "duplicate address"))
-                continue
-            tz = (row.get("timezone") or "").strip() or None
-            if tz:
-                try:
-                    ZoneInfo(tz)
-                except (ZoneInfoNotFoundError, ValueError):
-                    rejected.append(Rejected(line, raw, f"unknown time zone {tz!r}"))
-                    continue
-            seen.add(email)
-            topics = tuple(t.strip() for t in (row.get("topics") or "").split(";") if t.strip())
-            good.append(
-                Subscriber(
-                    id=0,
-                    email=email,
-                    name=" ".join((row.get("name") or "").split()),
-                    language=normalize_language(
-                        (row.get("language") or "").strip() or default_language
-                    ),
-                    timezone=tz,
-                    topics=topics,
-                    status=SubscriberStatus.SUBSCRIBED,
-                )
-            )
+        try:
+            _read_rows(fh, path, default_language, good, rejected, seen)
+        except UnicodeDecodeError as err:  # Latin-1, UTF-16 or binary
+            raise ConfigError(
+                f"{path}: not UTF-8 text ({err.reason} at byte {err.start} of a block); "
+                "save it as UTF-8"
+            ) from err
+        except csv.Error as err:
+            raise ConfigError(f"{path}: not a readable CSV file: {err}") from err
     return good, rejected
+
+
+def _cell(row: dict[str, str | None], key: str) -> str:
+    """A cell as written, less the apostrophe our export puts before a formula-leading one."""
+    return unescape_cell(row.get(key) or "")
+
+
+def _read_rows(
+    fh: TextIO,
+    path: Path,
+    default_language: str,
+    good: list[Subscriber],
+    rejected: list[Rejected],
+    seen: set[str],
+) -> None:
+    reader = csv.DictReader(fh)
+    if not reader.fieldnames or "email" not in reader.fieldnames:
+        raise ConfigError(f"{path}: the first line must name the columns, 'email' included")
+    for row in reader:
+        line = reader.line_num
+        raw = _cell(row, "email").strip()
+        try:
+            email = validate_email(raw, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as err:
+            rejected.append(Rejected(line, raw, f"invalid address: {err}"))
+            continue
+        if email in seen:
+            rejected.append(Rejected(line, raw, "duplicate address"))
+            continue
+        tz = (row.get("timezone") or "").strip() or None
+        if tz:
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                rejected.append(Rejected(line, raw, f"unknown time zone {tz!r}"))
+                continue
+        seen.add(email)
+        topics = tuple(t.strip() for t in (row.get("topics") or "").split(";") if t.strip())
+        good.append(
+            Subscriber(
+                id=0,
+                email=email,
+                name=" ".join(_cell(row, "name").split()),
+                language=normalize_language(
+                    (row.get("language") or "").strip() or default_language
+                ),
+                timezone=tz,
+                topics=topics,
+                status=SubscriberStatus.SUBSCRIBED,
+            )
+        )

@@ -18,6 +18,7 @@ from distributor.cli.common import (
     errors_as_one_line,
     open_context,
 )
+from distributor.cli.terminal import SafeConsole
 from distributor.clock import process_clock
 from distributor.report import RunReport
 from distributor.service import Context
@@ -72,7 +73,7 @@ def run(
     timeout: float | None,
 ) -> None:
     """Run the daily job: fetch, select, render, share, deliver, record."""
-    err_console = Console(stderr=True)
+    err_console = SafeConsole(stderr=True)
     with errors_as_one_line(state):
         settings = state.settings()
         progress = RichProgress(err_console)
@@ -84,7 +85,7 @@ def run(
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print_report(report, Console())
+        print_report(report, SafeConsole())
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
 

@@ -19,6 +19,7 @@ from distributor.errors import DistributorError
 from distributor.redact import Redactor, settings_redactor
 from distributor.service import Context
 from distributor.service import Progress as PipelineProgress
+from distributor.text_safety import visible
 
 EXIT_ERROR, EXIT_PARTIAL = 1, 3
 
@@ -85,7 +86,9 @@ class RichProgress(PipelineProgress):
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
-    click.echo(f"distributor: error: {message}", err=True)
+    """One line on stderr: control characters in ``message`` (a feed title's ESC) are
+    written as escapes, so the line stays one line and the terminal interprets nothing."""
+    click.echo(f"distributor: error: {visible(message)}", err=True)
     sys.exit(code)
 
 

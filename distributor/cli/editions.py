@@ -21,10 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from distributor.cli.common import EXIT_ERROR, EXIT_PARTIAL, CliState, errors_as_one_line
+from distributor.cli.terminal import SafeConsole
 from distributor.errors import EditionError
 from distributor.models import PlannedEdition, PlanState
 from distributor.service import Context
 from distributor.service import editions as service
+from distributor.text_safety import visible
 
 
 def _who() -> str:
@@ -64,15 +66,15 @@ def _echo_edition(ctx: Context, edition: PlannedEdition, as_json: bool, verb: st
         seg = f" [{v['segment']}]" if v["segment"] else ""
         click.echo(f"  {v['language']}{seg}: {v['readers']} readers")
         for n, s in enumerate(v["stories"], 1):
-            click.echo(f"    {n}. {s['title']}  ({s['id']})")
+            click.echo(f"    {n}. {visible(s['title'])}  ({s['id']})")
     for lang, text in data["intros"].items():
         click.echo(f"  intro ({lang}): {text.splitlines()[0] if text else ''}")
     for lang, subject in data["subjects"].items():
-        click.echo(f"  subject ({lang}): {subject}")
+        click.echo(f"  subject ({lang}): {visible(subject)}")
 
 
 def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else 200)  # piped output is not cut
+    return SafeConsole(width=None if sys.stdout.isatty() else 200)  # piped output is not cut
 
 
 @click.group()
@@ -374,7 +376,7 @@ def editions_send(
             data["report"] = outcome.report.to_dict()
             click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         else:
-            print_report(outcome.report, Console())
+            print_report(outcome.report, SafeConsole())
             click.echo(f"edition {edition_id}: {outcome.edition.state}")
     if not outcome.report.ok:
         sys.exit(EXIT_PARTIAL)
@@ -423,9 +425,9 @@ def editions_preview(
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"subject: {info['subject']}")
+        click.echo(f"subject: {visible(str(info['subject']))}")
         for n, s in enumerate(shown.stories, 1):
-            click.echo(f"  {n}. {s.title}")
+            click.echo(f"  {n}. {visible(s.title)}")
         if out:
             click.echo(str(out))
 
@@ -462,7 +464,7 @@ def editions_test(
                 f"{row['state']}: test of edition {edition_id} [{outcome.language}] to {row['to']}"
             )
             if row["error"]:
-                click.echo(f"  {row['error']}")
+                click.echo(f"  {visible(row['error'])}")
     if not outcome.ok:
         sys.exit(EXIT_ERROR)
 
@@ -504,4 +506,4 @@ def editions_figures(state: CliState, variant_id: int, as_json: bool) -> None:
         if k != "stories_list":
             click.echo(f"{k}: {v}")
     for i, s in enumerate(out["stories_list"], 1):
-        click.echo(f"  {i}. {s['title']}")
+        click.echo(f"  {i}. {visible(s['title'])}")

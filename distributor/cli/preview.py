@@ -30,6 +30,7 @@ from distributor.report import RunReport
 from distributor.service import Context
 from distributor.store.digests import latest_edition, latest_edition_of_subscriber
 from distributor.store.repository import delivery_key
+from distributor.text_safety import visible
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def preview(
             f"to {info['recipient']}; {info['stories']} stories; "
             f"HTML {int(info['html_bytes']) // 1000} KB"  # type: ignore[call-overload]
         )
-        click.echo(f"  subject: {info['subject']}")
+        click.echo(f"  subject: {visible(str(info['subject']))}")
         if info["shortened"]:
             click.echo(f"  shortened: {info['shortened']}")
         for finding in info["unsupported"]:  # type: ignore[attr-defined]

@@ -7,10 +7,11 @@ import sys
 
 import click
 import requests
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from distributor.cli.common import CliState, errors_as_one_line
+from distributor.cli.terminal import SafeConsole
 from distributor.errors import DistributorError
 from distributor.mail.base import CheckResult, build_mail_backend
 
@@ -46,9 +47,9 @@ def check(state: CliState, names: tuple[str, ...], as_json: bool) -> None:
     else:
         table = Table("name", "provider", "status", "detail")
         for r in rows:
-            status = "[green]ok[/green]" if r["ok"] else "[red]FAILED[/red]"
+            status = Text("ok", style="green") if r["ok"] else Text("FAILED", style="red")
             table.add_row(str(r["name"]), str(r["provider"]), status, str(r["detail"]))
-        Console().print(table)
+        SafeConsole().print(table)
     if not all(r["ok"] for r in rows):
         sys.exit(1)
 

@@ -7,10 +7,10 @@ import logging
 import sys
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from distributor.cli.common import CliState, errors_as_one_line, fail
+from distributor.cli.terminal import SafeConsole
 from distributor.leader import current_holder
 from distributor.scheduler import SchedulerProcess, job_views, set_paused
 from distributor.store import Store
@@ -75,7 +75,7 @@ def schedule_list(state: CliState, as_json: bool) -> None:
         }
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    console = Console()
+    console = SafeConsole()
     table = Table(title="schedule", header_style="bold")
     for col in ("job", "schedule", "zone", "next run (UTC)", "next run (local)", "last slot"):
         table.add_column(col)

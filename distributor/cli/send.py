@@ -17,7 +17,6 @@ import sys
 
 import click
 from email_validator import EmailNotValidError, validate_email
-from rich.console import Console
 
 from distributor.cli.app import print_report
 from distributor.cli.common import (
@@ -30,7 +29,9 @@ from distributor.cli.common import (
     open_context,
 )
 from distributor.cli.preview import build_preview
+from distributor.cli.terminal import SafeConsole
 from distributor.service.daily import send_list_now
+from distributor.text_safety import visible
 
 
 @click.command()
@@ -61,7 +62,7 @@ def send(
 def _send_now(state: CliState, list_name: str, as_json: bool) -> None:
     with errors_as_one_line(state):
         settings = state.settings()
-        progress = RichProgress(Console(stderr=True))
+        progress = RichProgress(SafeConsole(stderr=True))
         with progress.bars, open_context(settings, progress, clock=state.clock) as ctx:
             slot, report = send_list_now(ctx, list_name)
     if as_json:
@@ -69,7 +70,7 @@ def _send_now(state: CliState, list_name: str, as_json: bool) -> None:
         data["edition_key"] = slot.edition_key
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print_report(report, Console())
+        print_report(report, SafeConsole())
         click.echo(f"edition {list_name}/{slot.edition_key}")
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
@@ -111,5 +112,8 @@ def _send_test(
         )
     if outcome.state != "sent":
         if not as_json:
-            click.echo(f"distributor: error: test message not sent: {outcome.error}", err=True)
+            click.echo(
+                f"distributor: error: test message not sent: {visible(str(outcome.error))}",
+                err=True,
+            )
         sys.exit(EXIT_ERROR)

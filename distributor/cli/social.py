@@ -21,6 +21,7 @@ from distributor.pipeline import (
 )
 from distributor.report import RunReport
 from distributor.service import Context
+from distributor.text_safety import visible
 
 
 def _story(ctx: Context, story_id: str) -> Story:
@@ -178,7 +179,9 @@ def post(
         p = summary["posts"]
         click.echo(f"posts sent {p['sent']}, failed {p['failed']}, unknown {p['unknown']}")
         for problem in report.errors:
-            click.echo(f"error: {problem.stage} {problem.subject}: {problem.cause}", err=True)
+            click.echo(
+                visible(f"error: {problem.stage} {problem.subject}: {problem.cause}"), err=True
+            )
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
 

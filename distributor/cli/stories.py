@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 import requests
-from rich.console import Console
 from rich.table import Table
 
 from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, fail, open_context
+from distributor.cli.terminal import SafeConsole
 from distributor.errors import ConfigError
 from distributor.pipeline import fetch_sources
 from distributor.report import RunReport
@@ -19,6 +19,7 @@ from distributor.sources.base import USER_AGENT
 from distributor.sources.inspect import inspect_location, story_dict
 from distributor.store import Store
 from distributor.store import sources as source_store
+from distributor.text_safety import visible
 
 
 @click.group()
@@ -42,7 +43,7 @@ def fetch(state: CliState, only: str | None, as_json: bool) -> None:
         out = {k: data[k] for k in ("sources", "stories_fetched", "warnings", "errors", "ok")}
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        console = Console()
+        console = SafeConsole()
         table = Table(title="sources", header_style="bold")
         for col in ("source", "kind", "fetched", "new", "updated", "result"):
             table.add_column(col)
@@ -86,7 +87,7 @@ def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_
     for s, _seen in rows:
         when = f"{s.published_at:%Y-%m-%d %H:%M}" if s.published_at else ""
         table.add_row(when, s.language, s.status.value, s.source, s.title, s.id)
-    Console().print(table)
+    SafeConsole().print(table)
     if not rows:
         click.echo("no stories stored" + (f" in {lang}" if lang else ""))
 
@@ -169,7 +170,7 @@ def inspect(
     for s in found.stories:
         data = story_dict(s, now)
         click.echo("")
-        click.echo(f"  {s.title}")
+        click.echo(f"  {visible(s.title)}")
         for key in ("id", "url", "language", "published_at", "translation_group", "verdict"):
             click.echo(f"    {key}: {data[key]}")
     click.echo("")

@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 from email_validator import EmailNotValidError, validate_email
-from rich.console import Console
 from rich.table import Table
 from werkzeug.security import generate_password_hash
 
 from distributor.cli.common import CliState, errors_as_one_line, fail
+from distributor.cli.terminal import SafeConsole
 from distributor.config import Settings
 from distributor.errors import ConfigError
 from distributor.models import Subscriber
@@ -60,7 +60,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for r in rows:
         table.add_row(*[str(x) for x in r])
     # piped output is not cut to 80 columns
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    SafeConsole(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 # ----------------------------------------------------------------- subscribers

@@ -94,6 +94,18 @@ def reply_to(message: Message) -> str | None:
     return None
 
 
+def header_address(message: Message, name: str = "From") -> str | None:
+    """``From`` (or ``Reply-To``) as an API that takes ``Name <addr>`` strings wants it
+    (Postmark, Resend, Mailgun, SES): as it goes on the wire, a name with specials
+    quoted, a non-ASCII name in RFC 2047 encoded words (``fastmime.api_header``), so no
+    provider guesses at raw UTF-8 or reads ``Doe, Jane`` as two addresses."""
+    lower = name.lower()
+    value = next((v for k, v in message.headers if k.lower() == lower), None)
+    if value is None and lower == "from":
+        value = message.sender
+    return None if value is None else api_header(name, value)
+
+
 def group_key(message: Message) -> tuple[str, tuple[str, ...]]:
     """Messages with the same key can share one template."""
     return message.sender, tuple(k for k, _ in custom_headers(message))
@@ -311,11 +323,10 @@ class TemplateBatch:
     def of(cls, batch: MergedBatch) -> TemplateBatch:
         """The template batch of messages factored by :func:`merge`."""
         first = batch.messages[0]
-        from_header = next((v for k, v in first.headers if k.lower() == "from"), first.sender)
         return cls(
             sender=first.sender,
-            from_header=from_header,
-            reply_to=reply_to(first),
+            from_header=header_address(first) or first.sender,
+            reply_to=header_address(first, "Reply-To"),
             subject=batch.subject,
             text=batch.text,
             html=batch.html,

@@ -22,7 +22,7 @@ from distributor.mail.http import (
     describe_reply,
     split_by,
 )
-from distributor.mail.merge import custom_headers, reply_to
+from distributor.mail.merge import custom_headers, header_address
 from distributor.models import DeliveryResult, Message
 
 MAX_PAYLOAD_BYTES = 50 * 1024 * 1024
@@ -55,7 +55,7 @@ class PostmarkBackend(HttpMailBackend):
         )
 
     def message_object(self, message: Message) -> dict[str, Any]:
-        from_header = next((v for k, v in message.headers if k.lower() == "from"), message.sender)
+        from_header = header_address(message) or message.sender
         obj: dict[str, Any] = {
             "From": from_header,
             "To": message.recipient,
@@ -68,7 +68,7 @@ class PostmarkBackend(HttpMailBackend):
             obj["TextBody"] = message.text
         if message.html:
             obj["HtmlBody"] = message.html
-        if rt := reply_to(message):
+        if rt := header_address(message, "Reply-To"):
             obj["ReplyTo"] = rt
         return obj
 

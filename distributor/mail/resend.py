@@ -14,7 +14,7 @@ from typing import Any
 
 from distributor.config import ResendConfig, Settings
 from distributor.mail.http import CheckResult, HttpMailBackend, PermanentCallError, describe_reply
-from distributor.mail.merge import custom_headers, reply_to
+from distributor.mail.merge import custom_headers, header_address
 from distributor.models import DeliveryResult, Message
 
 
@@ -37,7 +37,7 @@ class ResendBackend(HttpMailBackend):
         self.auth_header = {"Authorization": f"Bearer {key}"}
 
     def email_object(self, message: Message) -> dict[str, Any]:
-        from_header = next((v for k, v in message.headers if k.lower() == "from"), message.sender)
+        from_header = header_address(message) or message.sender
         obj: dict[str, Any] = {
             "from": from_header,
             "to": [message.recipient],
@@ -48,7 +48,7 @@ class ResendBackend(HttpMailBackend):
             obj["html"] = message.html
         if message.text:
             obj["text"] = message.text
-        if rt := reply_to(message):
+        if rt := header_address(message, "Reply-To"):
             obj["reply_to"] = rt
         return obj
 

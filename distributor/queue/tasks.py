@@ -16,18 +16,25 @@ ledger decides who sends what.
 A transient failure of the whole batch (429, 5xx, outage: nothing was handed
 over) gives the rows back and raises :class:`RetryLater`; on the task's last
 try the rows are recorded ``failed`` (retryable, with the reason) instead, so
-the next run puts them back. Rows claimed by a live worker (lease not yet
+the next run puts them back.  A refusal of the configuration or credentials
+(:class:`~distributor.errors.ProviderStopped`: 401, 403, 404, a missing
+endpoint) is not retried at all: the unsent rows go back to ``pending`` (no
+attempt used), the worker logs one line naming the transport and the reason,
+and for :data:`STOP_FOR` its other tasks for that transport leave their rows
+pending without calling it (no retry storm; the next run, or the first task
+after that time, tries again). Rows claimed by a live worker (lease not yet
 expired) make the task come back later (:class:`ComeBack`), so a range is
 finished only when none of its rows is pending or sending.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from distributor.config import Settings
 from distributor.dispatch import BatchMaker
@@ -37,8 +44,12 @@ from distributor.mail.http import Limiter
 from distributor.models import DeliveryResult, Edition
 from distributor.render.digest import DigestRenderer, Variant
 from distributor.store import Store, ledger
+from distributor.store.repository import ClaimedDelivery
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
+#: how long a worker leaves a transport alone after it refused the configuration
+STOP_FOR = timedelta(minutes=10)
 
 
 @runtime_checkable
@@ -70,6 +81,8 @@ class RangeOutcome:
     failed: int = 0
     unknown: int = 0
     come_back: float | None = None
+    #: the transport refused the configuration: the rows left were kept ``pending``
+    stopped: str | None = None
 
 
 @dataclass
@@ -96,6 +109,8 @@ class BatchSender:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
     _renderer: DigestRenderer | None = None
+    #: transport name -> (until when it is left alone, the reason)
+    _stopped: dict[str, tuple[datetime, str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------- caches
     def renderer(self) -> DigestRenderer:
@@ -164,6 +179,9 @@ class BatchSender:
             stale_before=now - self.lease,
             id_range=span,
         )
+        held = self._stopped.get(backend.name)
+        if held is not None and now < held[0]:
+            return RangeOutcome(recovered, stopped=held[1])  # rows stay pending; no call
         maker = self.maker(cached, backend)
         sent = failed = unknown = 0
         while True:
@@ -185,15 +203,17 @@ class BatchSender:
                 done = {r.key for r in results}
                 rest = [c for c in claimed if c.key not in done]
                 if isinstance(err, ProviderStopped):
-                    # retrying cannot help until the settings are fixed: the rows fail
-                    # (retryable: the next run puts them back) with the reason
-                    kind = (
-                        "credentials refused"
-                        if isinstance(err, AuthenticationError)
-                        else "configuration refused"
+                    # retrying cannot help until the settings are fixed: the unsent rows
+                    # go back to pending, the transport is left alone for a while
+                    part = self._stop(backend, err, claimed, rest, results, prepared, shared)
+                    return RangeOutcome(
+                        recovered,
+                        sent + part.sent,
+                        failed + part.failed,
+                        unknown + part.unknown,
+                        stopped=part.stopped,
                     )
-                    reason, retryable = f"{kind}: {err.reason}", True
-                elif not err.retryable:
+                if not err.retryable:
                     reason, retryable = err.reason, False
                 elif last_try:
                     reason, retryable = f"gave up after the task's retries: {err.reason}", True
@@ -227,6 +247,57 @@ class BatchSender:
         elif left.pending:
             come_back = 1.0  # released by another worker meanwhile: pick them up soon
         return RangeOutcome(recovered, sent, failed, unknown, come_back)
+
+    def _stop(
+        self,
+        backend: MailBackend,
+        err: ProviderStopped,
+        claimed: list[ClaimedDelivery],
+        rest: list[ClaimedDelivery],
+        results: list[DeliveryResult],
+        prepared: Any,
+        shared: SharedLimit | None,
+    ) -> RangeOutcome:
+        kind = (
+            "credentials refused"
+            if isinstance(err, AuthenticationError)
+            else "configuration refused"
+        )
+        reason = f"{kind}: {err.reason}"
+        now = self.clock()
+        self.store.release_deliveries(rest, now)
+        done = {r.key for r in results}
+        self.store.record_deliveries(
+            [c for c in claimed if c.key in done], results, prepared.message_ids, now
+        )
+        if shared is not None:
+            shared.settle()
+        self._forget(backend)  # it refuses every call now; a fresh one tries after STOP_FOR
+        first = backend.name not in self._stopped or self._stopped[backend.name][0] <= now
+        self._stopped[backend.name] = (now + STOP_FOR, reason)
+        if first:  # one line per transport and period, however many tasks come
+            log.error(
+                "mail transport %r stopped: %s; its rows stay pending until it is fixed "
+                "(tried again after %d minutes or at the next run)",
+                backend.name,
+                reason,
+                STOP_FOR.total_seconds() // 60,
+            )
+        sent = sum(1 for r in results if r.state == "sent")
+        unknown = sum(1 for r in results if r.state == "unknown")
+        return RangeOutcome(
+            sent=sent, failed=len(results) - sent - unknown, unknown=unknown, stopped=reason
+        )
+
+    def _forget(self, backend: MailBackend) -> None:
+        """Drop this thread's transport (and its batch makers) of ``backend``'s name."""
+        backends: dict[str, MailBackend] = getattr(self._local, "backends", None) or {}
+        if backends.get(backend.name) is backend:
+            del backends[backend.name]
+        makers: dict[tuple[int, str], BatchMaker] = getattr(self._local, "makers", None) or {}
+        for key in [k for k in makers if k[1] == backend.name]:
+            del makers[key]
+        backend.close()
 
     def maker(self, cached: _EditionCache, backend: MailBackend) -> BatchMaker:
         """The batch maker of one edition for this thread's transport (made once)."""

@@ -91,8 +91,9 @@ class BatchTemplates:
         reply = next((v for n, v in after_to if n.lower() == "reply-to"), None)
         self.template = TemplateBatch(
             sender=prepared.envelope_sender,
-            from_header=from_header,
-            reply_to=reply,
+            # as APIs taking "Name <addr>" strings want them: quoted, RFC 2047 (as in MIME)
+            from_header=api_header("From", from_header),
+            reply_to=None if reply is None else api_header("Reply-To", reply),
             subject=protect(Template((variant.subject,)), forbidden, self.constants),
             text=protect(
                 body(text_static, [(f, "raw") for f in text_fields]), forbidden, self.constants

@@ -33,7 +33,7 @@ from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
-from distributor.addresses import sending_form
+from distributor.addresses import sending_form, sending_mailbox
 from distributor.config import ListConfig, Settings
 from distributor.errors import AddressError, RenderError
 from distributor.models import Edition, Message, ShareLink, Story, Subscriber
@@ -159,6 +159,14 @@ def archive_name(edition: Edition) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", segment.lower()).strip("-")
     page = f"{edition.language}-{slug}" if slug else edition.language
     return f"{edition.list_name}/{edition.key}/{page}.html"
+
+
+def _mailbox(value: str) -> str:
+    """A configured sender or reply-to, header-safe, its IDN domain in ASCII."""
+    try:
+        return sending_mailbox(header_safe(value))
+    except AddressError as err:
+        raise RenderError(f"cannot send from {err.address!r}: {err.reason}") from err
 
 
 def clean_name(value: str) -> str:
@@ -424,7 +432,7 @@ class DigestRenderer:
         return best[0], best[1], stories[:count], False
 
     def _sender_parts(self, list_config: ListConfig) -> tuple[str, str, str]:
-        sender = header_safe(list_config.from_address)
+        sender = _mailbox(list_config.from_address)
         addr = parseaddr(sender)[1]
         domain = addr.rpartition("@")[2] or "localhost"
         return sender, addr, domain
@@ -439,7 +447,7 @@ class DigestRenderer:
     ) -> PreparedMessage:
         sender, addr, domain = self._sender_parts(list_config)
         reply_to = (
-            [StaticHeader("Reply-To", header_safe(list_config.reply_to))]
+            [StaticHeader("Reply-To", _mailbox(list_config.reply_to))]
             if list_config.reply_to
             else []
         )
@@ -636,14 +644,17 @@ class DigestRenderer:
         msg = EmailMessage(policy=_RAW_HEADERS)
         shown: dict[str, str] = {}
 
-        def put(header: str, value: str) -> None:
+        def put(header: str, value: str, show: str | None = None) -> None:
             msg.set_raw(header, encode_header(header, value))
-            shown[header] = str(SMTP.header_factory(header, value))
+            shown[header] = show if show is not None else str(SMTP.header_factory(header, value))
 
         put("From", sender)
         utf8 = False
         if email.isascii():
-            put("To", display_address(name, email))
+            # shown as str() of the parsed header would show it, without parsing a reader's
+            # (perhaps 100,000 characters long) name: the email parser is slow on those
+            to = display_address(name, email)
+            put("To", to, show=to)
         else:
             # an internationalized address (the dispatcher gives the domain in ASCII):
             # a non-ASCII local part is written as UTF-8 (RFC 6532), for SMTPUTF8
@@ -653,7 +664,7 @@ class DigestRenderer:
             utf8 = not local.isascii()
             msg["To"] = Address(display_name=name, username=local, domain=domain_part)
         if list_config.reply_to:
-            put("Reply-To", header_safe(list_config.reply_to))
+            put("Reply-To", _mailbox(list_config.reply_to))
         put("Subject", subject)
         msg["Date"] = format_datetime(now)
         msg["Message-ID"] = message_id
@@ -680,7 +691,7 @@ class DigestRenderer:
             html=html,
             headers=tuple(
                 (k, shown[k] if k in shown else str(v))
-                for k, v in msg.items()
+                for k, v in msg.raw_items()  # not re-parsed: see "To" above
                 if k.lower() not in mime
             ),
         )

@@ -115,6 +115,11 @@ def qp_value(value: str) -> bytes:
 
 
 # ------------------------------------------------------------------ headers
+# an ASCII display name or word up to this long is written as it is; a longer one
+# is encoded so that every header line stays within RFC 5322's 998 octets
+_LONGEST_PLAIN = 500
+
+
 def encode_display_name(name: str) -> str:
     """A display name for an address header: atoms, a quoted string or RFC 2047 words.
 
@@ -122,10 +127,12 @@ def encode_display_name(name: str) -> str:
     exactly ``name`` (the ``email`` package's folder can drop the space
     between two encoded words).
     """
-    if name.isascii() and "=?" not in name:
+    if name.isascii() and "=?" not in name and len(name) <= _LONGEST_PLAIN:
         if _SPECIALS.isdisjoint(name):
             return name
         return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # non-ASCII, or too long for one header line (RFC 5322: 998 octets): encoded
+    # words, one per folded line, whatever the script and even without a space
     data = name.encode("utf-8")
     words = []
     # 45 bytes -> 60 base64 characters: each encoded-word stays within 75
@@ -148,6 +155,8 @@ def encode_address(value: str) -> str:
 def encode_unstructured(name: str, value: str) -> str:
     """An unstructured header value (Subject), RFC 2047-encoded and folded when needed."""
     charset = "us-ascii" if value.isascii() and "=?" not in value else "utf-8"
+    if charset == "us-ascii" and any(len(w) > _LONGEST_PLAIN for w in value.split()):
+        charset = "utf-8"  # a word longer than a line can be folded only as encoded words
     return Header(value, charset, maxlinelen=78, header_name=name).encode(linesep="\r\n")
 
 

@@ -20,6 +20,7 @@ from binascii import b2a_base64
 from typing import NamedTuple
 from urllib.parse import quote
 
+from distributor.text_safety import strip_invisible
 from distributor.tokens import Purpose
 
 # every C0 control (CR, LF and NUL among them), DEL, and the Unicode line separators
@@ -32,8 +33,10 @@ def header_safe(value: str) -> str:
     """``value`` with CR, LF, NUL and every other control removed: it cannot inject a header.
 
     Each run of controls becomes one space; runs of spaces collapse; other
-    spaces (a French no-break space before a colon) are kept.
+    spaces (a French no-break space before a colon) are kept. Bidi controls and
+    zero-width characters go too (:func:`distributor.text_safety.strip_invisible`).
     """
+    value = strip_invisible(value)
     if _CONTROL.search(value):
         value = _CONTROL.sub(" ", value)
     if "  " in value:

@@ -20,7 +20,13 @@ from typing import Any
 
 from distributor import pipeline
 from distributor.config import ListConfig
-from distributor.errors import ConfigError, DistributorError, EditionError, StoreError
+from distributor.errors import (
+    ConfigError,
+    DistributorError,
+    EditionError,
+    StoreError,
+    UnknownListError,
+)
 from distributor.models import Edition, PlannedEdition, PlanState, Story
 from distributor.redact import settings_redactor
 from distributor.render.digest import DigestRenderer
@@ -50,7 +56,7 @@ def run(
     for name in list_names or ():
         if name not in settings.lists:
             known = ", ".join(sorted(settings.lists))
-            raise ConfigError(f"no list named {name!r} (known: {known})")
+            raise UnknownListError(f"no list named {name!r} (known: {known})")
     lists = list(list_names) if list_names else list(settings.lists)
     run_id = None if dry_run else store.start_run(started, dry_run=dry_run)
 

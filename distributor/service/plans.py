@@ -12,7 +12,7 @@ import nh3
 from markdown_it import MarkdownIt
 
 from distributor.config import ListConfig
-from distributor.errors import ConfigError, EditionError
+from distributor.errors import EditionError, UnknownListError
 from distributor.models import OPEN_PLAN_STATES, PlannedEdition, PlannedVariant, PlanState, Story
 from distributor.report import RunReport
 from distributor.selection import normalize_language
@@ -30,7 +30,7 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": True, "linkify": False})
 def list_config(ctx: Context, list_name: str) -> ListConfig:
     if list_name not in ctx.settings.lists:
         known = ", ".join(sorted(ctx.settings.lists))
-        raise ConfigError(f"no list named {list_name!r} (known: {known})")
+        raise UnknownListError(f"no list named {list_name!r} (known: {known})")
     return ctx.settings.lists[list_name]
 
 

@@ -20,6 +20,7 @@ from jinja2 import Environment, TemplateNotFound
 from distributor.models import Post, Story
 from distributor.share.counting import HASHTAG, MENTION, URL, Facet, Rules, bluesky_facets
 from distributor.store.repository import post_key
+from distributor.text_safety import strip_invisible
 
 ELLIPSIS = "…"
 _GRAPHEME = regex.compile(r"\X")
@@ -185,6 +186,7 @@ def compose(
         body = render_body(env, story, rules.network, channel)
     except TemplateNotFound:  # pragma: no cover - post.txt.j2 always exists
         body = story.title
+    body = strip_invisible(body)  # no bidi override or zero-width trick reaches a post
     return composed_view(compose_text(body, url, rules), rules)
 
 

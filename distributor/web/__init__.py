@@ -11,8 +11,8 @@ from flask import Flask, Response, jsonify
 from distributor import __version__
 from distributor.config import Settings
 from distributor.store import Store
+from distributor.web import security, webhooks
 from distributor.web import site as web_site
-from distributor.web import webhooks
 
 
 def create_app(settings: Settings, store: Store) -> Flask:
@@ -29,6 +29,7 @@ def create_app(settings: Settings, store: Store) -> Flask:
     def healthz() -> Response:
         return jsonify(status="ok", version=__version__)
 
+    security.install(app)  # before any route: the bounded <int:...> converter, headers
     # --- blueprint registry: one line per area -------------------------------
     web_site.install(app)  # web (issue 7): subscriber pages, editor dashboard, JSON API
     webhooks.init_app(app)  # mail providers (issue 5): /webhooks/<provider>

@@ -22,6 +22,7 @@ from distributor.errors import (
     EditionError,
     EditionStateError,
     NotFoundError,
+    UnknownListError,
 )
 from distributor.models import PlanState
 from distributor.service import Context, daily
@@ -34,7 +35,7 @@ BASE = "/planned-editions"
 
 
 def _error(err: DistributorError) -> Response:
-    if isinstance(err, NotFoundError):
+    if isinstance(err, NotFoundError | UnknownListError):
         return problem(404, "not found", str(err))
     if isinstance(err, ConflictError):
         return problem(409, "edition changed since your version", str(err))

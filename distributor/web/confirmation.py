@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 
-from distributor.addresses import has_non_ascii_local_part, sending_form
+from distributor.addresses import has_non_ascii_local_part, sending_form, sending_mailbox
 from distributor.config import ListConfig, Settings
 from distributor.mail.base import build_mail_backend
 from distributor.models import DeliveryResult, Message
@@ -39,7 +39,7 @@ def confirmation_message(
     title = header_safe(list_config.title_in(language))
     subject = header_safe(t["confirm_mail_subject"].format(list=title))
     body = t["confirm_mail_body"].format(email=email, list=title, hours=hours, url=url)
-    sender = header_safe(list_config.from_address)
+    sender = sending_mailbox(header_safe(list_config.from_address))  # an IDN domain in ASCII
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:24]}.confirm@{domain}>"
 
@@ -48,7 +48,7 @@ def confirmation_message(
     local, _, domain_part = address.address.rpartition("@")
     msg["To"] = Address(username=local, domain=domain_part)
     if list_config.reply_to:
-        msg["Reply-To"] = header_safe(list_config.reply_to)
+        msg["Reply-To"] = sending_mailbox(header_safe(list_config.reply_to))
     msg["Subject"] = subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id

@@ -45,6 +45,7 @@ from distributor.share.cards import CardSet
 from distributor.share.posts import composed_view
 from distributor.store.web import EditionFigures, Editor
 from distributor.subscribers import read_subscribers_csv
+from distributor.text_safety import csv_cell
 from distributor.web.chart import history_chart
 from distributor.web.common import deps
 from distributor.web.editions import (
@@ -475,14 +476,18 @@ def subscribers_export() -> Any:
 
 
 def write_csv(out: Any, entries: Any) -> None:
-    """Subscribers as CSV, in the import format plus list, status and frequency."""
+    """Subscribers as CSV, in the import format plus list, status and frequency.
+
+    Every cell goes through :func:`distributor.text_safety.csv_cell` (no formula
+    injection when the file is opened in a spreadsheet; the import undoes it)."""
     writer = csv.writer(out)
     writer.writerow(
         ["email", "name", "language", "timezone", "topics", "frequency", "list", "status"]
     )
     for e in entries:
         writer.writerow(
-            [
+            csv_cell(cell)
+            for cell in [
                 e.email,
                 e.name,
                 e.language,

@@ -145,8 +145,25 @@ def _secret(value: Any) -> str:
 def _json() -> Any:
     try:
         return json.loads(request.get_data())
-    except ValueError as err:
+    except ValueError as err:  # UnicodeDecodeError too
         raise Malformed(f"body is not JSON: {err}") from err
+
+
+def _obj(value: Any, what: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object; else the request is malformed (a 400, not a 500)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Malformed(f"{what} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Malformed(f"{what} must be a JSON array, not {type(value).__name__}")
+    return value
 
 
 def _fresh(timestamp: str | int | float, options: WebhookOptions, tolerance: int) -> None:
@@ -180,21 +197,21 @@ def mailgun(config: Any, options: WebhookOptions, store: Store) -> list[MailEven
     key = _secret(config.webhook_signing_key)
     if not key:
         raise Refused("webhook_signing_key is not configured")
-    body = _json()
-    sig = body.get("signature") or {}
+    body = _obj(_json(), "the body")
+    sig = _obj(body.get("signature"), "'signature'")
     ts, token, signature = (str(sig.get(k, "")) for k in ("timestamp", "token", "signature"))
     expected = hmac.new(key.encode(), (ts + token).encode(), hashlib.sha256).hexdigest()
     if not token or not hmac.compare_digest(expected, signature):
         raise Refused("signature does not verify")
     _fresh(ts, options, TOLERANCE)
     _once(store, "mailgun", token, options)
-    data = body.get("event-data") or {}
+    data = _obj(body.get("event-data"), "'event-data'")
     event, email = data.get("event"), str(data.get("recipient", ""))
     if event == "delivered":
         return [MailEvent("mailgun", EventKind.DELIVERED, email, token)]
     if event == "failed":
         hard = data.get("severity") == "permanent"
-        status = data.get("delivery-status") or {}
+        status = _obj(data.get("delivery-status"), "'delivery-status'")
         detail = str(status.get("description") or status.get("message") or data.get("reason", ""))
         return [MailEvent("mailgun", EventKind.BOUNCED, email, token, hard, detail)]
     if event == "complained":
@@ -230,7 +247,8 @@ def sendgrid(config: Any, options: WebhookOptions, store: Store) -> list[MailEve
         raise Refused("signature does not verify") from err
     _fresh(ts, options, TOLERANCE)
     events: list[MailEvent] = []
-    for item in _json():
+    for item in _list(_json(), "the body"):
+        item = _obj(item, "an event")
         event_id = str(item.get("sg_event_id", ""))
         now = datetime.fromtimestamp(options.now(), UTC)
         if not event_id or not first_time(store, "sendgrid", event_id, now):
@@ -258,7 +276,7 @@ POSTMARK_HARD = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "SpamNo
 
 def postmark(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
     _basic_auth(config.webhook_username, _secret(config.webhook_password))
-    body = _json()
+    body = _obj(_json(), "the body")
     record = body.get("RecordType")
     event_id = f"{record}:{body.get('ID') or body.get('MessageID', '')}"
     _once(store, "postmark", event_id, options)
@@ -266,7 +284,7 @@ def postmark(config: Any, options: WebhookOptions, store: Store) -> list[MailEve
     if record == "Delivery":
         return [MailEvent("postmark", EventKind.DELIVERED, email, event_id)]
     if record == "Bounce":
-        hard = body.get("Type") in POSTMARK_HARD
+        hard = str(body.get("Type")) in POSTMARK_HARD
         detail = str(body.get("Description", body.get("Type", "")))
         return [MailEvent("postmark", EventKind.BOUNCED, email, event_id, hard, detail)]
     if record == "SpamComplaint":
@@ -345,11 +363,12 @@ def verify_sns(body: dict[str, Any], options: WebhookOptions) -> None:
 
 
 def ses(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
-    body = _json()
-    if not isinstance(body, dict):
-        raise Malformed("SNS body must be an object")
+    body = _obj(_json(), "the SNS body")
     verify_sns(body, options)
-    stamp = datetime.fromisoformat(str(body.get("Timestamp", "")).replace("Z", "+00:00"))
+    try:
+        stamp = datetime.fromisoformat(str(body.get("Timestamp", "")).replace("Z", "+00:00"))
+    except ValueError as err:
+        raise Malformed("'Timestamp' is not an ISO 8601 time") from err
     _fresh(stamp.timestamp(), options, SNS_TOLERANCE)
     if config.sns_topic_arns and body.get("TopicArn") not in config.sns_topic_arns:
         raise Refused(f"topic {body.get('TopicArn')} is not configured")
@@ -364,28 +383,33 @@ def ses(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
     if body["Type"] != "Notification":
         return []
     try:
-        msg = json.loads(body["Message"])
+        msg = _obj(json.loads(str(body["Message"])), "the SES notification")
     except ValueError as err:
         raise Malformed("SES notification is not JSON") from err
     kind = msg.get("notificationType") or msg.get("eventType")
     mid = str(body["MessageId"])
     if kind == "Bounce":
-        bounce = msg.get("bounce", {})
+        bounce = _obj(msg.get("bounce"), "'bounce'")
         hard = bounce.get("bounceType") == "Permanent"
         detail = f"{bounce.get('bounceType')}/{bounce.get('bounceSubType')}"
         return [
-            MailEvent("ses", EventKind.BOUNCED, r.get("emailAddress", ""), mid, hard, detail)
-            for r in bounce.get("bouncedRecipients", [])
+            MailEvent("ses", EventKind.BOUNCED, str(r.get("emailAddress", "")), mid, hard, detail)
+            for r in (_obj(x, "a recipient") for x in _list(bounce.get("bouncedRecipients"), "x"))
         ]
     if kind == "Complaint":
         return [
-            MailEvent("ses", EventKind.COMPLAINED, r.get("emailAddress", ""), mid)
-            for r in msg.get("complaint", {}).get("complainedRecipients", [])
+            MailEvent("ses", EventKind.COMPLAINED, str(r.get("emailAddress", "")), mid)
+            for r in (
+                _obj(x, "a recipient")
+                for x in _list(
+                    _obj(msg.get("complaint"), "'complaint'").get("complainedRecipients"), "x"
+                )
+            )
         ]
     if kind == "Delivery":
         return [
-            MailEvent("ses", EventKind.DELIVERED, r, mid)
-            for r in msg.get("delivery", {}).get("recipients", [])
+            MailEvent("ses", EventKind.DELIVERED, str(r), mid)
+            for r in _list(_obj(msg.get("delivery"), "'delivery'").get("recipients"), "x")
         ]
     return []
 
@@ -406,15 +430,15 @@ def resend(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent
         raise Refused(f"Svix signature does not verify: {err}") from err
     _fresh(headers["webhook-timestamp"], options, TOLERANCE)
     _once(store, "resend", headers["webhook-id"], options)
-    kind = body.get("type")
-    data = body.get("data", {})
+    kind = _obj(body, "the body").get("type")
+    data = _obj(body.get("data"), "'data'")
     to = data.get("to") or []
-    emails = to if isinstance(to, list) else [to]
+    emails = [str(e) for e in (to if isinstance(to, list) else [to])]
     mid = headers["webhook-id"]
     if kind == "email.delivered":
         return [MailEvent("resend", EventKind.DELIVERED, e, mid) for e in emails]
     if kind == "email.bounced":
-        bounce = data.get("bounce") or {}
+        bounce = _obj(data.get("bounce"), "'bounce'")
         hard = str(bounce.get("type", "Permanent")).lower() in ("permanent", "hard")
         detail = str(bounce.get("message", ""))
         return [MailEvent("resend", EventKind.BOUNCED, e, mid, hard, detail) for e in emails]
@@ -426,7 +450,7 @@ def resend(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent
 # ----------------------------------------------------------------------------- Brevo
 def brevo(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
     _basic_auth(config.webhook_username, _secret(config.webhook_password))
-    body = _json()
+    body = _obj(_json(), "the body")
     event_id = f"{body.get('event')}:{body.get('message-id', '')}:{body.get('email', '')}"
     _once(store, "brevo", event_id, options)
     email, kind = str(body.get("email", "")), body.get("event")

@@ -124,6 +124,26 @@ def substitute(template: str, values: dict[str, str], pattern: str) -> str:
 
 
 # ----------------------------------------------------------------------------- Mailgun
+def check_address_header(value: str, field: str, status: int = 400) -> None:
+    """An address given as a header string (``Name <addr>``), as Postmark, Resend and Mailgun
+    take it: exactly one mailbox once parsed (Postmark documents that a name with
+    punctuation must be quoted, or it reads as several addresses), and the text as it
+    goes on the wire: printable ASCII, a non-ASCII name as RFC 2047 encoded words."""
+    from email.header import decode_header
+    from email.utils import getaddresses
+
+    need(value.isascii() and "\n" not in value, f"{field}: not a header value: {value!r}", status)
+    found = getaddresses([value])
+    need(
+        len(found) == 1 and "@" in found[0][1],
+        f"Error parsing '{field}': Illegal email address {value!r}",
+        status,
+    )
+    name = found[0][0]
+    if "=?" in name:
+        decode_header(name)  # raises on a broken encoded word
+
+
 @dataclass
 class MailgunFake(Fake):
     domain: str = "mg.news.example"
@@ -150,6 +170,9 @@ class MailgunFake(Fake):
         need(0 < len(to) <= 1000, "'to' parameter: between 1 and 1000 recipients")
         for k in ("from", "subject"):
             need(bool(form.get(k)), f"'{k}' parameter is missing")
+        check_address_header(form["from"], "from")
+        if form.get("h:Reply-To"):
+            check_address_header(form["h:Reply-To"], "h:Reply-To")
         need(bool(form.get("text") or form.get("html")), "need at least one of 'text' or 'html'")
         variables = json.loads(form["recipient-variables"])
         need(set(variables) == set(to), "recipient-variables must cover every recipient")
@@ -258,6 +281,9 @@ class PostmarkFake(Fake):
             need(m.get("MessageStream") == "broadcast", "newsletters go on the broadcast stream")
             for k in ("From", "To", "Subject"):
                 need(bool(m.get(k)), f"{k} required")
+            check_address_header(m["From"], "From", 422)
+            if m.get("ReplyTo"):
+                check_address_header(m["ReplyTo"], "ReplyTo", 422)
             need(bool(m.get("HtmlBody") or m.get("TextBody")), "body required")
             if m["To"] in self.inactive:
                 out.append(
@@ -401,6 +427,9 @@ class ResendFake(Fake):
         for e in emails:
             for k in ("from", "to", "subject"):
                 need(bool(e.get(k)), f"Missing `{k}` field.", 422)
+            check_address_header(e["from"], "from", 422)
+            if e.get("reply_to"):
+                check_address_header(e["reply_to"], "reply_to", 422)
             if e["to"][0] in self.refuse:
                 raise ContractError(f"Invalid `to` field: {e['to'][0]}", 422)
         data = []

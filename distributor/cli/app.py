@@ -18,6 +18,7 @@ from distributor.cli.common import (
     errors_as_one_line,
     open_context,
 )
+from distributor.cli.tables import fit
 from distributor.clock import process_clock
 from distributor.report import RunReport
 from distributor.service import Context
@@ -159,7 +160,7 @@ def print_report(report: RunReport, console: Console) -> None:
     table.add_row("posts sent", str(report.posts.sent))
     table.add_row("posts failed", str(report.posts.failed))
     table.add_row("cards made", f"{report.cards_made} (+{report.cards_cached} cached)")
-    console.print(table)
+    console.print(fit(table))
     if report.sources:
         src = Table(title="sources", header_style="bold")
         for col in ("source", "fetched", "new", "updated", "problems", "error"):
@@ -169,7 +170,7 @@ def print_report(report: RunReport, console: Console) -> None:
             src.add_row(
                 s.name, str(s.fetched), str(s.new), str(s.updated), str(len(s.problems)), status
             )
-        console.print(src)
+        console.print(fit(src))
     if report.editions:
         eds = Table(title="editions", header_style="bold")
         eds.add_column("list", no_wrap=True)
@@ -189,7 +190,7 @@ def print_report(report: RunReport, console: Console) -> None:
                 str(e.unknown),
                 str(e.pending),
             )
-        console.print(eds)
+        console.print(fit(eds))
     for note in report.notes:
         console.print(f"note: {note}", markup=False)
     for problem in report.warnings:

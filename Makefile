@@ -28,9 +28,10 @@ run: $(RUN_STAMP) ## run the daily job on the sample newsroom
 
 # The dashboard on the sample newsroom, in its own data directory (var/demo) so that
 # `make run` and the demo do not share a ledger: stories fetched, nothing sent, an
-# editor account made; prints the URL and the credentials. DEMO_PORT to change the port.
+# editor account made; prints the URL and the credentials. Each `make demo` starts over. DEMO_PORT to change the port.
 DEMO_PORT ?= 8000
-demo: $(RUN_STAMP) ## the web app on the sample, a seeded editor, nothing sent yet
+demo: $(RUN_STAMP) ## the web app on the sample, a seeded editor, nothing sent yet (starts over)
+	rm -rf var/demo
 	DISTRIBUTOR_DATA_DIR=var/demo DISTRIBUTOR_WEB_BASE_URL=http://localhost:$(DEMO_PORT) \
 	  $(BIN)/distributor demo --port $(DEMO_PORT)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -37,18 +37,19 @@ def variable(*path: str) -> str:
 def _scalar_kind(annotation: Any) -> str | None:
     """``str``, ``int``, ``float``, ``bool``, ``list`` (of strings), or None (not overridable)."""
     origin = get_origin(annotation)
+    if origin is Annotated:
+        return _scalar_kind(get_args(annotation)[0])
     if origin in (Union, types.UnionType):
         kinds = {_scalar_kind(a) for a in get_args(annotation) if a is not type(None)}
-        return kinds.pop() if len(kinds) == 1 else None
+        only: str | None = kinds.pop() if len(kinds) == 1 else None
+        return only
     if origin is Literal:
         return "str" if all(isinstance(a, str) for a in get_args(annotation)) else None
     if origin in (tuple, list):
         args = [a for a in get_args(annotation) if a is not Ellipsis]
         return "list" if args and all(_scalar_kind(a) == "str" for a in args) else None
-    for kind in (bool, int, float, str):  # bool before int: a bool is an int
-        if annotation is kind:
-            return kind.__name__
-    return None
+    names: dict[Any, str] = {bool: "bool", int: "int", float: "float", str: "str"}
+    return names.get(annotation)
 
 
 def overridable(model: type[BaseModel]) -> Iterator[tuple[str, str]]:

@@ -13,6 +13,8 @@
     │   ├── NotFoundError            no such edition (or story, list, ...)
     │   ├── EditionStateError        its state forbids it (approving a sent edition)
     │   └── ConflictError            someone else changed it first (optimistic versioning)
+    ├── AccountError             an editor account or API token cannot be changed as asked
+    │                            (no such one; the last admin cannot go)
     ├── AddressError             one recipient's address cannot be sent (that recipient only)
     └── ProviderError            a mail transport or social channel failed as a whole
         ├── TransientProviderError   worth retrying later (timeouts, 4xx SMTP, 429, 5xx)
@@ -91,6 +93,11 @@ class EditionStateError(EditionError):
 
 class ConflictError(EditionError):
     """The edition changed since it was read: the caller's version is stale."""
+
+
+class AccountError(DistributorError):
+    """An editor account or API token cannot be changed as asked (no such one, the last
+    admin)."""
 
 
 class ProviderError(DistributorError):

@@ -24,6 +24,7 @@ from distributor.report import RunReport
 from distributor.service import Context
 from distributor.service.checks import check_catalogs
 from distributor.service.daily import run as run_pipeline
+from distributor.service.site import config_warnings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -133,6 +134,7 @@ def config_check(state: CliState, as_json: bool) -> None:
         "lists": sorted(settings.lists),
         "mail": {n: c.provider for n, c in settings.mail.items()},
         "social": {n: c.provider for n, c in settings.social.items() if c.enabled},
+        "warnings": config_warnings(settings),
     }
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -140,6 +142,8 @@ def config_check(state: CliState, as_json: bool) -> None:
         click.echo(f"configuration OK: {summary['config']}")
         for key in ("data_dir", "database", "sources", "lists", "mail", "social"):
             click.echo(f"  {key}: {summary[key]}")
+        for warning in summary["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
 
 
 def print_report(report: RunReport, console: Console) -> None:

@@ -329,7 +329,7 @@ def held_far_ahead(stories: Iterable[Story], now: datetime) -> list[str]:
         f"{s.id}: publish date {s.published_at:%Y-%m-%d} is far in the future; "
         f"held as scheduled ({s.title[:60]!r})"
         for s in stories
-        if s.published_at > now + FAR_FUTURE
+        if s.published_at is not None and s.published_at > now + FAR_FUTURE
     ]
 
 

@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 # Two stamps: `make run` installs what running needs ($(RUN_STAMP)); `make test` adds the
 # test and scale extras ($(STAMP)). Each is redone when pyproject.toml changes, and the
 # test stamp again after the run stamp was redone, so `make run` then `make test` upgrades.
+# pip runs with -qq: errors only (setuptools' notes on editable installs are not for a
+# newcomer's first run; a failed install still stops make with pip's error).
 RUN_STAMP := $(VENV)/.installed-run
 STAMP     := $(VENV)/.installed
 
@@ -12,15 +14,15 @@ STAMP     := $(VENV)/.installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -qq --upgrade pip
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install -qq -e .
 	sh scripts/ensure-fonts.sh
 	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml $(RUN_STAMP) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,scale]'
+	$(BIN)/python -m pip install -qq -e '.[test,scale]'
 	touch $(STAMP)
 
 run: $(RUN_STAMP) ## run the daily job on the sample newsroom

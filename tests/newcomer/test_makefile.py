@@ -38,7 +38,7 @@ def _fake_venv(tmp_path: Path) -> Path:
 
 def test_run_installs_only_what_running_needs(tmp_path: Path) -> None:
     plan = _plan(_fake_venv(tmp_path), "run")
-    assert "pip install --quiet -e ." in plan
+    assert "pip install -qq -e ." in plan
     assert "[test" not in plan and "scale" not in plan
     assert "distributor run" in plan
 
@@ -54,7 +54,7 @@ def test_test_adds_the_extras_even_after_run(tmp_path: Path) -> None:
     stamp(".installed-run", after)  # `make run` was done, `make test` never
     plan = _plan(venv, "test")
     assert "-e '.[test,scale]'" in plan
-    assert "pip install --quiet -e .\n" not in plan  # the run stamp is current
+    assert "pip install -qq -e .\n" not in plan  # the run stamp is current
     stamp(".installed", after + 1)  # both current: nothing is installed
     assert "pip install" not in _plan(venv, "test")
     stamp(".installed-run", after + 2)  # the run stamp redone: the extras are redone too

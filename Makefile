@@ -1,22 +1,41 @@
-# One task runner. `make run` and `make test` set themselves up on a fresh clone.
+# One task runner. `make run`, `make demo` and `make test` set themselves up on a fresh clone.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two stamps: `make run` installs what running needs ($(RUN_STAMP)); `make test` adds the
+# test and scale extras ($(STAMP)). Each is redone when pyproject.toml changes, and the
+# test stamp again after the run stamp was redone, so `make run` then `make test` upgrades.
+# pip runs with -qq: errors only (setuptools' notes on editable installs are not for a
+# newcomer's first run; a failed install still stops make with pip's error).
+RUN_STAMP := $(VENV)/.installed-run
+STAMP     := $(VENV)/.installed
 
-.PHONY: run test test-postgres test-future lint format bench clean distclean browser faketime
+.PHONY: run demo test test-postgres test-future lint format bench clean distclean browser faketime
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -qq --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,scale]'
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -qq -e .
 	sh scripts/ensure-fonts.sh
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml $(RUN_STAMP) | $(BIN)/python
+	$(BIN)/python -m pip install -qq -e '.[test,scale]'
 	touch $(STAMP)
 
-run: $(STAMP) ## run the daily job on the sample newsroom
+run: $(RUN_STAMP) ## run the daily job on the sample newsroom
 	$(BIN)/distributor run
+
+# The dashboard on the sample newsroom, in its own data directory (var/demo) so that
+# `make run` and the demo do not share a ledger: stories fetched, nothing sent, an
+# editor account made; prints the URL and the credentials. Each `make demo` starts over. DEMO_PORT to change the port.
+DEMO_PORT ?= 8000
+demo: $(RUN_STAMP) ## the web app on the sample, a seeded editor, nothing sent yet (starts over)
+	rm -rf var/demo
+	DISTRIBUTOR_DATA_DIR=var/demo DISTRIBUTOR_WEB_BASE_URL=http://localhost:$(DEMO_PORT) \
+	  $(BIN)/distributor demo --port $(DEMO_PORT)
 
 # Both passes run on pytest-xdist workers (the tests use unique ports, paths and databases).
 PYTEST_WORKERS ?= 2

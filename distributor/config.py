@@ -39,6 +39,7 @@ from pydantic import (
 )
 
 from distributor.cron import parse_cron
+from distributor.envconfig import apply_overrides
 from distributor.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/distributor.toml")
@@ -152,6 +153,12 @@ class NewsroomConfig(_Section):
     logo_url: str | None = None
     logo_width: int = Field(default=200, ge=1, le=600)
     logo_height: int = Field(default=48, ge=1, le=600)
+    #: the newsroom's own images on disk (relative to this file): story images whose URL
+    #: starts with ``images_url`` are read from here for the share cards, and
+    #: ``distributor serve`` serves them under ``<base_url>/images/``
+    images_dir: str | None = None
+    #: the URL the stories' images start with; default ``<url>/images/``
+    images_url: str | None = None
 
 
 def _regex(value: str) -> str:
@@ -800,6 +807,16 @@ class Settings(_Section):
         p = Path(path)
         return p if p.is_absolute() else self.data_dir / p
 
+    def newsroom_images(self) -> tuple[str, Path] | None:
+        """(URL prefix, folder) of the newsroom's own images, when ``images_dir`` is set."""
+        if self.newsroom.images_dir is None:
+            return None
+        folder = Path(self.newsroom.images_dir)
+        if not folder.is_absolute():
+            folder = (self.config_path.parent / folder).resolve()
+        prefix = self.newsroom.images_url or self.newsroom.url.rstrip("/") + "/images/"
+        return (prefix if prefix.endswith("/") else prefix + "/"), folder
+
 
 # Secrets a provider needs, by provider kind: field -> required when?
 def _secret_fields(kind: str, section: Mapping[str, Any]) -> dict[str, bool]:
@@ -921,13 +938,25 @@ def load_settings(
     if not isinstance(auto_upgrade, bool):
         raise ConfigError(f"database_auto_upgrade: must be true or false (got {auto_upgrade!r})")
 
-    templates = raw.pop("templates_dir", None)
+    templates = env.get("DISTRIBUTOR_TEMPLATES_DIR") or raw.pop("templates_dir", None)
+    raw.pop("templates_dir", None)
     templates_dir = (
         (base / templates).resolve() if isinstance(templates, str) else _bundled_templates()
     )
     if templates is not None and not isinstance(templates, str):
         raise ConfigError(f"templates_dir: must be a string (got {templates!r})")
 
+    apply_overrides(  # DISTRIBUTOR_WEB_BASE_URL and the like (naming rule: envconfig.py)
+        raw,
+        env,
+        {
+            "newsroom": NewsroomConfig,
+            "web": WebConfig,
+            "share": ShareConfig,
+            "scheduler": SchedulerConfig,
+        },
+        {"lists": ListConfig},
+    )
     _inject_secrets(raw, env)
     _inject_queue_urls(raw, env)
     secret_key = env.get("DISTRIBUTOR_SECRET_KEY") or _local_secret(data_dir)

@@ -17,6 +17,8 @@
     ├── PostError                a queued social post cannot do what was asked
     │   ├── PostStateError           its state forbids it (editing a posted post)
     │   └── PostTextError            the network would refuse the text (over its limit)
+    ├── AccountError             an editor account or API token cannot be changed as asked
+    │                            (no such one; the last admin cannot go)
     ├── AddressError             one recipient's address cannot be sent (that recipient only)
     └── ProviderError            a mail transport or social channel failed as a whole
         ├── TransientProviderError   worth retrying later (timeouts, 4xx SMTP, 429, 5xx)
@@ -114,6 +116,11 @@ class PostStateError(PostError):
 
 class PostTextError(PostError):
     """The network would refuse this text: over its limit, or empty."""
+
+
+class AccountError(DistributorError):
+    """An editor account or API token cannot be changed as asked (no such one, the last
+    admin)."""
 
 
 class ProviderError(DistributorError):

@@ -44,6 +44,7 @@ from distributor.share.links import NETWORKS, UtmPolicy, share_links
 from distributor.share.posts import ComposedPost, compose_post, composed_view
 from distributor.social.base import SocialChannel
 from distributor.sources.base import build_source, contained
+from distributor.sources.normalize import held_far_ahead
 from distributor.store import LedgerCounts
 from distributor.store import sources as source_store
 from distributor.store.repository import NewVariant, ReaderProfile
@@ -103,6 +104,7 @@ def fetch_source(ctx: Context, name: str, report: RunReport) -> SourceReport:
     report.stories_fetched += sr.fetched
     for problem in result.problems:
         report.warn("source", name, problem)
+    report.notes.extend(f"{name}: {note}" for note in held_far_ahead(result.stories, ctx.clock()))
     return sr
 
 
@@ -278,6 +280,7 @@ def card_maker(ctx: Context) -> CardMaker:
             timeout=share.image_timeout,
             deadline=share.image_deadline,
         ),
+        local_images=ctx.settings.newsroom_images(),
     )
 
 

@@ -64,6 +64,7 @@ from distributor.models import Subscriber
 from distributor.report import RunReport
 from distributor.service import daily, editions, post_metrics, posts
 from distributor.service.context import Context
+from distributor.service.outcomes import poll_outcome, slot_outcome
 from distributor.store import Store
 from distributor.store.repository import ReaderProfile
 from distributor.store.schedule import ScheduleStore, Slot
@@ -414,6 +415,7 @@ class Runner:
             self.schedule.finish_slot(
                 list_name, slot.slot_at, state="done", now=self.clock(), summary=summary
             )
+            log.info("list %s: slot %s %s", list_name, slot.slot_at, slot_outcome(summary))
         done = self.schedule.slot(list_name, slot.slot_at)
         assert done is not None
         return done
@@ -599,6 +601,7 @@ class Runner:
                 report.warn("social", "counts", line)
         for problem in report.errors:
             log.error("poll: [%s] %s: %s", problem.stage, problem.subject, problem.cause)
+        log.info("poll: %s", poll_outcome(report))
         return report
 
 

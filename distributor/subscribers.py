@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -15,12 +16,18 @@ from distributor.models import Subscriber, SubscriberStatus
 from distributor.selection import normalize_language
 from distributor.text_safety import unescape_cell
 
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
+    """A refused row: its line, its address as written, and every problem found in it
+    (``reason`` is them all, joined with ``; ``)."""
+
     line: int
     value: str
     reason: str
+    problems: tuple[str, ...] = ()
 
 
 def read_subscribers_csv(
@@ -73,21 +80,26 @@ def _read_rows(
     for row in reader:
         line = reader.line_num
         raw = _cell(row, "email").strip()
+        problems: list[str] = []  # every problem of the row, not only the first
+        email = ""
         try:
             email = validate_email(raw, check_deliverability=False).normalized.lower()
         except EmailNotValidError as err:
-            rejected.append(Rejected(line, raw, f"invalid address: {err}"))
-            continue
-        if email in seen:
-            rejected.append(Rejected(line, raw, "duplicate address"))
-            continue
+            problems.append(f"invalid address: {err}")
+        if email and email in seen:
+            problems.append("duplicate address")
         tz = (row.get("timezone") or "").strip() or None
         if tz:
             try:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
-                rejected.append(Rejected(line, raw, f"unknown time zone {tz!r}"))
-                continue
+                problems.append(f"unknown time zone {tz!r}")
+        language = (row.get("language") or "").strip()
+        if language and not _LANGUAGE.fullmatch(language.replace("_", "-")):
+            problems.append(f"{language!r} is not a language tag (like 'en' or 'pt-BR')")
+        if problems:
+            rejected.append(Rejected(line, raw, "; ".join(problems), tuple(problems)))
+            continue
         seen.add(email)
         topics = tuple(t.strip() for t in (row.get("topics") or "").split(";") if t.strip())
         good.append(

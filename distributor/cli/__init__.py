@@ -41,6 +41,11 @@ main.add_command(schedule)
 main.add_command(send)
 main.add_command(db)  # database migrations (issue 9)
 
+from distributor.cli import accounts as _accounts  # noqa: E402,F401 - editors list|remove|role, tokens list|revoke (issue 19)
+from distributor.cli.demo import demo  # noqa: E402 - issue 19
+
+main.add_command(demo)
+
 from distributor.cli.worker import worker  # noqa: E402 - workers (issue 9)
 
 main.add_command(worker)

@@ -18,12 +18,14 @@ from distributor.cli.common import (
     errors_as_one_line,
     open_context,
 )
+from distributor.cli.tables import fit
 from distributor.cli.terminal import SafeConsole
 from distributor.clock import process_clock
 from distributor.report import RunReport
 from distributor.service import Context
 from distributor.service.checks import check_catalogs
 from distributor.service.daily import run as run_pipeline
+from distributor.service.site import config_warnings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -133,6 +135,7 @@ def config_check(state: CliState, as_json: bool) -> None:
         "lists": sorted(settings.lists),
         "mail": {n: c.provider for n, c in settings.mail.items()},
         "social": {n: c.provider for n, c in settings.social.items() if c.enabled},
+        "warnings": config_warnings(settings),
     }
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -140,6 +143,8 @@ def config_check(state: CliState, as_json: bool) -> None:
         click.echo(f"configuration OK: {summary['config']}")
         for key in ("data_dir", "database", "sources", "lists", "mail", "social"):
             click.echo(f"  {key}: {summary[key]}")
+        for warning in summary["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
 
 
 def print_report(report: RunReport, console: Console) -> None:
@@ -160,7 +165,7 @@ def print_report(report: RunReport, console: Console) -> None:
     table.add_row("posts sent", str(report.posts.sent))
     table.add_row("posts failed", str(report.posts.failed))
     table.add_row("cards made", f"{report.cards_made} (+{report.cards_cached} cached)")
-    console.print(table)
+    console.print(fit(table))
     if report.sources:
         src = Table(title="sources", header_style="bold")
         for col in ("source", "fetched", "new", "updated", "problems", "error"):
@@ -170,7 +175,7 @@ def print_report(report: RunReport, console: Console) -> None:
             src.add_row(
                 s.name, str(s.fetched), str(s.new), str(s.updated), str(len(s.problems)), status
             )
-        console.print(src)
+        console.print(fit(src))
     if report.editions:
         eds = Table(title="editions", header_style="bold")
         eds.add_column("list", no_wrap=True)
@@ -190,7 +195,7 @@ def print_report(report: RunReport, console: Console) -> None:
                 str(e.unknown),
                 str(e.pending),
             )
-        console.print(eds)
+        console.print(fit(eds))
     for note in report.notes:
         console.print(f"note: {note}", markup=False)
     for problem in report.warnings:

@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from distributor.cli.common import CliState, errors_as_one_line, fail
+from distributor.cli.tables import fit
 from distributor.cli.terminal import SafeConsole
 from distributor.leader import current_holder
 from distributor.scheduler import SchedulerProcess, job_views, set_paused
@@ -98,7 +99,7 @@ def schedule_list(state: CliState, as_json: bool) -> None:
             else (f"{v.next_run_local:%Y-%m-%d %H:%M %Z}" if v.next_run_local else "-"),
             last,
         )
-    console.print(table)
+    console.print(fit(table))
     for v in views:
         for slot in v.skipped:
             console.print(

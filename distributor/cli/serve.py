@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from distributor.cli.common import CliState, errors_as_one_line
+from distributor.config import Settings
+from distributor.service.site import link_warnings
 from distributor.store import Store
 
 
@@ -13,19 +15,27 @@ from distributor.store import Store
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.pass_obj
 def serve(state: CliState, host: str, port: int) -> None:
-    """Serve the web app (subscriber pages, dashboard, API, webhooks) with waitress."""
+    """Serve the web app (subscriber pages, dashboard, API, webhooks, the archive and the
+    newsroom's images) with waitress."""
+    with errors_as_one_line(state):
+        settings = state.settings()
+        run_server(state, settings, host, port)
+
+
+def run_server(state: CliState, settings: Settings, host: str, port: int) -> None:
+    """Serve until interrupted; warns first when the links would not reach this server."""
     from waitress import serve as waitress_serve
 
     from distributor.web import create_app
     from distributor.web.common import CLOCK_KEY
 
-    with errors_as_one_line(state):
-        settings = state.settings()
-        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
+    for warning in link_warnings(settings, host, port):
+        click.echo(f"distributor: warning: {warning}", err=True)
+    store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
+    try:
         app = create_app(settings, store)
         app.config[CLOCK_KEY] = state.clock
         click.echo(f"distributor: serving on http://{host}:{port}", err=True)
-        try:
-            waitress_serve(app, host=host, port=port, ident="distributor")
-        finally:
-            store.close()
+        waitress_serve(app, host=host, port=port, ident="distributor")
+    finally:
+        store.close()

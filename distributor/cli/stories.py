@@ -75,10 +75,14 @@ def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_
         store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
         try:
             rows = source_store.list_stories(store, language=lang, source=source, limit=limit)
+            flags = source_store.editor_flags(store, [story.id for story, _seen in rows])
         finally:
             store.close()
     if as_json:
-        out = [{**story_dict(s, now), "first_seen_at": seen.isoformat()} for s, seen in rows]
+        out = [
+            {**story_dict(s, now), **flags.get(s.id, {}), "first_seen_at": seen.isoformat()}
+            for s, seen in rows
+        ]
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     table = Table(header_style="bold")

@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import Environment, StrictUndefined, TemplateError
 from markupsafe import Markup
 
 from distributor.addresses import sending_form, sending_mailbox
@@ -48,6 +48,7 @@ from distributor.render.fastmime import (
     message_id_for,
 )
 from distributor.render.personal import LinkSigner, Personal, header_safe, mailto_prefix
+from distributor.render.templates import template_loader
 from distributor.selection import speaks
 from distributor.tokens import Tokens
 
@@ -121,7 +122,7 @@ def make_environment(
 ) -> Environment:
     """Jinja2 for mail: autoescape on for everything but ``*.txt.j2``, gettext installed."""
     env = Environment(
-        loader=FileSystemLoader(str(templates_dir)),
+        loader=template_loader(templates_dir),
         autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
         undefined=StrictUndefined,
         trim_blocks=True,

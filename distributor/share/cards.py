@@ -38,7 +38,13 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from distributor.errors import ShareError
 from distributor.models import ShareCard, Story
 from distributor.render.i18n import direction
-from distributor.share.fetch import AddressPolicy, FetchLimits, ImageRefused, fetch_image
+from distributor.share.fetch import (
+    AddressPolicy,
+    FetchLimits,
+    ImageRefused,
+    fetch_image,
+    read_local_image,
+)
 from distributor.share.fonts import BITMAP_STRIKE, FontChain, Run, is_bitmap, script_of
 
 CARD_VERSION = "3"
@@ -279,10 +285,14 @@ class CardMaker:
         limits: FetchLimits | None = None,
         chain_factory: Callable[[str], FontChain] = FontChain,
         section_label: Callable[[str, str], str] | None = None,
+        local_images: tuple[str, Path] | None = None,
     ) -> None:
         """``section_label(section, language)``: the section's name in the story's
-        language (the configured topic names); by default the section as written."""
+        language (the configured topic names); by default the section as written.
+        ``local_images``: (URL prefix, folder) of the newsroom's own images, read from
+        disk instead of fetched."""
         self.directory = directory
+        self.local_images = local_images
         self.section_label = section_label
         self.brand_name = brand_name
         self.brand_color = brand_color
@@ -307,7 +317,7 @@ class CardMaker:
 
     def fingerprint(self, story: Story) -> str:
         section = self.section(story)
-        image = story.image_url if self.session is not None else None
+        image = story.image_url if self._can_read(story.image_url) else None
         data = [
             CARD_VERSION,
             story.title,
@@ -318,6 +328,22 @@ class CardMaker:
             image,
         ]
         return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:24]
+
+    def _can_read(self, url: str | None) -> bool:
+        if not url:
+            return False
+        own = self.local_images is not None and url.startswith(self.local_images[0])
+        return own or self.session is not None
+
+    def _image(self, url: str) -> Image.Image:
+        """The story image: from the newsroom's own folder when it is there, else fetched."""
+        if self.local_images is not None:
+            local = read_local_image(url, *self.local_images, limits=self.limits)
+            if local is not None:
+                return local
+        if self.session is None:
+            raise ImageRefused("not in the newsroom's images folder, and fetching is off")
+        return fetch_image(url, self.session, policy=self.policy, limits=self.limits)
 
     def alt_text(self, story: Story) -> str:
         section = self.section(story)
@@ -345,11 +371,9 @@ class CardMaker:
 
         background: Image.Image | None = None
         problem: str | None = None
-        if story.image_url and self.session is not None:
+        if story.image_url and self._can_read(story.image_url):
             try:
-                background = fetch_image(
-                    story.image_url, self.session, policy=self.policy, limits=self.limits
-                )
+                background = self._image(story.image_url)
             except ImageRefused as err:
                 problem = f"image {story.image_url} refused ({err}); used the brand background"
         missing = "".join(

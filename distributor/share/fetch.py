@@ -32,7 +32,8 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urljoin, urlsplit
 
 import certifi
 import idna
@@ -329,6 +330,38 @@ def fetch_image(
     if isinstance(result, BaseException):
         raise result
     return decode_image(result, limits)
+
+
+def read_local_image(
+    url: str, prefix: str, folder: Path, limits: FetchLimits | None = None
+) -> Image.Image | None:
+    """The image at ``url`` read from ``folder`` when ``url`` starts with ``prefix`` (the
+    newsroom's own images, ``[newsroom] images_dir``); None when it is not one of them or
+    the file is not there.  A path leaving ``folder`` is refused."""
+    limits = limits or FetchLimits()
+    if not url.startswith(prefix):
+        return None
+    rest = unquote(urlsplit(url[len(prefix) :]).path)
+    parts = PurePosixPath(rest).parts
+    if not parts or rest.startswith("/") or any(p in ("..", ".") for p in parts) or "\\" in rest:
+        raise ImageRefused(f"image path {rest!r} is outside the newsroom's images")
+    root = folder.resolve()
+    path = root.joinpath(*parts).resolve()
+    if not path.is_relative_to(root):
+        raise ImageRefused(f"image path {rest!r} is outside the newsroom's images")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise ImageRefused(f"cannot read {path}: {err.strerror}") from err
+    if size > limits.max_bytes:
+        raise ImageRefused(f"image is {size} bytes, over {limits.max_bytes}")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ImageRefused(f"cannot read {path}: {err.strerror}") from err
+    return decode_image(data, limits)
 
 
 def decode_image(data: bytes, limits: FetchLimits | None = None) -> Image.Image:

@@ -27,6 +27,7 @@ from distributor.sources.api import ApiSource
 from distributor.sources.base import build_source, contained
 from distributor.sources.feed import FeedSource
 from distributor.sources.jsonfeed import JsonFeedSource
+from distributor.sources.normalize import held_far_ahead
 
 INSPECT = "inspect"
 
@@ -117,10 +118,12 @@ def inspect_location(
             reader = _json_source(fetched.content, settings, session, location)
         with contained(reader.name):
             stories, problems = reader.parse(fetched, now)
-        return Inspection(location, reader.config.kind, tuple(stories), tuple(problems))
+        held = held_far_ahead(stories, now)
+        return Inspection(location, reader.config.kind, tuple(stories), (*problems, *held))
     with contained(source.name):
         result = source.fetch(now)
-    return Inspection(location, source.config.kind, result.stories, result.problems)
+    held = held_far_ahead(result.stories, now)
+    return Inspection(location, source.config.kind, result.stories, (*result.problems, *held))
 
 
 def _json_source(

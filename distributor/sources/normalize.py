@@ -321,6 +321,18 @@ def normalize_all(items: Iterable[RawItem], defaults: Defaults, now: datetime) -
     return Normalized(grouped, problems, len(items), skipped)
 
 
+def held_far_ahead(stories: Iterable[Story], now: datetime) -> list[str]:
+    """A note per story whose publish date is more than a year ahead (an embargo, or a
+    typo in the year): it is kept, as scheduled, and never selected before that date.
+    These are notes, not warnings: nothing was skipped."""
+    return [
+        f"{s.id}: publish date {s.published_at:%Y-%m-%d} is far in the future; "
+        f"held as scheduled ({s.title[:60]!r})"
+        for s in stories
+        if s.published_at is not None and s.published_at > now + FAR_FUTURE
+    ]
+
+
 def _story(raw: RawItem, d: Defaults, now: datetime) -> tuple[Story, list[str]]:
     notes: list[str] = []
     title = _SPACE.sub(" ", raw.title).strip() if raw.title_is_text else plain_text(raw.title or "")
@@ -367,12 +379,8 @@ def _story(raw: RawItem, d: Defaults, now: datetime) -> tuple[Story, list[str]]:
         status = StoryStatus.DRAFT
     if status == StoryStatus.PUBLISHED and published > now:
         status = StoryStatus.SCHEDULED
-    if published > now + FAR_FUTURE:
-        notes.append(
-            f"publish date {published:%Y-%m-%d} is far in the future; held as scheduled{label}"
-        )
-        if status == StoryStatus.PUBLISHED:
-            status = StoryStatus.SCHEDULED
+    if published > now + FAR_FUTURE and status == StoryStatus.PUBLISHED:
+        status = StoryStatus.SCHEDULED  # said as a note by held_far_ahead: the item is kept
 
     language = language_tag(raw.language)
     if raw.language and language is None:

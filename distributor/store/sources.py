@@ -7,6 +7,7 @@ variant already carried, and story listings for the CLI.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -164,6 +165,26 @@ def list_stories(
         return [(_row_to_story(r), r.first_seen_at) for r in conn.execute(q)]
 
 
+EDITOR_FLAGS = ("pinned", "excluded", "priority", "resend_updates")
+
+
+def editor_flags(store: Store, story_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The editors' flags of each story (``pinned``, ``excluded``, ``priority``,
+    ``resend_updates``), typed as ``stories show`` shows them (booleans, a number)."""
+    t = s.stories
+    q = select(t.c.id, *(t.c[name] for name in EDITOR_FLAGS)).where(t.c.id.in_(story_ids))
+    with store.engine.connect() as conn:
+        return {
+            r.id: {
+                "pinned": bool(r.pinned),
+                "excluded": bool(r.excluded),
+                "priority": int(r.priority or 0),
+                "resend_updates": bool(r.resend_updates),
+            }
+            for r in conn.execute(q)
+        }
+
+
 def story_row(store: Store, story_id: str) -> dict[str, Any] | None:
     """Everything stored about one story, and the editions that carried it."""
     with store.engine.connect() as conn:
@@ -182,6 +203,7 @@ def story_row(store: Store, story_id: str) -> dict[str, Any] | None:
             .order_by(s.editions.c.id)
         ).all()
     data = dict(row._mapping)
+    data.update(editor_flags(store, [story_id]).get(story_id, {}))  # typed like stories list
     data["editions"] = [
         "/".join(p for p in (r.list_name, r.key, r.language, r.segment) if p) for r in editions
     ]

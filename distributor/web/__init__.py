@@ -10,18 +10,17 @@ from flask import Flask, Response, jsonify
 
 from distributor import __version__
 from distributor.config import Settings
+from distributor.service.site import web_template_loader
 from distributor.store import Store
-from distributor.web import security, webhooks
+from distributor.web import files, security, webhooks
 from distributor.web import site as web_site
 
 
 def create_app(settings: Settings, store: Store) -> Flask:
     """A Flask app over one store; ``app.extensions['distributor']`` holds both."""
-    app = Flask(
-        __name__,
-        template_folder=str(settings.templates_dir / "web"),
-        static_folder=None,
-    )
+    app = Flask(__name__, template_folder=None, static_folder=None)
+    # the user's templates_dir/web over the built-in pages (builtin/... for {% extends %})
+    app.jinja_loader = web_template_loader(settings)
     app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
     app.extensions["distributor"] = {"settings": settings, "store": store}
 
@@ -33,5 +32,6 @@ def create_app(settings: Settings, store: Store) -> Flask:
     # --- blueprint registry: one line per area -------------------------------
     web_site.install(app)  # web (issue 7): subscriber pages, editor dashboard, JSON API
     webhooks.init_app(app)  # mail providers (issue 5): /webhooks/<provider>
+    files.install(app)  # issue 19: /archive/... and /images/... with caching headers
 
     return app

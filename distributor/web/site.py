@@ -19,7 +19,7 @@ from distributor.config import Settings
 
 def install(app: Flask) -> None:
     """Configure sessions and register the blueprints of the web area."""
-    from distributor.web import api, editors, subscribers
+    from distributor.web import api, api_params, editors, subscribers  # noqa: F401
 
     settings: Settings = app.extensions["distributor"]["settings"]
     web = settings.web

@@ -62,6 +62,9 @@ class MailgunContract(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     counter: Any = None
+    #: where the first full calls are kept (their bodies feed the floor); None: nowhere
+    capture: Path | None = None
+    captured = 0
     expected_auth = "Basic " + base64.b64encode(f"api:{API_KEY}".encode()).decode()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -103,21 +106,35 @@ class MailgunContract(BaseHTTPRequestHandler):
             return self.reply(400, {"message": "recipient-variables must cover every recipient"})
         with self.counter.get_lock():
             self.counter.value += len(to)
+            keep = self.capture is not None and len(to) == 1000 and MailgunContract.captured < 4
+            if keep:
+                MailgunContract.captured += 1
+                index = MailgunContract.captured
+        if keep and self.capture is not None:
+            (self.capture / f"call{index}.ctype").write_text(ctype)
+            (self.capture / f"call{index}.body").write_bytes(body)
         self.reply(200, {"id": f"<{self.counter.value}@{DOMAIN}>", "message": "Queued. Thank you."})
 
 
-def serve(port: int, counter: Any, ready: Any, peak: Any) -> None:
-    """One thread per connection: every worker thread keeps its own connection open."""
+def serve(
+    port: int, counter: Any, ready: Any, peak: Any, cpu: Any = None, capture: str = ""
+) -> None:
+    """One thread per connection: every worker thread keeps its own connection open.
+    ``cpu``: the server's CPU time (ms) is written there as it goes; ``capture``: a
+    directory where the first full calls are kept (for :func:`floor`)."""
     MailgunContract.counter = counter
+    MailgunContract.capture = Path(capture) if capture else None
     server = ThreadingHTTPServer(("127.0.0.1", port), MailgunContract)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     ready.set()
     while True:
-        time.sleep(0.2)
+        time.sleep(0.05)
         # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a spawned child
         # would report its parent's peak (the seeding) as its own
         peak.value = int(_peak_mb() * 1024)
+        if cpu is not None:
+            cpu.value = int(time.process_time() * 1000)
 
 
 def free_port() -> int:
@@ -261,6 +278,7 @@ def run_once(config: str, mode: str) -> None:
     def fetch_and_mark(*args: Any, **kwargs: Any) -> None:
         real_fetch(*args, **kwargs)
         marks["selection"] = time.perf_counter()
+        marks["cpu"] = time.process_time()
 
     import distributor.pipeline as pipeline
 
@@ -273,6 +291,7 @@ def run_once(config: str, mode: str) -> None:
         assert wait_for(store, ids, ctx.clock, timeout=3600, poll=0.1), "workers did not finish"
         ledger_report(store, report)
     done = time.perf_counter()
+    cpu = time.process_time() - marks["cpu"]
     ctx.close()
     with store.engine.connect() as conn:
         ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM editions")]
@@ -283,6 +302,7 @@ def run_once(config: str, mode: str) -> None:
         json.dumps(
             {
                 "seconds": done - marks["selection"],
+                "run_cpu_seconds": round(cpu, 2),
                 "sent": report.emails.sent,
                 "failed": report.emails.failed,
                 "pending_left": counts.pending + counts.sending,
@@ -350,7 +370,7 @@ def naive_paths(store: Any) -> None:
     assert NewVariant
 
     # 2. one UPDATE per ledger row
-    def record_deliveries(claimed: Any, results: Any, message_ids: Any, now: Any) -> None:
+    def record_deliveries(claimed: Any, results: Any, now: Any) -> None:
         by_key = {r.key: r for r in results}
         with store.engine.begin() as conn:
             for c in claimed:
@@ -363,7 +383,7 @@ def naive_paths(store: Any) -> None:
                         provider_id=res.provider_id,
                         error=res.error,
                         retryable=res.retryable,
-                        message_id=message_ids.get(c.key),
+                        message_id=c.key,  # as it was: a value per row
                         updated_at=now,
                     )
                 )
@@ -392,8 +412,12 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
         tmp = Path(tmp_dir)
         database_url, drop = _database(backend, tmp)
         port = free_port()
-        counter, ready, peak = mp.Value("l", 0), mp.Event(), mp.Value("l", 0)
-        server = mp.Process(target=serve, args=(port, counter, ready, peak), daemon=True)
+        counter, ready, peak, cpu = mp.Value("l", 0), mp.Event(), mp.Value("l", 0), mp.Value("l", 0)
+        capture = tmp / "calls"
+        capture.mkdir()
+        server = mp.Process(
+            target=serve, args=(port, counter, ready, peak, cpu, str(capture)), daemon=True
+        )
         server.start()
         procs: list[subprocess.Popen[bytes]] = []
         try:
@@ -403,6 +427,8 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
             seed(database_url, n)
             seed_seconds = time.perf_counter() - started
             procs = [_start_worker(config, tmp, i) for i in range(workers)]
+            time.sleep(0.2)
+            server_cpu_before = cpu.value
             out = subprocess.run(
                 [sys.executable, __file__, "--run", str(config), mode],
                 capture_output=True,
@@ -414,6 +440,11 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
                 raise RuntimeError(f"run failed: {out.stderr[-3000:]}")
             figures = json.loads(out.stdout.strip().splitlines()[-1])
             worker_peaks = [_peak_mb(p.pid) for p in procs]
+            time.sleep(0.2)
+            server_cpu = (cpu.value - server_cpu_before) / 1000
+            # the floor in the same run: the same server, fed the calls it just received
+            # (pre-built, no database, no rendering), as many recipients, one connection
+            bottom = floor(capture, figures["ledger_rows"]) if mode == "streaming" else None
         finally:
             for p in procs:
                 p.terminate()
@@ -442,10 +473,73 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
         seed_seconds=round(seed_seconds, 1),
         per_second=round(figures["sent"] / figures["seconds"]),
         seconds=round(figures["seconds"], 2),
+        server_cpu_seconds=round(server_cpu, 2),
+        us_per_recipient=round(figures["seconds"] / figures["sent"] * 1e6, 1),
+        run_cpu_us_per_recipient=round(figures["run_cpu_seconds"] / figures["sent"] * 1e6, 1),
         load_average=round(os.getloadavg()[0], 2),
     )
+    if bottom is not None:
+        figures.update(
+            floor=bottom,
+            over_floor=round(figures["seconds"] / bottom["seconds"], 2),
+        )
     print(json.dumps(figures), file=sys.stderr)
     return figures
+
+
+def floor(capture: Path, recipients: int) -> dict[str, Any] | None:
+    """The floor of the same work: a fresh Mailgun-contract server fed ``recipients``
+    recipients in pre-built calls of 1,000 (the bodies the product sent, replayed in
+    turn) over one keep-alive connection, nothing else: no database, no rendering.
+    None when the run made no full call to replay."""
+    import http.client
+
+    calls = sorted(capture.glob("call*.body"))
+    if not calls:
+        return None
+    bodies = [(c.read_bytes(), c.with_suffix(".ctype").read_text()) for c in calls]
+    mp = multiprocessing.get_context("spawn")
+    counter, ready, peak, cpu = mp.Value("l", 0), mp.Event(), mp.Value("l", 0), mp.Value("l", 0)
+    port = free_port()
+    server = mp.Process(target=serve, args=(port, counter, ready, peak, cpu), daemon=True)
+    server.start()
+    try:
+        assert ready.wait(30), "server did not start"
+        time.sleep(0.2)
+        cpu_before = cpu.value
+        auth = MailgunContract.expected_auth
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        n_calls = -(-recipients // 1000)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for i in range(n_calls):
+            body, ctype = bodies[i % len(bodies)]
+            conn.request(
+                "POST",
+                f"/v3/{DOMAIN}/messages",
+                body=body,
+                headers={"Authorization": auth, "Content-Type": ctype},
+            )
+            reply = conn.getresponse()
+            reply.read()
+            assert reply.status == 200, reply.status
+        seconds = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_started
+        conn.close()
+        time.sleep(0.2)
+        server_cpu = (cpu.value - cpu_before) / 1000
+    finally:
+        server.kill()
+        server.join(5)
+    sent = counter.value
+    assert sent == n_calls * 1000, (sent, n_calls)
+    return {
+        "recipients": sent,
+        "seconds": round(seconds, 2),
+        "per_second": round(sent / seconds),
+        "us_per_recipient": round(seconds / sent * 1e6, 1),
+        "server_cpu_seconds": round(server_cpu, 2),
+        "client_cpu_seconds": round(client_cpu, 2),
+    }
 
 
 def _start_worker(config: Path, tmp: Path, index: int) -> subprocess.Popen[bytes]:
@@ -526,14 +620,26 @@ def _peaks(figures: dict[str, Any]) -> dict[str, float]:
 
 
 def _summary(figures: dict[str, Any]) -> dict[str, Any]:
-    return {
+    out = {
         "n": figures["subscribers"],
         "recipients": figures["sent"],
         "seconds": figures["seconds"],
         "per_second": figures["per_second"],
+        "us_per_recipient": figures["us_per_recipient"],
+        "run_cpu_us_per_recipient": figures["run_cpu_us_per_recipient"],
+        "server_cpu_seconds": figures["server_cpu_seconds"],
         "peak_mb": _peaks(figures),
         "load_average": figures["load_average"],
     }
+    bottom = figures.get("floor")
+    if bottom:
+        # the floor of the same run: the same recipients through the same server with
+        # nothing else to do; over_floor = the product's time / the floor's time
+        out["floor_seconds"] = bottom["seconds"]
+        out["floor_per_second"] = bottom["per_second"]
+        out["floor_us_per_recipient"] = bottom["us_per_recipient"]
+        out["over_floor"] = figures["over_floor"]
+    return out
 
 
 def main() -> None:
@@ -559,6 +665,10 @@ def main() -> None:
                 proc: round(large_peaks[proc] / small_peaks[proc], 3) for proc in large_peaks
             },
             "large_meets_30s": large["seconds"] <= 30,
+            # what 30 s would be at the floor's pace of this run (the ratio holds under load)
+            "large_30s_over_floor": (
+                round(30 / large["floor"]["seconds"], 2) if large.get("floor") else None
+            ),
             "large_memory_targets_met": all(
                 large_peaks[p] <= 200 and large_peaks[p] <= 1.2 * small_peaks[p]
                 for p in large_peaks
@@ -573,6 +683,13 @@ def main() -> None:
                 "fast_per_second": fast["per_second"],
                 "speedup_vs_naive": round(fast["per_second"] / naive["per_second"], 1),
                 "naive_peak_mb": naive["peak_rss_mb"],
+                "floor_per_second": fast["floor"]["per_second"] if fast.get("floor") else None,
+                "fast_over_floor": fast.get("over_floor"),
+                "naive_over_floor": (
+                    round(naive["seconds"] / fast["floor"]["seconds"], 2)
+                    if fast.get("floor")
+                    else None
+                ),
             }
     out["load_average_at_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out))

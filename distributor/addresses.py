@@ -27,7 +27,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from distributor.errors import AddressError
 
-_PLAIN = re.compile(
+#: a plain ASCII address: its own sending form (no parsing needed)
+PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9.-]+"
 )
 
@@ -46,7 +47,7 @@ def sending_form(address: str) -> SendingAddress:
 
     Raises :class:`AddressError` (naming the address and why) when it cannot be sent.
     """
-    if _PLAIN.fullmatch(address):
+    if PLAIN_ADDRESS.fullmatch(address):
         return SendingAddress(address)
     try:
         valid = validate_email(

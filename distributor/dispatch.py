@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from distributor.addresses import sending_form
+from distributor.addresses import PLAIN_ADDRESS, sending_form
 from distributor.config import ListConfig
 from distributor.errors import (
     AddressError,
@@ -31,7 +31,16 @@ from distributor.errors import (
 )
 from distributor.mail.base import MailBackend
 from distributor.mail.merge import TemplateBatch
-from distributor.models import DeliveryResult, Edition, Message, Post, ShareLink, Story
+from distributor.models import (
+    DeliveryResult,
+    DeliveryState,
+    Edition,
+    Message,
+    Post,
+    ShareLink,
+    Story,
+    Subscriber,
+)
 from distributor.render.batch import BatchTemplates
 from distributor.render.digest import DigestRenderer, Variant
 from distributor.social.base import SocialChannel
@@ -94,13 +103,6 @@ class PreparedBatch:
     batch: TemplateBatch | None
 
     @property
-    def message_ids(self) -> dict[str, str]:
-        ids = {m.key: m.message_id for m in self.messages}
-        if self.batch is not None:
-            ids.update(zip(self.batch.keys, self.batch.message_ids, strict=True))
-        return ids
-
-    @property
     def to_send(self) -> int:
         return len(self.messages) + (len(self.batch) if self.batch is not None else 0)
 
@@ -133,35 +135,41 @@ class BatchMaker:
         results: list[DeliveryResult] = []
         templates = self.templates
         batch = templates.batch() if templates is not None else None
+        add = templates.add_reader if templates is not None else None
         # an address suppressed since the edition was made (bounce, complaint) is not sent
-        suppressed = suppressed_among(self.store, [c.subscriber.email for c in claimed])
+        suppressed = suppressed_among(self.store, [c.email for c in claimed])
+        plain = PLAIN_ADDRESS.fullmatch
         for c in claimed:
-            if suppressed and c.subscriber.email.lower() in suppressed:
-                reason = f"suppressed: {suppressed[c.subscriber.email.lower()]}"
+            email = c.email
+            if suppressed and email.lower() in suppressed:
+                reason = f"suppressed: {suppressed[email.lower()]}"
                 results.append(DeliveryResult.failed(c.key, reason, retryable=False))
                 continue
-            # one bad row never stops a list: an address that cannot be sent fails alone
-            try:
-                address = sending_form(c.subscriber.email)
-            except AddressError as err:
-                results.append(DeliveryResult.failed(c.key, str(err), retryable=False))
-                continue
-            if address.smtputf8 and not self.backend.smtputf8:
-                reason = (
-                    f"address {c.subscriber.email!r}: its local part is not ASCII and "
-                    f"{self.backend.provider} cannot send internationalized addresses (SMTPUTF8)"
-                )
-                results.append(DeliveryResult.failed(c.key, reason, retryable=False))
-                continue
-            subscriber = c.subscriber
-            if address.address != subscriber.email:
-                subscriber = replace(subscriber, email=address.address)
+            # nearly every address is plain ASCII: it is its own sending form
+            simple = plain(email) is not None
+            if not simple:
+                # one bad row never stops a list: an address that cannot be sent fails alone
+                try:
+                    address = sending_form(email)
+                except AddressError as err:
+                    results.append(DeliveryResult.failed(c.key, str(err), retryable=False))
+                    continue
+                if address.smtputf8 and not self.backend.smtputf8:
+                    reason = (
+                        f"address {email!r}: its local part is not ASCII and "
+                        f"{self.backend.provider} cannot send internationalized addresses "
+                        "(SMTPUTF8)"
+                    )
+                    results.append(DeliveryResult.failed(c.key, reason, retryable=False))
+                    continue
+                email = address.address
             if (
-                batch is not None
-                and templates is not None
-                and templates.add(batch, subscriber, c.key)
+                add is not None
+                and batch is not None
+                and add(batch, c.subscriber_id, email, c.name, c.key, simple)
             ):
                 continue
+            subscriber = Subscriber(c.subscriber_id, email, c.name, c.language)
             try:
                 messages.append(
                     self.renderer.personalize(
@@ -231,7 +239,7 @@ def deliver_edition(
             done = {r.key for r in results}
             store.release_deliveries([c for c in claimed if c.key not in done], clock())
             claimed = [c for c in claimed if c.key in done]
-        store.record_deliveries(claimed, results, prepared.message_ids, clock())
+        store.record_deliveries(claimed, results, clock())
         return claimed, results, stopped
 
     def account(
@@ -242,9 +250,15 @@ def deliver_edition(
         if stopped is not None:
             out.stopped = str(stopped)
             out.error(f"mail transport {backend.name} {_stop_kind(stopped)}: {stopped.reason}")
-        by_key = {c.key: c for c in claimed}
+        by_key: dict[str, ClaimedDelivery] | None = None
+        sent = DeliveryState.SENT
         for r in results:
-            out.add(r, by_key[r.key].subscriber.email if r.key in by_key else r.key)
+            if r.state is sent:
+                out.sent += 1
+                continue
+            if by_key is None:
+                by_key = {c.key: c for c in claimed}
+            out.add(r, by_key[r.key].email if r.key in by_key else r.key)
         if progress:
             progress(len(claimed))
         return stopped is not None

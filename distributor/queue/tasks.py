@@ -221,16 +221,14 @@ class BatchSender:
                     # nothing of the failed call was handed over: give its rows back
                     self.store.release_deliveries(rest, self.clock())
                     done_rows = [c for c in claimed if c.key in done]
-                    self.store.record_deliveries(
-                        done_rows, results, prepared.message_ids, self.clock()
-                    )
+                    self.store.record_deliveries(done_rows, results, self.clock())
                     if shared is not None:
                         shared.settle()
                     raise RetryLater(err.reason, err.retry_after) from err
                 results += [DeliveryResult.failed(c.key, reason, retryable=retryable) for c in rest]
             if shared is not None:
                 shared.settle()
-            self.store.record_deliveries(claimed, results, prepared.message_ids, self.clock())
+            self.store.record_deliveries(claimed, results, self.clock())
             for r in results:
                 if r.state == "sent":
                     sent += 1

@@ -17,13 +17,14 @@ gets no values here; the caller personalizes that one message instead.
 
 from __future__ import annotations
 
-import hashlib
+import re
 from collections.abc import Callable, Sequence
+from hashlib import sha256
 
 from distributor.config import ListConfig
 from distributor.mail.merge import STANDARD_HEADERS, Part, Template, TemplateBatch, Var, protect
 from distributor.models import Subscriber
-from distributor.render.digest import DigestRenderer, Variant, clean_name, header_safe
+from distributor.render.digest import DigestRenderer, Variant, header_safe
 from distributor.render.fastmime import (
     SIMPLE_ADDRESS,
     api_header,
@@ -110,6 +111,10 @@ class BatchTemplates:
         self.usable = (self.u_prefix + (mailto or "")).isascii()
         self.fixed_length = len(self.u_prefix) + (len(mailto) + 6 if mailto else 2)
         self.token_uses = 2 if mailto else 1
+        self._tokens = renderer.signer.tokens
+        self._list_name = variant.list_name
+        self._hello_name, self._hello = renderer.greetings(variant.language)
+        self._gt, self._ga = "gt" in self.uses, "ga" in self.uses
 
     def batch(self) -> TemplateBatch:
         """An empty batch of this template."""
@@ -118,39 +123,49 @@ class BatchTemplates:
     def add(self, batch: TemplateBatch, subscriber: Subscriber, key: str) -> bool:
         """Add one reader to ``batch``; False (nothing added) for a reader whose message
         only :meth:`DigestRenderer.personalize` builds exactly."""
-        name = clean_name(subscriber.name)
-        email = header_safe(subscriber.email)
-        if not (
-            self.usable
-            and SIMPLE_ADDRESS.fullmatch(email) is not None
-            and len(name) <= 200
-            and "=?" not in name
-        ):
+        return self.add_reader(batch, subscriber.id, subscriber.email, subscriber.name, key)
+
+    def add_reader(
+        self,
+        batch: TemplateBatch,
+        subscriber_id: int,
+        email: str,
+        name: str,
+        key: str,
+        simple: bool = False,
+    ) -> bool:
+        """:meth:`add` from the claimed row's values, without a subscriber object (this
+        runs once per reader); ``simple``: the caller has already found ``email`` to be
+        a plain address (:data:`~distributor.render.fastmime.SIMPLE_ADDRESS`)."""
+        name = header_safe(name) if name else name
+        if not simple:
+            email = header_safe(email)
+            if SIMPLE_ADDRESS.fullmatch(email) is None:
+                return False
+        if not self.usable or len(name) > 200 or "=?" in name:
             return False
-        variant = self.variant
-        personal = self.renderer._personal(subscriber, name, variant.list_name, variant.language)
-        token = personal.token
-        if self.fixed_length + self.token_uses * len(token) >= 900:
+        unsubscribe, preferences = self._tokens(subscriber_id, self._list_name)
+        if self.fixed_length + self.token_uses * len(unsubscribe) >= 900:
             return False
-        greeting = personal.greeting
-        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        values = {
-            **self.constants,
-            "g": greeting,
-            "u": token,
-            "p": personal.preferences_url[len(self.p_prefix) :],
-            "m": digest,
-        }
-        if "gt" in self.uses:
-            values["gt"] = escape_html_text(greeting)
-        if "ga" in self.uses:
-            values["ga"] = escape_html_attr(greeting)
+        # the name in Unicode isolates (FSI ... PDI), as DigestRenderer._personal writes it
+        greeting = self._hello_name % {"name": f"\u2068{name}\u2069"} if name else self._hello
+        digest = sha256(key.encode()).hexdigest()[:24]
+        values = {"g": greeting, "u": unsubscribe, "p": preferences, "m": digest}
+        if self.constants:
+            values = {**self.constants, **values}
+        if self._gt:
+            values["gt"] = escape_html_text(greeting) if _SPECIAL.search(greeting) else greeting
+        if self._ga:
+            values["ga"] = escape_html_attr(greeting) if _SPECIAL.search(greeting) else greeting
         batch.keys.append(key)
         batch.recipients.append(email)
         batch.values.append(values)
         batch.message_ids.append(f"<{digest}{self.message_id_tail}")
         return True
 
+
+#: what the HTML escapes change: a greeting without any of these is its own escaped form
+_SPECIAL = re.compile('[&<>"]')
 
 _ESCAPES: dict[str, Callable[[str], str]] = {
     "raw": str,

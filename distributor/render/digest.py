@@ -502,9 +502,8 @@ class DigestRenderer:
         """The subscriber's greeting and signed links (unescaped)."""
         return self._personal(subscriber, clean_name(subscriber.name), list_name, language)
 
-    def _personal(
-        self, subscriber: Subscriber, name: str, list_name: str, language: str
-    ) -> Personal:
+    def greetings(self, language: str) -> tuple[str, str]:
+        """The greeting with a name (``%(name)s``) and without, in ``language``."""
         greetings = self._greetings.get(language)
         if greetings is None:
             translations = self.catalogs.translations(language)
@@ -513,6 +512,12 @@ class DigestRenderer:
                 str(translations.gettext("Hello,")),
             )
             self._greetings[language] = greetings
+        return greetings
+
+    def _personal(
+        self, subscriber: Subscriber, name: str, list_name: str, language: str
+    ) -> Personal:
+        greetings = self.greetings(language)
         # the name in Unicode isolates (FSI ... PDI): an Arabic name in an English greeting
         # (or a Latin one in an Arabic greeting) keeps its direction in HTML and text alike
         greeting = greetings[0] % {"name": f"\u2068{name}\u2069"} if name else greetings[1]

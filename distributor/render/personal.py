@@ -94,6 +94,30 @@ class LinkSigner:
     def token(self, purpose: Purpose, subscriber_id: int, list_name: str) -> str:
         return self.sign(purpose, self.payload(subscriber_id, list_name))
 
+    def tokens(self, subscriber_id: int, list_name: str) -> tuple[str, str]:
+        """(unsubscribe token, preferences token): what :meth:`links` puts after
+        ``/u/`` and ``/p/``."""
+        plain = self._plain.get(list_name)
+        if plain is None:
+            plain = self._plain[list_name] = _PlainName.of(list_name)
+        digits = str(subscriber_id)
+        if plain is not None and not plain.may_compress(digits):
+            data = f'[{digits},"{list_name}"]'.encode("ascii")
+            payload = b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
+        else:
+            payload = self.payload(subscriber_id, list_name)
+        dot = payload + b"."
+        return (
+            (dot + b2a_base64(self._unsub_mac.digest(payload), newline=False))
+            .translate(_URLSAFE)
+            .rstrip(b"=")
+            .decode("ascii"),
+            (dot + b2a_base64(self._prefs_mac.digest(payload), newline=False))
+            .translate(_URLSAFE)
+            .rstrip(b"=")
+            .decode("ascii"),
+        )
+
     def links(self, subscriber_id: int, list_name: str) -> tuple[str, str, str]:
         """(unsubscribe URL, preferences URL, unsubscribe token) for one subscriber.
 

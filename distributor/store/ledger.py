@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select, update
 
 from distributor.models import DeliveryState
 from distributor.store import schema as s
+from distributor.store.claims import UNSENT
 from distributor.store.repository import ClaimedDelivery, Store
 
 OPEN = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
@@ -34,7 +35,7 @@ def id_ranges(
                 d.c.id,
                 ((func.row_number().over(order_by=d.c.id) - 1) // size).label("grp"),
             )
-            .where(d.c.edition_id == edition_id, d.c.state.in_(OPEN), d.c.id > after)
+            .where(d.c.edition_id == edition_id, UNSENT, d.c.state.in_(OPEN), d.c.id > after)
             .order_by(d.c.id)
             .limit(page)
             .subquery()
@@ -94,7 +95,7 @@ def range_state(
     store: Store, edition_id: int, id_range: tuple[int, int], now: datetime
 ) -> RangeState:
     d = s.deliveries
-    base = [d.c.edition_id == edition_id, d.c.id.between(*id_range)]
+    base = [d.c.edition_id == edition_id, UNSENT, d.c.id.between(*id_range)]
     ready = or_(d.c.not_before.is_(None), d.c.not_before <= now)
     with store.engine.connect() as conn:
         pending = conn.execute(
@@ -118,7 +119,9 @@ def open_count(store: Store, edition_ids: Sequence[int], now: datetime | None = 
     if not edition_ids:
         return 0
     d = s.deliveries
-    q = select(func.count()).where(d.c.edition_id.in_(list(edition_ids)), d.c.state.in_(OPEN))
+    q = select(func.count()).where(
+        d.c.edition_id.in_(list(edition_ids)), UNSENT, d.c.state.in_(OPEN)
+    )
     if now is not None:
         q = q.where(
             or_(
@@ -150,6 +153,7 @@ def problems(store: Store, edition_ids: Sequence[int], limit: int | None = None)
         select(d.c.edition_id, d.c.email, d.c.state, d.c.error)
         .where(
             d.c.edition_id.in_(list(edition_ids)),
+            UNSENT,
             d.c.state.in_([DeliveryState.FAILED.value, DeliveryState.UNKNOWN.value]),
         )
         .order_by(d.c.id)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from distributor.models import DeliveryState
 from distributor.store import schema as s
+from distributor.store.claims import UNSENT
 from distributor.store.repository import Store
 
 LEASE_NAME = "scheduler"
@@ -253,6 +254,7 @@ class ScheduleStore:
             .join(d, d.c.edition_id == e.c.id)
             .where(
                 e.c.list_name == list_name,
+                UNSENT,
                 d.c.state == DeliveryState.PENDING.value,
                 d.c.not_before.is_not(None),
                 d.c.not_before <= now,
@@ -275,6 +277,7 @@ class ScheduleStore:
         cutoff = now - timedelta(seconds=grace)
         cond = and_(
             d.c.edition_id.in_(select(e.c.id).where(e.c.list_name == list_name)),
+            UNSENT,
             d.c.state == DeliveryState.PENDING.value,
             d.c.not_before.is_not(None),
             d.c.not_before < cutoff,

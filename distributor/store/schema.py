@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -48,6 +49,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
+#: the condition of the partial index of ledger rows not yet sent (issue 20)
+UNSENT_CONDITION = "state <> 'sent'"
 
 metadata = MetaData()
 
@@ -156,9 +160,17 @@ deliveries = Table(
     # schedule (issue 8): local-time delivery; a row is not claimed before this time
     Column("not_before", UTCDateTime, nullable=True),
     UniqueConstraint("edition_id", "subscriber_id", name="uq_delivery"),
-    # claims read pending rows of one edition in id order: this index gives them in
-    # that order on PostgreSQL too (SQLite's indexes end with the rowid anyway)
-    Index("ix_deliveries_claim", "edition_id", "state", "id"),
+    # claims read pending rows of one edition in id order (issue 20): only rows not yet
+    # sent are in this index, and ``state`` is not in its key, so a claim does not move
+    # a row's entry and a sent row leaves it once. A query uses it on SQLite only when it
+    # repeats the condition word for word (``store.claims.UNSENT``).
+    Index(
+        "ix_deliveries_unsent",
+        "edition_id",
+        "id",
+        sqlite_where=text(UNSENT_CONDITION),
+        postgresql_where=text(UNSENT_CONDITION),
+    ),
 )
 
 posts = Table(

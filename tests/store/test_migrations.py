@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, func, insert, inspect, select, text
 
 from distributor.cli import main
 from distributor.errors import StoreError
-from distributor.models import Subscriber
+from distributor.models import DeliveryResult, Subscriber
 from distributor.store import Store, migrate
 from distributor.store import schema as s
 from tests.conftest import write_config
@@ -96,7 +96,8 @@ def test_database_made_by_create_all_is_stamped_and_kept(db_url: str) -> None:
 
 
 def test_database_of_the_baseline_build_gets_the_claim_index(db_url: str) -> None:
-    """A database as the first migrated build left it (``0001``) reaches head (``0002``)."""
+    """A database as the first migrated build left it (``0001``) reaches head: the claim
+    index of ``0002`` has become the partial index of ``0006``."""
     engine = create_engine(db_url)
     try:
         migrate.upgrade(engine, migrate.BASELINE)
@@ -108,8 +109,135 @@ def test_database_of_the_baseline_build_gets_the_claim_index(db_url: str) -> Non
     engine = create_engine(db_url)
     try:
         indexes = {i["name"] for i in inspect(engine).get_indexes("deliveries")}
-        assert "ix_deliveries_claim" in indexes and "ix_deliveries_state" not in indexes
+        assert "ix_deliveries_unsent" in indexes
+        assert not indexes & {"ix_deliveries_claim", "ix_deliveries_state"}
         assert migrate.differences(engine) == []
+    finally:
+        engine.dispose()
+
+
+def _ledger_of_three(url: str) -> None:
+    """An edition of three readers: one sent, one failed, one pending."""
+    store = Store.open(url)
+    try:
+        subs = [Subscriber(0, f"r{i}@example.org", f"R {i}", "en") for i in range(3)]
+        store.add_subscribers("daily", subs, NOW)
+        edition = store.create_edition(
+            list_name="daily",
+            key="k",
+            language="en",
+            stories=(),
+            recipients=store.recipients("daily"),
+            now=NOW,
+        )
+        claimed = store.claim_deliveries(edition, 2, NOW)
+        store.record_deliveries(
+            claimed,
+            [
+                DeliveryResult.sent(claimed[0].key, provider_id="<p@mg>"),
+                DeliveryResult.failed(claimed[1].key, "mailbox full", retryable=True),
+            ],
+            NOW,
+        )
+    finally:
+        store.close()
+
+
+def test_unsent_index_migration_keeps_the_ledger_and_its_claims(db_url: str) -> None:
+    """``0006`` on a database with a ledger (at ``0003``): the rows are kept, the partial
+    index holds only the rows not sent, claims and counts work; down again restores the
+    claim index."""
+    engine = create_engine(db_url)
+    try:
+        migrate.upgrade(engine, migrate.BASELINE)
+        migrate.upgrade(engine, "0003_planned_editions")
+    finally:
+        engine.dispose()
+    # the ledger written by the code of 0003's time: the claim index on every row
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(s.subscribers),
+                [
+                    {
+                        "email": f"old{i}@example.org",
+                        "name": "",
+                        "language": "en",
+                        "topics": [],
+                        "created_at": NOW,
+                    }
+                    for i in range(3)
+                ],
+            )
+            conn.execute(
+                insert(s.editions).values(
+                    list_name="daily", key="old", language="en", segment="", created_at=NOW
+                )
+            )
+            eid = conn.execute(select(func.max(s.editions.c.id))).scalar_one()
+            sids = conn.execute(select(s.subscribers.c.id).order_by(s.subscribers.c.id)).scalars()
+            conn.execute(
+                insert(s.deliveries),
+                [
+                    {
+                        "edition_id": eid,
+                        "subscriber_id": sid,
+                        "email": f"old{i}@example.org",
+                        "state": state,
+                        "attempts": 1 if state == "sent" else 0,
+                        "message_id": "<m@x>" if state == "sent" else None,
+                        "retryable": False,
+                        "updated_at": NOW,
+                    }
+                    for i, (sid, state) in enumerate(
+                        zip(sids, ["sent", "pending", "pending"], strict=True)
+                    )
+                ],
+            )
+        assert "ix_deliveries_claim" in {
+            i["name"] for i in inspect(engine).get_indexes("deliveries")
+        }
+    finally:
+        engine.dispose()
+    store = Store.open(db_url)  # to head
+    try:
+        indexes = {i["name"]: i for i in inspect(store.engine).get_indexes("deliveries")}
+        assert "ix_deliveries_unsent" in indexes and "ix_deliveries_claim" not in indexes
+        assert indexes["ix_deliveries_unsent"]["column_names"] == ["edition_id", "id"]
+        assert migrate.differences(store.engine) == []
+        with store.engine.connect() as conn:
+            # the index holds the two rows not sent, not the sent one (the planner may read
+            # the table instead on three rows, so the index's content is asked directly)
+            if store.engine.dialect.name == "sqlite":
+                sql = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'ix_deliveries_unsent'"
+                ).scalar_one()
+            else:
+                sql = conn.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_deliveries_unsent'"
+                ).scalar_one()
+            assert "<>" in sql and "'sent'" in sql
+            kept = conn.execute(
+                select(s.deliveries.c.state, s.deliveries.c.message_id).order_by(s.deliveries.c.id)
+            ).all()
+        assert [tuple(r) for r in kept] == [("sent", "<m@x>"), ("pending", None), ("pending", None)]
+        edition = store.edition(int(eid))
+        claimed = store.claim_deliveries(edition, 10, NOW)
+        assert [c.email for c in claimed] == ["old1@example.org", "old2@example.org"]
+        store.record_deliveries(claimed, [DeliveryResult.sent(claimed[0].key)], NOW)
+        counts = store.delivery_counts([edition.id])
+        assert (counts.sent, counts.unknown, counts.pending) == (2, 1, 0)
+    finally:
+        store.close()
+    _ledger_of_three(db_url)  # the new code on the migrated database
+    engine = create_engine(db_url)
+    try:
+        migrate.downgrade(engine, "0003_planned_editions")
+        indexes = {i["name"] for i in inspect(engine).get_indexes("deliveries")}
+        assert "ix_deliveries_claim" in indexes and "ix_deliveries_unsent" not in indexes
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(s.deliveries)).scalar_one() == 6
     finally:
         engine.dispose()
 

@@ -1,0 +1,223 @@
+"""The ledger's hot path: claim a batch of rows, record its outcomes (issue 20).
+
+Every row of an edition passes here twice (claimed, then recorded), so these
+statements are written for the two databases the project runs on, as plain
+SQL on the driver, with every per-batch value in one parameter:
+
+* a claim is one statement: on SQLite ``UPDATE ... WHERE id IN (SELECT ...
+  LIMIT n) RETURNING`` (one writer at a time, so the subquery and the update
+  are one atomic step); on PostgreSQL a CTE ``SELECT ... LIMIT n FOR UPDATE
+  SKIP LOCKED`` then ``UPDATE ... FROM`` it (a CTE with a locking clause is
+  evaluated once; a plain ``IN (subquery)`` may be run again per row and claim
+  more than ``n``).  It returns only what the batch needs (ids, subscriber
+  ids, addresses, names) as tuples.
+* outcomes are one ``UPDATE`` per distinct outcome (state, provider id, error,
+  retryable) with the ids in one parameter (a JSON array on SQLite, an
+  ``integer[]`` on PostgreSQL): a batch of a thousand rows sent in one call is
+  one statement. The Message-ID is not stored: it is derived from the row
+  (:func:`distributor.render.fastmime.message_id_for` of its ledger key).
+* every query on open rows also says ``state <> 'sent'``, written exactly as
+  the condition of the partial index ``ix_deliveries_unsent`` (SQLite uses a
+  partial index only for a query that repeats its condition): pending,
+  in-flight, failed and unknown rows are the only ones in that index, so a sent
+  row (nearly all of them) leaves it once and never costs an index entry again,
+  and ``state`` is in no index key (a claim does not move the row's entry).
+
+Other databases (any SQLAlchemy URL works) take the same steps through
+SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, literal_column, select, update
+
+from distributor.models import DeliveryResult, DeliveryState, Edition
+from distributor.store import schema as s
+
+if TYPE_CHECKING:
+    from distributor.store.repository import ClaimedDelivery
+
+#: the condition of the partial index ``ix_deliveries_unsent``, word for word
+UNSENT_CONDITION = s.UNSENT_CONDITION
+#: the same as a SQLAlchemy clause (a literal: SQLite matches the index by its text)
+UNSENT = s.deliveries.c.state != literal_column("'sent'")
+#: the largest ledger row id (the column is a 32-bit integer)
+LAST_ID = 2**31 - 1
+#: the outcome of a claimed row that the transport gave no result for
+NO_RESULT = "transport returned no result for this message"
+
+_SQLITE_CLAIM = f"""
+UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
+WHERE id IN (
+    SELECT id FROM deliveries
+    WHERE edition_id = ? AND {UNSENT_CONDITION} AND state = 'pending'
+      AND (not_before IS NULL OR not_before <= ?) AND id BETWEEN ? AND ?
+    ORDER BY id LIMIT ?)
+RETURNING id, subscriber_id, email,
+    (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id)
+"""
+
+_POSTGRES_CLAIM = f"""
+WITH claim AS (
+    SELECT id FROM deliveries
+    WHERE edition_id = %(edition)s AND {UNSENT_CONDITION} AND state = 'pending'
+      AND (not_before IS NULL OR not_before <= %(now)s) AND id BETWEEN %(first)s AND %(last)s
+    ORDER BY id LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+UPDATE deliveries AS d SET state = 'sending', attempts = d.attempts + 1, updated_at = %(now)s
+FROM claim
+WHERE d.id = claim.id AND d.state = 'pending'
+RETURNING d.id, d.subscriber_id, d.email,
+    (SELECT name FROM subscribers WHERE subscribers.id = d.subscriber_id)
+"""
+
+_SQLITE_RECORD = (
+    "UPDATE deliveries SET state = ?, provider_id = ?, error = ?, retryable = ?,"
+    " updated_at = ? WHERE id IN (SELECT value FROM json_each(?))"
+)
+_POSTGRES_RECORD = (
+    "UPDATE deliveries SET state = %(state)s, provider_id = %(pid)s, error = %(error)s,"
+    " retryable = %(retryable)s, updated_at = %(now)s WHERE id = ANY(%(ids)s)"
+)
+
+
+def db_time(conn: Connection, at: datetime) -> Any:
+    """``at`` as the ``updated_at`` column stores it (naive UTC; text on SQLite)."""
+    column_type = s.deliveries.c.updated_at.type.dialect_impl(conn.dialect)
+    convert: Callable[[Any], Any] | None = column_type.bind_processor(conn.dialect)
+    return convert(at) if convert is not None else at.astimezone(UTC).replace(tzinfo=None)
+
+
+def claim(
+    conn: Connection, edition: Edition, limit: int, now: datetime, first: int, last: int
+) -> list[ClaimedDelivery]:
+    """Claim up to ``limit`` pending rows of ``edition`` with ids in ``[first, last]``
+    (``pending -> sending``); returns them in id order."""
+    from distributor.store.repository import ClaimedDelivery
+
+    dialect = conn.dialect.name
+    at = db_time(conn, now)
+    if dialect == "sqlite":
+        rows: Sequence[Any] = conn.exec_driver_sql(
+            _SQLITE_CLAIM, (at, edition.id, at, first, last, limit)
+        ).fetchall()
+    elif dialect == "postgresql":
+        rows = conn.exec_driver_sql(
+            _POSTGRES_CLAIM,
+            {"edition": edition.id, "now": at, "first": first, "last": last, "limit": limit},
+        ).fetchall()
+    else:
+        rows = _generic_claim(conn, edition, limit, now, first, last)
+    rows = sorted(rows)
+    eid, language = edition.id, edition.language
+    prefix = f"{edition.list_name}/{edition.key}/{language}/"
+    make = ClaimedDelivery
+    return [
+        make(did, eid, sid, email, name or "", language, prefix + str(sid))
+        for did, sid, email, name in rows
+    ]
+
+
+def _generic_claim(
+    conn: Connection, edition: Edition, limit: int, now: datetime, first: int, last: int
+) -> list[Any]:
+    d = s.deliveries
+    ids = list(
+        conn.execute(
+            select(d.c.id)
+            .where(
+                d.c.edition_id == edition.id,
+                UNSENT,
+                d.c.state == DeliveryState.PENDING.value,
+                (d.c.not_before.is_(None)) | (d.c.not_before <= now),
+                d.c.id.between(first, last),
+            )
+            .order_by(d.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    if not ids:
+        return []
+    name = (
+        select(s.subscribers.c.name)
+        .where(s.subscribers.c.id == d.c.subscriber_id)
+        .scalar_subquery()
+    )
+    return list(
+        conn.execute(
+            update(d)
+            .where(d.c.id.in_(ids), d.c.state == DeliveryState.PENDING.value)
+            .values(state=DeliveryState.SENDING.value, attempts=d.c.attempts + 1, updated_at=now)
+            .returning(d.c.id, d.c.subscriber_id, d.c.email, name)
+        )
+    )
+
+
+Outcome = tuple[str, str | None, str | None, bool]
+
+
+def outcomes(
+    claimed: Sequence[ClaimedDelivery], results: Sequence[DeliveryResult]
+) -> dict[Outcome, list[int]]:
+    """The claimed rows' ids by outcome; a row without a result is ``unknown``."""
+    by_key = {r.key: r for r in results}
+    groups: dict[Outcome, list[int]] = {}
+    missing = (DeliveryState.UNKNOWN.value, None, NO_RESULT, False)
+    for c in claimed:
+        res = by_key.get(c.key)
+        outcome = (
+            missing if res is None else (res.state.value, res.provider_id, res.error, res.retryable)
+        )
+        ids = groups.get(outcome)
+        if ids is None:
+            groups[outcome] = [c.id]
+        else:
+            ids.append(c.id)
+    return groups
+
+
+def record(
+    conn: Connection,
+    claimed: Sequence[ClaimedDelivery],
+    results: Sequence[DeliveryResult],
+    now: datetime,
+) -> None:
+    """Write each claimed row's outcome: one statement per distinct outcome."""
+    dialect = conn.dialect.name
+    at = db_time(conn, now)
+    for (state, provider_id, error, retryable), ids in outcomes(claimed, results).items():
+        if dialect == "sqlite":
+            conn.exec_driver_sql(
+                _SQLITE_RECORD, (state, provider_id, error, int(retryable), at, json.dumps(ids))
+            )
+        elif dialect == "postgresql":
+            conn.exec_driver_sql(
+                _POSTGRES_RECORD,
+                {
+                    "state": state,
+                    "pid": provider_id,
+                    "error": error,
+                    "retryable": retryable,
+                    "now": at,
+                    "ids": ids,
+                },
+            )
+        else:
+            d = s.deliveries
+            conn.execute(
+                update(d)
+                .where(d.c.id.in_(ids))
+                .values(
+                    state=state,
+                    provider_id=provider_id,
+                    error=error,
+                    retryable=retryable,
+                    updated_at=now,
+                )
+            )

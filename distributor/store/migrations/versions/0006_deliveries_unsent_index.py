@@ -8,7 +8,7 @@ it is, a sent row leaves the index once, and the index stays as small as the ope
 part of the ledger however long its history.
 
 Revision ID: 0006_deliveries_unsent_index
-Revises: 0003_planned_editions
+Revises: 0005_social_queue
 Create Date: 2026-12-02 02:00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_deliveries_unsent_index"
-down_revision: str | None = "0003_planned_editions"
+down_revision: str | None = "0005_social_queue"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -73,7 +73,7 @@ def check_sender(value: str) -> None:
     from email.utils import parseaddr
 
     addr = parseaddr(value)[1]
-    if not addr or _PLAIN.fullmatch(addr):
+    if not addr or PLAIN_ADDRESS.fullmatch(addr):
         return
     try:
         form = sending_form(addr)
@@ -99,7 +99,7 @@ def sending_mailbox(value: str) -> str:
     from distributor.render.fastmime import display_address
 
     name, addr = parseaddr(value)
-    if not addr or _PLAIN.fullmatch(addr):
+    if not addr or PLAIN_ADDRESS.fullmatch(addr):
         return value
     form = sending_form(addr)
     if form.smtputf8:

@@ -265,9 +265,7 @@ class BatchSender:
         now = self.clock()
         self.store.release_deliveries(rest, now)
         done = {r.key for r in results}
-        self.store.record_deliveries(
-            [c for c in claimed if c.key in done], results, prepared.message_ids, now
-        )
+        self.store.record_deliveries([c for c in claimed if c.key in done], results, now)
         if shared is not None:
             shared.settle()
         self._forget(backend)  # it refuses every call now; a fresh one tries after STOP_FOR

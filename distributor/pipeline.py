@@ -125,16 +125,20 @@ def sync_subscribers(ctx: Context, list_name: str, cfg: ListConfig, report: RunR
 def edition_languages(settings: Settings, cfg: ListConfig) -> tuple[str, ...]:
     """The languages a list's editions are made in.
 
-    Those offered on the sign-up form (``[web] languages``), else every language
-    the digest has a catalog for; always with the list's fallback and the
-    newsroom's default. A reader in another language (``xx``, ``zh-Hant-TW``,
-    an empty tag) joins the nearest of these (:func:`resolve_language`:
-    ``pt-PT`` -> ``pt``), else the list's default: the same answer on every run,
+    Every language the digest has a catalog for, those offered on the sign-up
+    form (``[web] languages``), the list's fallback and the newsroom's default.
+    A reader in another language (``xx``, ``zh-Hant-TW``, an empty tag) joins
+    the nearest of these (:func:`resolve_language`: ``pt-PT`` -> ``pt``), else
+    the list's default: the same answer on every run,
     so a reader's variant and its sent history never change with the day's
     stories.
     """
-    offered = list(settings.web.languages) or digest_i18n.catalog_languages()
-    return tuple(dict.fromkeys([*offered, list_default_language(settings, cfg)]))
+    offered = [*digest_i18n.catalog_languages(), *settings.web.languages]
+    return tuple(
+        dict.fromkeys(
+            normalize_language(x) for x in [*offered, list_default_language(settings, cfg)]
+        )
+    )
 
 
 def list_default_language(settings: Settings, cfg: ListConfig) -> str:

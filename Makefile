@@ -59,10 +59,15 @@ FAKETIME_SHIM   := $(VENV)/faketime-monotonic-sleep.so
 $(FAKETIME_SHIM): scripts/faketime-monotonic-sleep.c | $(BIN)/python
 	cc -shared -fPIC -O2 -Wall -o $@ $< -ldl
 
-# Left out (they run in the two passes above): Dramatiq's shared rate-limit windows live
-# in Redis, a process on the real clock, and do not hold when only the workers' clocks
-# move; and four dashboard tests whose editor session is sometimes lost under
-# libfaketime in a full parallel run (they pass alone under it; cause not found yet).
+# Chromium is the one process kept on the real time (it stalls under libfaketime): the
+# browser tests hand it an environment without LD_PRELOAD and FAKETIME (launch(env=)),
+# never unset them in the test process, whose clock libfaketime would then move 400
+# days back and forth mid-test (tests/conftest.py checks that no test does).
+# Left out: the chaos rate-limit test. Under libfaketime its fake Mailgun server (in
+# the test process) misses the workers' 1 s client timeout and the run ends with
+# "outcome unknown" rows (2 of 3 runs on a loaded machine); it passes without
+# libfaketime. Cause not established (the windows are on Redis's clock now, so it is
+# not the limiter's clocks); it runs in the two passes above.
 test-future: $(STAMP) browser faketime ## the suite (SQLite) with the clock ~400 days ahead
 	@lib=$$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1); \
 	if [ -z "$$lib" ]; then \
@@ -74,11 +79,7 @@ test-future: $(STAMP) browser faketime ## the suite (SQLite) with the clock ~400
 	  echo "test-future: the wall clock moved $(FAKETIME_OFFSET) (libfaketime $$lib)" && \
 	  DISTRIBUTOR_TEST_DATABASE=sqlite FAKETIME="$(FAKETIME_OFFSET)" FAKETIME_DONT_FAKE_MONOTONIC=1 \
 	  LD_PRELOAD="$(abspath $(FAKETIME_SHIM)) $$lib" $(BIN)/python -m pytest -n $(PYTEST_WORKERS) \
-	    --deselect tests/queue/test_chaos.py::test_three_workers_share_the_rate_limit \
-	    --deselect tests/web/test_browser.py::test_reader_and_editor_in_a_real_browser \
-	    --deselect tests/web/test_browser.py::test_editor_shapes_schedules_and_approves_an_edition \
-	    --deselect tests/web/test_editors.py::test_history_posts_and_chart_after_a_run \
-	    --deselect tests/web/test_editors.py::test_send_now_shows_the_count_and_runs_once_per_key; \
+	    --deselect tests/queue/test_chaos.py::test_three_workers_share_the_rate_limit; \
 	fi
 
 # Debian's faketime for test-future, installed like chromium when missing and apt is usable.

@@ -8,18 +8,19 @@ scheduler and the web app are thin doors onto these functions.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
 from distributor.clock import system_clock as system_clock  # re-exported for old callers
-from distributor.config import ListConfig, ShareConfig
+from distributor.config import ListConfig, Settings, ShareConfig
 from distributor.dispatch import MAX_ATTEMPTS, deliver_edition
 from distributor.errors import ConfigError, DistributorError, RenderError, ShareError, SourceError
 from distributor.mail.base import MailBackend
 from distributor.models import Edition, Post, ShareLink, Story, Subscriber
+from distributor.render import i18n as digest_i18n
 from distributor.render.archive import write_archive_page
 from distributor.render.digest import DigestRenderer
 from distributor.render.story_page import CAMPAIGN as STORY_PAGE_CAMPAIGN
@@ -33,6 +34,7 @@ from distributor.selection import (
     normalize_language,
     plan_editions,
     plan_variants,
+    resolve_language,
     segment_for_topics,
     segment_of,
 )
@@ -122,6 +124,31 @@ def sync_subscribers(ctx: Context, list_name: str, cfg: ListConfig, report: RunR
         report.warn("subscribers", f"{path.name} line {r.line}", f"{r.value!r}: {r.reason}")
 
 
+def edition_languages(settings: Settings, cfg: ListConfig) -> tuple[str, ...]:
+    """The languages a list's editions are made in.
+
+    Every language the digest has a catalog for, those offered on the sign-up
+    form (``[web] languages``), the list's fallback and the newsroom's default.
+    A reader in another language (``xx``, ``zh-Hant-TW``, an empty tag) joins
+    the nearest of these (:func:`resolve_language`: ``pt-PT`` -> ``pt``), else
+    the list's default: the same answer on every run,
+    so a reader's variant and its sent history never change with the day's
+    stories.
+    """
+    offered = [*digest_i18n.catalog_languages(), *settings.web.languages]
+    return tuple(
+        dict.fromkeys(
+            normalize_language(x) for x in [*offered, list_default_language(settings, cfg)]
+        )
+    )
+
+
+def list_default_language(settings: Settings, cfg: ListConfig) -> str:
+    """The language a reader gets when none is near theirs: the list's fallback, else the
+    newsroom's default."""
+    return normalize_language(cfg.fallback_language or settings.newsroom.default_language)
+
+
 def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
     """Plan the new editions of one list with their recipients: one per reader language
     and topic segment.  Loads every recipient: for previews; a run uses :func:`plan_list`."""
@@ -139,7 +166,11 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
         return segment_of(sub, weekly=sub.id in weekly_ids)
 
     inputs = _selection_inputs(ctx, list_name, cfg, bool(weekly_ids))
-    variants = {(normalize_language(r.language), segment_for(r)) for r in recipients}
+    languages = edition_languages(ctx.settings, cfg)
+    default = list_default_language(ctx.settings, cfg)
+    variants = {
+        (resolve_language(r.language, languages, default), segment_for(r)) for r in recipients
+    }
     return plan_editions(
         candidates=inputs.candidates,
         recipients=recipients,
@@ -151,6 +182,8 @@ def select(ctx: Context, list_name: str, cfg: ListConfig) -> list[EditionPlan]:
         policy=cfg,
         segment_for=segment_for,
         window_for=inputs.window_for,
+        languages=languages,
+        default_language=default,
     )
 
 
@@ -160,18 +193,42 @@ class Selection:
 
     ``plans`` carry their number of readers; :meth:`variant_of` names the
     variant of a reader profile, so the ledger can be written while the
-    readers are streamed (:meth:`Store.create_editions`).
+    readers are streamed (:meth:`Store.create_editions`). A reader's language
+    is resolved to one of ``languages`` (:func:`edition_languages`), else
+    ``default_language``; with no ``languages`` it is only normalized.
     """
 
     plans: list[EditionPlan]
     weekly_due: bool
+    languages: tuple[str, ...] = ()
+    default_language: str = "en"
+
+    @classmethod
+    def of_list(
+        cls,
+        settings: Settings,
+        cfg: ListConfig,
+        plans: list[EditionPlan] | None = None,
+        *,
+        weekly_due: bool = False,
+    ) -> Selection:
+        """The selection of a list, its readers' languages resolved the list's way."""
+        return cls(
+            plans or [],
+            weekly_due,
+            edition_languages(settings, cfg),
+            list_default_language(settings, cfg),
+        )
 
     def variant_of(self, profile: ReaderProfile) -> tuple[str, str] | None:
         if profile.weekly and not self.weekly_due:
             return None  # weekly readers wait for the list's weekly day
-        return normalize_language(profile.language), segment_for_topics(
-            profile.topics, weekly=profile.weekly
+        language = (
+            resolve_language(profile.language, self.languages, self.default_language)
+            if self.languages
+            else normalize_language(profile.language)
         )
+        return language, segment_for_topics(profile.topics, weekly=profile.weekly)
 
     @property
     def variants(self) -> list[NewVariant]:
@@ -184,7 +241,7 @@ def plan_list(ctx: Context, list_name: str, cfg: ListConfig) -> Selection:
     now = ctx.clock()
     profiles = ctx.store.reader_profiles(list_name)
     due = _weekly_due(now, cfg)
-    empty = Selection([], due)
+    empty = Selection.of_list(ctx.settings, cfg, weekly_due=due)
     counts: dict[tuple[str, str], int] = {}
     for profile, n in profiles.items():
         variant = empty.variant_of(profile)
@@ -204,7 +261,7 @@ def plan_list(ctx: Context, list_name: str, cfg: ListConfig) -> Selection:
         policy=cfg,
         window_for=inputs.window_for,
     )
-    return Selection(plans, due)
+    return replace(empty, plans=plans)
 
 
 def _weekly_due(now: datetime, cfg: ListConfig) -> bool:

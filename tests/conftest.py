@@ -7,9 +7,9 @@ import os
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -199,16 +199,56 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
-@contextmanager
-def real_time_for_the_browser() -> Iterator[None]:
-    """Chromium and Playwright's driver keep the real time under `make test-future`:
-    Chromium stalls under libfaketime, and a reader's clock is not the server's anyway
-    (the app under test runs on its own clock)."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name == "LD_PRELOAD" or name.startswith("FAKETIME"):
-                patch.delenv(name)
-        yield
+def _fake_clock_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k == "LD_PRELOAD" or k.startswith("FAKETIME")}
+
+
+def browser_environment() -> dict[str, str]:
+    """The environment for Chromium (``launch(env=...)``): this one without libfaketime.
+
+    Chromium stalls under libfaketime, and a reader's clock is not the server's
+    anyway, so under ``make test-future`` the browser keeps the real time. Only
+    the child's environment changes: libfaketime re-reads ``FAKETIME`` from the
+    environment of *this* process every few seconds, so unsetting it here (as a
+    context manager once did) moved the test process's own wall clock 400 days
+    back during a browser test and forward again just after it, and every
+    session cookie signed on one side of that jump was refused on the other.
+    """
+    return {
+        k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")
+    }
+
+
+WALL_CLOCK_JUMP = 30.0  # seconds; a jump that large in one test is a moved clock, not drift
+
+
+def _wall_minus_monotonic() -> float:
+    return time.time() - time.monotonic()
+
+
+@pytest.fixture(autouse=True)
+def _the_test_process_keeps_its_clock() -> Iterator[None]:
+    """No test may move the wall clock of its own process (see :func:`browser_environment`).
+
+    Two checks: libfaketime's variables are the same after the test as before,
+    and the wall clock kept pace with the monotonic one during it (a test that
+    unset ``FAKETIME`` and set it back makes the clock jump even so).
+    """
+    before = _fake_clock_environment()
+    offset = _wall_minus_monotonic()
+    yield
+    after = _fake_clock_environment()
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, (
+        f"this test changed {changed} in the test process: libfaketime would move the "
+        "wall clock of every later test in this worker (give the child its own env=)"
+    )
+    jump = _wall_minus_monotonic() - offset
+    assert abs(jump) < WALL_CLOCK_JUMP, (
+        f"the wall clock of this test process jumped {jump:+.0f} s during the test "
+        "(libfaketime re-reads FAKETIME from this process's environment every 10 s: "
+        "did a test change it?)"
+    )
 
 
 def settings_for(path: Path, env: dict[str, str] | None = None) -> Settings:

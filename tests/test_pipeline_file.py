@@ -167,20 +167,29 @@ def test_claims_are_atomic_across_processes(tmp_path: Path, make_context: Any) -
     go = tmp_path / "go"
     script = (
         "import sys, json, time, pathlib\n"
-        "from datetime import datetime, UTC\n"
+        "from datetime import datetime\n"
         "from distributor.store import Store\n"
         "store = Store.open(sys.argv[1])\n"
         "ed = store.edition(int(sys.argv[2]))\n"
         "while not pathlib.Path(sys.argv[3]).exists():\n"
         "    time.sleep(0.01)\n"
         "got = []\n"
-        "while rows := store.claim_deliveries(ed, 3, datetime.now(UTC)):\n"
+        "now = datetime.fromisoformat(sys.argv[4])\n"
+        "while rows := store.claim_deliveries(ed, 3, now):\n"
         "    got += [r.id for r in rows]\n"
         "print(json.dumps(got))\n"
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, ctx.settings.database_url, str(edition.id), str(go)],
+            [
+                sys.executable,
+                "-c",
+                script,
+                ctx.settings.database_url,
+                str(edition.id),
+                str(go),
+                NOW.isoformat(),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )

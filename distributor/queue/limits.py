@@ -3,6 +3,10 @@
 A provider's ``rate_limit`` (messages per second, from its ``[mail.NAME]``
 section) becomes a :class:`dramatiq.rate_limits.WindowRateLimiter` over a
 few seconds, counted in messages (a call of 100 recipients takes 100 slots).
+The windows are seconds of the Redis server's clock (``TIME``), the one clock
+every worker shares: Dramatiq's own limiter keys them by each worker's
+``time.time()``, so two hosts a second apart, or a worker whose wall clock was
+moved, would each count a window of their own.
 A ``429`` with ``Retry-After`` seen by one worker sets a cool-down key that
 every worker waits out before its next call.
 """
@@ -21,10 +25,20 @@ from dramatiq.rate_limits.backends import RedisBackend
 
 
 class MessageWindowLimiter(WindowRateLimiter):
-    """Dramatiq's sliding-window limiter, taking several slots at once."""
+    """Dramatiq's sliding-window limiter, taking several slots at once, on Redis's clock."""
+
+    def __init__(self, client: redis.Redis, key: str, *, limit: int, window: int) -> None:
+        super().__init__(  # type: ignore[no-untyped-call]
+            RedisBackend(client=client), key, limit=limit, window=window
+        )
+        self.client = client
+
+    def _get_keys(self) -> list[str]:
+        seconds, _micro = self.client.time()
+        return [f"{self.key}@{seconds - i}" for i in range(self.window)]
 
     def acquire_slots(self, amount: int) -> bool:
-        keys = self._get_keys()  # type: ignore[no-untyped-call]
+        keys = self._get_keys()
         return bool(
             self.backend.incr_and_sum(
                 keys[0], self._get_keys, amount, maximum=self.limit, ttl=self.window_millis
@@ -63,8 +77,8 @@ class SharedLimiter:
         self.limit = 0
         if per_second:
             self.limit, self.window = window_for(per_second, batch, window)
-            self.limiter = MessageWindowLimiter(  # type: ignore[no-untyped-call]
-                RedisBackend(client=client), f"{key}:rate", limit=self.limit, window=self.window
+            self.limiter = MessageWindowLimiter(
+                client, f"{key}:rate", limit=self.limit, window=self.window
             )
         self._local = threading.local()
 

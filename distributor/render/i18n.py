@@ -30,7 +30,8 @@ from distributor.errors import ConfigError
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "digest"
 WEB_DOMAIN = "web"
-DOMAINS = (DOMAIN, WEB_DOMAIN)
+DASHBOARD_DOMAIN = "dashboard"  # the editor dashboard (distributor.web.dashboard_i18n)
+DOMAINS = (DOMAIN, WEB_DOMAIN, DASHBOARD_DOMAIN)
 RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
 
 # Font stacks per script: the system fonts of Apple, Windows and Android first,

@@ -243,7 +243,7 @@ def _claim_and_write(
             list_name=claimed.list_name,
             key=claimed.key,
             variants=variants,
-            variant_of=pipeline.Selection([], weekly).variant_of,
+            variant_of=_selection_of(ctx, claimed.list_name, weekly).variant_of,
             now=ctx.clock(),
         )
     except (StoreError, EditionError) as err:
@@ -407,3 +407,11 @@ def send_list_now_once(
         }
 
     return once(ctx, scope=scope, key=key, request={"list": list_name}, action=action, wait=wait)
+
+
+def _selection_of(ctx: Context, list_name: str, weekly: bool) -> pipeline.Selection:
+    """The list's reader-to-variant mapping (a list since removed: languages as stored)."""
+    cfg = ctx.settings.lists.get(list_name)
+    if cfg is None:
+        return pipeline.Selection([], weekly)
+    return pipeline.Selection.of_list(ctx.settings, cfg, weekly_due=weekly)

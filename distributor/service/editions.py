@@ -790,7 +790,7 @@ def _version_for(ctx: Context, story: Story, language: str, cfg: ListConfig) -> 
 
 def _reader_variants(ctx: Context, list_name: str, cfg: ListConfig) -> list[tuple[str, str, int]]:
     """(language, segment, readers) of the list's daily readers now."""
-    selection = pipeline.Selection([], weekly_due=False)
+    selection = pipeline.Selection.of_list(ctx.settings, cfg)
     counts: dict[tuple[str, str], int] = {}
     for profile, n in ctx.store.reader_profiles(list_name).items():
         variant = selection.variant_of(profile)

@@ -47,7 +47,7 @@ from distributor.store.web import EditionFigures, Editor
 from distributor.subscribers import read_subscribers_csv
 from distributor.text_safety import csv_cell
 from distributor.web.chart import history_chart
-from distributor.web.common import deps
+from distributor.web.common import _offered_match, deps
 from distributor.web.editions import (
     find_next,
     next_editions,
@@ -56,6 +56,7 @@ from distributor.web.editions import (
     test_send,
     web_context,
 )
+from distributor.web.i18n import DashboardLanguage, dashboard_languages
 
 bp = Blueprint("editors", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,13 +65,37 @@ PUBLIC = {"editors.login", "editors.login_form"}
 _DUMMY_HASH = "scrypt:32768:8:1$abcdefghijklmnop$" + "0" * 128
 
 
+def _language() -> DashboardLanguage:
+    """This request's dashboard language (``web/i18n.py``): Accept-Language among the
+    dashboard's catalogs, else the newsroom's default language, else English."""
+    if "dashboard_language" not in g:
+        offered = list(dashboard_languages())
+        best = request.accept_languages.best_match(offered)
+        for value, _quality in request.accept_languages if best is None else []:
+            best = _offered_match(value, offered)
+            if best:
+                break
+        default = deps().settings.newsroom.default_language
+        g.dashboard_language = DashboardLanguage(best or _offered_match(default, offered) or "en")
+    return cast(DashboardLanguage, g.dashboard_language)
+
+
+def _(text: str) -> str:
+    """``text`` in this request's dashboard language."""
+    return _language().gettext(text)
+
+
 def _page(template: str, http_status: int = 200, **context: Any) -> Any:
     d = deps()
+    language = _language()
     return (
         render_template(
             f"editor/{template}",
             newsroom=d.settings.newsroom,
             editor=g.get("editor"),
+            _=language.gettext,
+            page_lang=language.tag,
+            page_dir=language.dir,
             **context,
         ),
         http_status,
@@ -95,14 +120,14 @@ def guard() -> Any:
         if request.method == "GET":
             return redirect(url_for("editors.login_form", next=request.full_path))
         return _page(
-            "message.html.j2", http_status=401, title="Please log in", body="Log in first."
+            "message.html.j2", http_status=401, title=_("Please log in"), body=_("Log in first.")
         )
     if request.method == "POST":
         try:
             validate_csrf(request.form.get("csrf_token"))
         except (ValidationError, CSRFError) as err:
             return _page(
-                "message.html.j2", http_status=400, title="Form expired or forged", body=str(err)
+                "message.html.j2", http_status=400, title=_("Form expired or forged"), body=str(err)
             )
     return None
 
@@ -112,7 +137,7 @@ def admin_only(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if g.editor is None or g.editor.role != "admin":
             return _page(
-                "message.html.j2", http_status=403, title="Admins only", body="Ask an admin."
+                "message.html.j2", http_status=403, title=_("Admins only"), body=_("Ask an admin.")
             )
         return view(*args, **kwargs)
 
@@ -141,14 +166,17 @@ def login() -> Any:
         f"login:{client}", limit=10, window=timedelta(minutes=15), now=now
     ):
         return _page(
-            "login.html.j2", http_status=429, error="Too many attempts; wait 15 minutes.", next=""
+            "login.html.j2",
+            http_status=429,
+            error=_("Too many attempts; wait 15 minutes."),
+            next="",
         )
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
     editor = d.web.editor_by_email(email)
     ok = check_password_hash(editor.password_hash if editor else _DUMMY_HASH, password)
     if editor is None or not ok:
-        return _page("login.html.j2", http_status=401, error="Wrong email or password.", next="")
+        return _page("login.html.j2", http_status=401, error=_("Wrong email or password."), next="")
     session.clear()  # a fresh session: nothing carried over from before the login
     session.permanent = True
     session["editor_id"] = editor.id

@@ -12,12 +12,19 @@ when a catalog lacks one.  The strings take ``str.format`` placeholders
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from distributor.render.i18n import WEB_DOMAIN, Catalogs
+from distributor.render.i18n import (
+    DASHBOARD_DOMAIN,
+    WEB_DOMAIN,
+    Catalogs,
+    catalog_languages,
+    direction,
+)
 
 EN: dict[str, str] = {
     "signup_title": "Subscribe to {list}",
@@ -96,3 +103,32 @@ def fmt(text: str, **values: Any) -> Markup:
     and isolated in ``<bdi>`` (an address or an English list title in an Arabic
     sentence keeps its own direction and does not reorder the sentence around it)."""
     return escape(text).format(**{k: Markup("<bdi>{0}</bdi>").format(v) for k, v in values.items()})
+
+
+# ------------------------------------------------------------------ the dashboard
+# The editor dashboard speaks the editor's language: the browser's Accept-Language among
+# the languages with a ``dashboard.po`` catalog (``msgid`` is the English text), else the
+# newsroom's default language when it has one, else English (``editors._language``). Its
+# pages get ``_()`` and their ``lang``/``dir``. A string a catalog lacks stays English; a
+# test fails when a catalog lacks one that the editor templates use.
+_DASHBOARD = Catalogs(domain=DASHBOARD_DOMAIN)
+
+
+@cache
+def dashboard_languages() -> tuple[str, ...]:
+    """English and every language with a dashboard catalog."""
+    return tuple(dict.fromkeys(["en", *catalog_languages(domain=DASHBOARD_DOMAIN)]))
+
+
+@dataclass(frozen=True)
+class DashboardLanguage:
+    """One dashboard page's language: its tag, direction and gettext."""
+
+    tag: str
+
+    @property
+    def dir(self) -> str:
+        return direction(self.tag)
+
+    def gettext(self, text: str) -> str:
+        return str(_DASHBOARD.translations(self.tag).gettext(text))

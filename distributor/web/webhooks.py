@@ -24,6 +24,11 @@ and unsubscribes suppress the address; soft bounces count toward the
 provider's ``soft_bounce_threshold``.  Replies: 200 with what was done, 403
 for a signature or credentials that do not verify (or a stale request), 409
 for a replay, 400 for a body that cannot be read, 404 for an unknown name.
+
+Timestamps, replay keys and certificate validity are judged by the app's own
+clock (``CLOCK_KEY``, the process clock of ``distributor serve``), like every
+other page; only the Standard Webhooks library checks Resend's timestamp once
+more on the wall clock (it takes no clock).
 """
 
 from __future__ import annotations
@@ -33,7 +38,6 @@ import hashlib
 import hmac
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +55,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from distributor.config import Settings
 from distributor.store import Store
 from distributor.store.mail import EventKind, MailEvent, apply_event, first_time
+from distributor.web.common import deps
 
 TOLERANCE = 300  # seconds a signed request stays fresh
 SNS_TOLERANCE = 3600  # SNS retries deliveries for up to an hour
@@ -82,8 +87,14 @@ class WebhookOptions:
     fetch: Callable[[str], bytes] = field(default=lambda url: _http_get(url))
     allowed_host: Callable[[str], bool] = field(default=lambda host: bool(SNS_HOST.match(host)))
     https_only: bool = True
-    now: Callable[[], float] = time.time
+    # the instant, in seconds, that judges timestamps and certificates; None: the app's clock
+    now: Callable[[], float] | None = None
     _certs: dict[str, x509.Certificate] = field(default_factory=dict)
+
+
+def _now(options: WebhookOptions) -> float:
+    """Now by the app's own clock (``CLOCK_KEY``), as every other page reads it."""
+    return options.now() if options.now is not None else deps().clock().timestamp()
 
 
 def _http_get(url: str) -> bytes:
@@ -117,7 +128,7 @@ def receive(name: str) -> tuple[Response, int]:
         events = handler(config, options, store)
     except Refused as err:
         return jsonify(error=str(err)), err.status
-    now = datetime.fromtimestamp(options.now(), UTC)
+    now = datetime.fromtimestamp(_now(options), UTC)
     threshold = getattr(config, "soft_bounce_threshold", 3)
     actions = [
         {
@@ -171,12 +182,12 @@ def _fresh(timestamp: str | int | float, options: WebhookOptions, tolerance: int
         ts = float(timestamp)
     except (TypeError, ValueError) as err:
         raise Refused("bad timestamp") from err
-    if abs(options.now() - ts) > tolerance:
+    if abs(_now(options) - ts) > tolerance:
         raise Refused("stale request: timestamp outside the accepted window")
 
 
 def _once(store: Store, provider: str, event_id: str, options: WebhookOptions) -> None:
-    if not first_time(store, provider, event_id, datetime.fromtimestamp(options.now(), UTC)):
+    if not first_time(store, provider, event_id, datetime.fromtimestamp(_now(options), UTC)):
         raise Replayed(f"replayed request ({event_id})")
 
 
@@ -250,7 +261,7 @@ def sendgrid(config: Any, options: WebhookOptions, store: Store) -> list[MailEve
     for item in _list(_json(), "the body"):
         item = _obj(item, "an event")
         event_id = str(item.get("sg_event_id", ""))
-        now = datetime.fromtimestamp(options.now(), UTC)
+        now = datetime.fromtimestamp(_now(options), UTC)
         if not event_id or not first_time(store, "sendgrid", event_id, now):
             continue  # a batch may repeat events already handled
         email, kind = str(item.get("email", "")), item.get("event")
@@ -342,7 +353,7 @@ def verify_sns(body: dict[str, Any], options: WebhookOptions) -> None:
         except (requests.RequestException, ValueError) as err:
             raise Refused(f"cannot get the signing certificate: {err}") from err
         options._certs[url] = cert
-    now = datetime.fromtimestamp(options.now(), UTC)
+    now = datetime.fromtimestamp(_now(options), UTC)
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
         raise Refused("the signing certificate is expired or not yet valid")
     algorithm: hashes.HashAlgorithm = (

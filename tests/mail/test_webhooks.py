@@ -23,8 +23,9 @@ from standardwebhooks import Webhook
 from distributor.store import Store
 from distributor.store.mail import soft_bounce_count
 from distributor.web import create_app
+from distributor.web.common import CLOCK_KEY
 from distributor.web.webhooks import WebhookOptions, sns_string_to_sign
-from tests.conftest import settings_for, write_config
+from tests.conftest import NOW, settings_for, write_config
 
 MAILGUN_KEY = "mg-signing-key"
 RESEND_SECRET = "whsec_" + base64.b64encode(b"resend-test-secret-0123456789").decode()
@@ -128,6 +129,20 @@ def test_mailgun_forged_and_stale_refused(app_client: Any) -> None:
     stale = mailgun_body(event, token="c" * 50, ts=int(time.time()) - 3600)
     assert client.post("/webhooks/mailgun", json=stale).status_code == 403
     assert not store.is_suppressed("x@example.org")
+
+
+def test_timestamps_are_judged_by_the_apps_clock(app_client: Any) -> None:
+    """A process whose clock is pinned (``distributor serve`` under DISTRIBUTOR_TEST_NOW)
+    judges a webhook's timestamp and records its replay key by that clock, not the wall's."""
+    app, client, store = app_client
+    app.config[CLOCK_KEY] = lambda: NOW
+    event = {"event": "complained", "recipient": "pinned@example.org"}
+    body = mailgun_body(event, token="p" * 50, ts=int(NOW.timestamp()))
+    r = client.post("/webhooks/mailgun", json=body)
+    assert r.status_code == 200, r.json
+    assert store.is_suppressed("pinned@example.org")
+    wall = mailgun_body(event, token="q" * 50, ts=int(NOW.timestamp()) + 3600)
+    assert client.post("/webhooks/mailgun", json=wall).status_code == 403
 
 
 def test_mailgun_temporary_failure_is_a_soft_bounce(app_client: Any) -> None:

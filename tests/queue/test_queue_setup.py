@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis
+import time_machine
 
 from distributor.errors import ConfigError
 from distributor.queue import open_queue
@@ -96,7 +97,7 @@ def test_a_retry_after_seen_by_one_worker_holds_every_worker(
 
 
 def test_shared_window_limit_holds_across_threads(redis_ns: tuple[str, str]) -> None:
-    """Dramatiq's window counts calls per second of the caller's clock.
+    """The shared window counts calls per second of Redis's clock (here the caller's too).
 
     Each call's second is known only when the call started and returned in the
     same second; those are counted per second and may never pass the limit.
@@ -136,6 +137,28 @@ def test_shared_window_limit_holds_across_threads(redis_ns: tuple[str, str]) -> 
     assert max(per_second.values(), default=0) <= 50
     # 180 slots at 50 a second fill at least four distinct seconds.
     assert int(finished) - int(started) >= 3
+
+
+def test_the_window_is_kept_on_redis_clock_not_the_workers(redis_ns: tuple[str, str]) -> None:
+    """Two workers whose wall clocks disagree by a day still fill one window.
+
+    Keyed by each worker's ``time.time()`` (Dramatiq's way) the second worker would
+    count a window of its own and send the limit again.
+    """
+    url, ns = redis_ns
+    clients = [redis.Redis.from_url(url), redis.Redis.from_url(url)]
+    try:
+        one, two = (
+            SharedLimiter(c, f"{ns}:mail:main", per_second=5, batch=1, window=60) for c in clients
+        )
+        assert one.limiter is not None and two.limiter is not None
+        assert one.limiter.acquire_slots(300)  # the whole minute's allowance
+        with time_machine.travel(time.time() + 86_400, tick=True):
+            assert not two.limiter.acquire_slots(1)
+        assert not one.limiter.acquire_slots(1)
+    finally:
+        for c in clients:
+            c.close()
 
 
 def test_a_broker_down_during_the_run_is_reported_and_nothing_is_lost(

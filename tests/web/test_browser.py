@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 from distributor.store import Store
 from distributor.store.web import WebStore
 from distributor.web import create_app
-from tests.conftest import NOW, free_port, real_time_for_the_browser, settings_for, write_config
+from tests.conftest import NOW, browser_environment, free_port, settings_for, write_config
 from tests.web.conftest import MovableClock, decoded, read_mail
 
 CHROMIUM = Path(os.environ.get("DISTRIBUTOR_CHROMIUM", "/usr/bin/chromium"))
@@ -88,9 +88,11 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 @pytest.fixture
 def page(served: Served) -> Iterator[Any]:
-    with real_time_for_the_browser(), sync_api.sync_playwright() as pw:
+    with sync_api.sync_playwright() as pw:
         try:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            browser = pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=ARGS, env=browser_environment()
+            )
         except sync_api.Error as err:
             pytest.skip(f"chromium at {CHROMIUM} does not start: {str(err).splitlines()[0]}")
         context = browser.new_context(viewport={"width": 1100, "height": 900})

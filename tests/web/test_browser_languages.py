@@ -25,7 +25,7 @@ from distributor.models import Subscriber
 from distributor.render.digest import DigestRenderer
 from distributor.store import Store
 from distributor.web import create_app
-from tests.conftest import NOW, free_port, real_time_for_the_browser, settings_for, write_config
+from tests.conftest import NOW, browser_environment, free_port, settings_for, write_config
 from tests.digests.conftest import edition_for, links_for
 from tests.web.conftest import MovableClock
 
@@ -98,9 +98,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def browser(served: Served) -> Iterator[Any]:
-    with real_time_for_the_browser(), sync_api.sync_playwright() as pw:
+    with sync_api.sync_playwright() as pw:
         try:
-            b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            b = pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=ARGS, env=browser_environment()
+            )
         except sync_api.Error as err:
             pytest.skip(f"chromium at {CHROMIUM} does not start: {str(err).splitlines()[0]}")
         try:

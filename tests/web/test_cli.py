@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -14,7 +13,7 @@ from werkzeug.security import check_password_hash
 from distributor.cli import main
 from distributor.store import Store
 from distributor.store.web import WebStore, email_hash
-from tests.conftest import settings_for, write_config
+from tests.conftest import NOW, pinned_now, settings_for, write_config
 
 
 def _cli(config: Path, *args: str, input: str | None = None) -> Result:
@@ -22,7 +21,7 @@ def _cli(config: Path, *args: str, input: str | None = None) -> Result:
         main,
         ["--config", str(config), *args],
         input=input,
-        env={"DISTRIBUTOR_EDITOR_PASSWORD": None},
+        env={"DISTRIBUTOR_EDITOR_PASSWORD": None, **pinned_now()},
     )
 
 
@@ -72,7 +71,7 @@ def test_add_list_remove_and_statuses(tmp_path: Path) -> None:
     settings = settings_for(config)
     store = Store.open(settings.database_url)
     try:
-        store.suppress("bob@example.org", "bounce: 550", datetime.now(UTC))
+        store.suppress("bob@example.org", "bounce: 550", NOW)
     finally:
         store.close()
     refused = _cli(config, "subscribers", "add", "bob@example.org", "--json")
@@ -187,8 +186,8 @@ def test_editors_add_hashes_the_password_and_tokens_create(tmp_path: Path) -> No
         with store.engine.connect() as conn:
             stored = conn.exec_driver_sql("select token_hash from api_tokens").scalar_one()
         assert plain not in stored
-        assert web.api_token_name(plain, datetime.now(UTC)) == "cms"
-        assert web.api_token_name(plain + "x", datetime.now(UTC)) is None
+        assert web.api_token_name(plain, NOW) == "cms"
+        assert web.api_token_name(plain + "x", NOW) is None
     finally:
         store.close()
 

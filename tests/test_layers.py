@@ -40,8 +40,6 @@ LEGACY: dict[str, set[str]] = {
         "distributor.store.repository",
     },
     "cli/providers.py": {"distributor.mail.base"},
-    "cli/schedule.py": {"distributor.store"},
-    "cli/serve.py": {"distributor.store"},
     "cli/social.py": {"distributor.pipeline"},
     "cli/stories.py": {
         "distributor.pipeline",
@@ -51,7 +49,6 @@ LEGACY: dict[str, set[str]] = {
     },
     "cli/subscribers.py": {"distributor.selection", "distributor.store", "distributor.store.web"},
     "cli/worker.py": {"distributor.queue"},
-    "web/__init__.py": {"distributor.store"},
     "web/api.py": {"distributor.selection", "distributor.store.web"},
     "web/chart.py": {"distributor.store.web"},
     "web/common.py": {"distributor.render", "distributor.store", "distributor.store.web"},

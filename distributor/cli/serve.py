@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from distributor.cli.common import CliState, errors_as_one_line
-from distributor.store import Store
+from distributor.cli.common import CliState, errors_as_one_line, open_context
 
 
 @click.command()
@@ -21,11 +20,8 @@ def serve(state: CliState, host: str, port: int) -> None:
 
     with errors_as_one_line(state):
         settings = state.settings()
-        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
-        app = create_app(settings, store)
-        app.config[CLOCK_KEY] = state.clock
-        click.echo(f"distributor: serving on http://{host}:{port}", err=True)
-        try:
+        with open_context(settings, clock=state.clock) as ctx:  # the app's store
+            app = create_app(settings, ctx.store)
+            app.config[CLOCK_KEY] = state.clock
+            click.echo(f"distributor: serving on http://{host}:{port}", err=True)
             waitress_serve(app, host=host, port=port, ident="distributor")
-        finally:
-            store.close()

@@ -30,7 +30,6 @@ DOORS = [*sorted((ROOT / "cli").glob("*.py")), *sorted((ROOT / "web").glob("*.py
 DOORS.append(ROOT / "scheduler.py")
 CLEAN = {"cli/editions.py", "web/editions.py", "web/editor_editions.py", "web/api_editions.py"}
 LEGACY: dict[str, set[str]] = {
-    "cli/app.py": {"distributor.queue"},
     "cli/preview.py": {
         "distributor.pipeline",
         "distributor.render.compat",
@@ -48,7 +47,6 @@ LEGACY: dict[str, set[str]] = {
         "distributor.store",
     },
     "cli/subscribers.py": {"distributor.selection", "distributor.store", "distributor.store.web"},
-    "cli/worker.py": {"distributor.queue"},
     "web/api.py": {"distributor.selection", "distributor.store.web"},
     "web/chart.py": {"distributor.store.web"},
     "web/common.py": {"distributor.render", "distributor.store", "distributor.store.web"},

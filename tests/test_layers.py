@@ -38,7 +38,6 @@ LEGACY: dict[str, set[str]] = {
         "distributor.store.digests",
         "distributor.store.repository",
     },
-    "cli/providers.py": {"distributor.mail.base"},
     "cli/social.py": {"distributor.pipeline"},
     "cli/stories.py": {
         "distributor.pipeline",

@@ -22,6 +22,9 @@ from distributor.selection import normalize_language
 from distributor.store.web import FREQUENCIES, Preferences
 from distributor.web.common import deps
 from distributor.web.editions import send_now
+from distributor.web.openapi import json_content as _json
+from distributor.web.openapi import keyed_change
+from distributor.web.openapi import problem as _problem
 
 bp = Blueprint("api", __name__)
 PUBLIC = {"api.openapi"}
@@ -289,36 +292,21 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         **errors,
                     },
                 },
-                "post": {
-                    "summary": "Run the job for one list now (at most once per Idempotency-Key)",
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": True,
-                            "schema": {"type": "string", "maxLength": 200},
-                        }
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["list"],
-                                    "properties": {"list": {"type": "string"}},
-                                }
-                            }
-                        },
+                "post": keyed_change(
+                    "Run the job for one list now (at most once per Idempotency-Key)",
+                    {
+                        "type": "object",
+                        "required": ["list"],
+                        "properties": {"list": {"type": "string"}},
                     },
-                    "responses": {
+                    {
                         "201": _json(ref("SendResult"), "the run's report"),
                         "200": _json(ref("SendResult"), "replay of an earlier call with this key"),
                         "400": {"description": "no Idempotency-Key", "content": _problem()},
                         "409": {"description": "the first call is still running"},
                         **errors,
                     },
-                },
+                ),
             },
             "/editions/{id}": {
                 "get": {
@@ -440,14 +428,6 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
         },
     }
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _problem() -> dict[str, Any]:
-    return {"application/problem+json": {"schema": {"type": "object"}}}
 
 
 # the routes of editions an editor shapes (issue 14), on this blueprint

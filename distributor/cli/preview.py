@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from distributor.cli.common import CliState, errors_as_one_line, open_context
+from distributor.cli.common import CliState, errors_as_one_line, open_context, write_message
 from distributor.errors import ConfigError, DistributorError
 from distributor.models import Edition, Message, Story, Subscriber
 from distributor.pipeline import (
@@ -186,11 +186,7 @@ def preview(
             out = settings.data_path("previews") / (
                 f"{list_name}-{result.edition.key}-{result.edition.language}-{stamp}.html"
             )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".eml":
-            out.write_bytes(result.message.raw)
-        else:
-            out.write_text(result.message.html, encoding="utf-8")
+        write_message(result.message, out)
     info = describe(result, out)
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))

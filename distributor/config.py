@@ -343,6 +343,19 @@ class ListConfig(_Section):
                 _translatable(data, name, default)
         return data
 
+    @model_validator(mode="after")
+    def _approval_needs_one_slot(self) -> ListConfig:
+        # a local-time list has no one slot: each reader's copy is made and sent at the
+        # reader's own hour, spread over a day; there is no moment at which an editor's
+        # approval could be awaited for every reader (docs/editions.md)
+        if self.local_time and self.approval == "editor":
+            raise ValueError(
+                'approval = "editor" cannot be used with local_time = true: a local-time '
+                "list sends each reader at their own hour, so no one slot waits for the "
+                "approval (send a one-off edition, or drop local_time)"
+            )
+        return self
+
     def title_in(self, language: str) -> str:
         """The list's title in ``language`` (``title = { ar = ... }``), else ``title``."""
         return in_language(self.title_i18n, language, self.title)

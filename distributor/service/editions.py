@@ -398,6 +398,12 @@ def draft(
     stories are only marked sent when it is sent.  ``fetch`` reads the sources first.
     """
     cfg = list_config(ctx, list_name)
+    if cfg.local_time:
+        raise EditionError(
+            f"list {list_name!r} sends at each reader's local time: the scheduler makes its "
+            "editions as readers reach the slot, so none is drafted for approval; make a "
+            "one-off edition instead"
+        )
     if fetch:
         pipeline.fetch_sources(ctx, RunReport(started_at=ctx.clock().isoformat()))
     pipeline.sync_subscribers(ctx, list_name, cfg, RunReport(started_at=ctx.clock().isoformat()))

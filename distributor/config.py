@@ -142,6 +142,9 @@ class NewsroomConfig(_Section):
     logo_url: str | None = None
     logo_width: int = Field(default=200, ge=1, le=600)
     logo_height: int = Field(default=48, ge=1, le=600)
+    #: the desk's zone: the dashboard shows and takes edition times in it (unset: in each
+    #: list's own zone)
+    timezone: TimeZone | None = None
 
 
 def _regex(value: str) -> str:

@@ -175,11 +175,30 @@ def next_slot(ctx: Context, list_name: str, after: datetime | None = None) -> da
     return t.astimezone(ZoneInfo("UTC")) if t is not None else None
 
 
+def desk_zone(ctx: Context, list_name: str) -> ZoneInfo:
+    """The zone an editor reads and types a list's edition times in: the newsroom's
+    (``[newsroom] timezone``), else the list's own."""
+    if ctx.settings.newsroom.timezone:
+        return ZoneInfo(ctx.settings.newsroom.timezone)
+    cfg = ctx.settings.lists.get(list_name)
+    return ZoneInfo(cfg.timezone) if cfg else ZoneInfo("UTC")
+
+
+def desk_time(ctx: Context, list_name: str, text: str) -> datetime:
+    """A time an editor typed: with its offset as given, else in :func:`desk_zone`."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise EditionError("give a date and time") from err
+    return when if when.tzinfo is not None else when.replace(tzinfo=desk_zone(ctx, list_name))
+
+
 def describe(ctx: Context, edition: PlannedEdition) -> dict[str, Any]:
     """An edition as JSON-ready data: what the CLI's ``--json`` and the API print."""
     cfg = ctx.settings.lists.get(edition.list_name)
     stories = stories_of(ctx, edition)
     zone = ZoneInfo(cfg.timezone) if cfg else ZoneInfo("UTC")
+    desk = desk_zone(ctx, edition.list_name)
     return {
         "id": edition.id,
         "list": edition.list_name,
@@ -189,6 +208,8 @@ def describe(ctx: Context, edition: PlannedEdition) -> dict[str, Any]:
         "send_at": edition.send_at.isoformat() if edition.send_at else None,
         "send_at_local": edition.send_at.astimezone(zone).isoformat() if edition.send_at else None,
         "timezone": str(zone),
+        "send_at_desk": edition.send_at.astimezone(desk).isoformat() if edition.send_at else None,
+        "desk_timezone": str(desk),
         "approval": cfg.approval if cfg else None,
         "version": edition.version,
         "recipients": edition.recipients,

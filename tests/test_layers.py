@@ -45,10 +45,9 @@ LEGACY: dict[str, set[str]] = {
         "distributor.sources.inspect",
         "distributor.store",
     },
-    "cli/subscribers.py": {"distributor.selection", "distributor.store", "distributor.store.web"},
-    "web/api.py": {"distributor.selection", "distributor.store.web"},
-    "web/chart.py": {"distributor.store.web"},
-    "web/common.py": {"distributor.render", "distributor.store", "distributor.store.web"},
+    "cli/subscribers.py": {"distributor.store", "distributor.store.web"},
+    "web/api.py": {"distributor.store.web"},
+    "web/common.py": {"distributor.store", "distributor.store.web"},
     "web/confirmation.py": {"distributor.mail.base", "distributor.render.digest"},
     "web/editors.py": {
         "distributor.pipeline",
@@ -57,9 +56,7 @@ LEGACY: dict[str, set[str]] = {
         "distributor.share.posts",
         "distributor.store.web",
     },
-    "web/i18n.py": {"distributor.render.i18n"},
-    "web/subscribers.py": {"distributor.render", "distributor.selection", "distributor.store.web"},
-    "web/webhooks.py": {"distributor.store", "distributor.store.mail"},
+    "web/subscribers.py": {"distributor.store.web"},
     "scheduler.py": {
         "distributor.pipeline",  # was unseen: ``from distributor import pipeline``
         "distributor.store",

@@ -19,7 +19,7 @@ from distributor.cli.common import CliState, errors_as_one_line, fail
 from distributor.config import Settings
 from distributor.errors import ConfigError
 from distributor.models import Subscriber
-from distributor.selection import normalize_language
+from distributor.service.languages import normalize_language
 from distributor.store import Store
 from distributor.store.web import FREQUENCIES, ROLES, SUPPRESSED, WebStore
 from distributor.subscribers import read_subscribers_csv

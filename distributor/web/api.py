@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from distributor import __version__
 from distributor.errors import DistributorError
 from distributor.models import Subscriber
-from distributor.selection import normalize_language
+from distributor.service.languages import normalize_language
 from distributor.store.web import FREQUENCIES, Preferences
 from distributor.web.common import deps
 from distributor.web.editions import send_now

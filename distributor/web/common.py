@@ -9,7 +9,7 @@ from flask import current_app, render_template, request
 
 from distributor.clock import Clock, system_clock
 from distributor.config import ListConfig, Settings
-from distributor.render import i18n as digest_i18n
+from distributor.service import languages as digest_i18n
 from distributor.store import Store
 from distributor.store.web import WebStore
 from distributor.tokens import Tokens

@@ -17,7 +17,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from distributor.render.i18n import WEB_DOMAIN, Catalogs
+from distributor.service.languages import WEB_DOMAIN, Catalogs
 
 EN: dict[str, str] = {
     "signup_title": "Subscribe to {list}",

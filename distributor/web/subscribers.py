@@ -21,8 +21,8 @@ from flask import Blueprint, abort, request, url_for
 
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState, Subscriber
-from distributor.render import i18n as digest_i18n
-from distributor.selection import normalize_language
+from distributor.service import languages as digest_i18n
+from distributor.service.languages import normalize_language
 from distributor.store.web import FREQUENCIES, SUPPRESSED, Preferences, email_hash, preferences_from
 from distributor.tokens import TokenExpired, TokenSubject
 from distributor.web.common import deps, message_page, page_languages, reader_language, render_page

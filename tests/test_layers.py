@@ -48,7 +48,6 @@ LEGACY: dict[str, set[str]] = {
     "cli/subscribers.py": {"distributor.store", "distributor.store.web"},
     "web/api.py": {"distributor.store.web"},
     "web/common.py": {"distributor.store", "distributor.store.web"},
-    "web/confirmation.py": {"distributor.mail.base", "distributor.render.digest"},
     "web/editors.py": {
         "distributor.pipeline",
         "distributor.render.digest",

@@ -30,14 +30,6 @@ DOORS = [*sorted((ROOT / "cli").glob("*.py")), *sorted((ROOT / "web").glob("*.py
 DOORS.append(ROOT / "scheduler.py")
 CLEAN = {"cli/editions.py", "web/editions.py", "web/editor_editions.py", "web/api_editions.py"}
 LEGACY: dict[str, set[str]] = {
-    "cli/preview.py": {
-        "distributor.pipeline",
-        "distributor.render.compat",
-        "distributor.render.digest",
-        "distributor.render.i18n",
-        "distributor.store.digests",
-        "distributor.store.repository",
-    },
     "cli/social.py": {"distributor.pipeline"},
     "cli/stories.py": {
         "distributor.pipeline",

@@ -41,7 +41,7 @@ from distributor.models import (
     Story,
     Subscriber,
 )
-from distributor.render.digest import DigestRenderer, Variant
+from distributor.render.digest import Variant
 from distributor.render.i18n import direction
 from distributor.report import RunReport
 from distributor.selection import language_chain, normalize_language
@@ -54,6 +54,7 @@ from distributor.service.plans import (
     intro_html,
     ledger_variants,
     list_config,
+    render_variant,
     settle,
     stories_of,
 )
@@ -899,9 +900,7 @@ def _render(
     )
     stories = list(shaped.stories)
     ledger_edition = pipeline.edition_value(edition.list_name, edition.key, shaped, ctx.clock())
-    renderer = DigestRenderer(ctx.settings)
-    links = pipeline.make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share)
-    rendered = renderer.render(ledger_edition, stories, links, cfg)
+    renderer, rendered = render_variant(ctx, ledger_edition, stories, cfg)
     if test:
         rendered = dataclasses.replace(rendered, subject=f"[TEST] {rendered.subject}")
     message = renderer.personalize(rendered, reader, key, cfg, ctx.clock())

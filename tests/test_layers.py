@@ -30,7 +30,6 @@ DOORS = [*sorted((ROOT / "cli").glob("*.py")), *sorted((ROOT / "web").glob("*.py
 DOORS.append(ROOT / "scheduler.py")
 CLEAN = {"cli/editions.py", "web/editions.py", "web/editor_editions.py", "web/api_editions.py"}
 LEGACY: dict[str, set[str]] = {
-    "cli/social.py": {"distributor.pipeline"},
     "cli/stories.py": {
         "distributor.pipeline",
         "distributor.sources.base",
@@ -40,13 +39,7 @@ LEGACY: dict[str, set[str]] = {
     "cli/subscribers.py": {"distributor.store", "distributor.store.web"},
     "web/api.py": {"distributor.store.web"},
     "web/common.py": {"distributor.store", "distributor.store.web"},
-    "web/editors.py": {
-        "distributor.pipeline",
-        "distributor.render.digest",
-        "distributor.share.cards",
-        "distributor.share.posts",
-        "distributor.store.web",
-    },
+    "web/editors.py": {"distributor.store.web"},
     "web/subscribers.py": {"distributor.store.web"},
     "scheduler.py": {
         "distributor.pipeline",  # was unseen: ``from distributor import pipeline``

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import (
@@ -36,13 +35,10 @@ from werkzeug.security import check_password_hash
 from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 
 from distributor.errors import DistributorError
-from distributor.models import DeliveryState, Story
-from distributor.pipeline import card_maker, compose_for
-from distributor.render.digest import DigestRenderer
+from distributor.models import DeliveryState
 from distributor.service import Context
+from distributor.service import posts as posts_service
 from distributor.service.daily import fetch_now
-from distributor.share.cards import CardSet
-from distributor.share.posts import composed_view
 from distributor.store.web import EditionFigures, Editor
 from distributor.subscribers import read_subscribers_csv
 from distributor.web.chart import history_chart
@@ -361,36 +357,8 @@ def flag_story() -> Any:
 def posts() -> Any:
     """Recent posts per channel, composed and counted exactly as the pipeline does."""
     d = deps()
-    rows = d.web.posts(limit=60)
-    env = DigestRenderer(d.settings).env
-    stories = d.store.stories_by_id([r["story_id"] for r in rows])
-    by_channel: dict[str, list[dict[str, Any]]] = {}
     with Context.open(d.settings, store=d.store, clock=d.clock) as ctx:
-        channels = ctx.all_channels()
-        maker = card_maker(ctx)
-        for row in rows:
-            story: Story | None = stories.get(row["story_id"])
-            channel = channels.get(row["channel"])
-            if story is None or channel is None:
-                continue
-            cards: dict[str, CardSet] = {}
-            card_name: str | None = None
-            try:
-                cards[story.id] = maker.card_set(story)
-                card_name = Path(cards[story.id].og.path).name
-            except DistributorError:
-                pass
-            post = compose_for(ctx, story, channel, cards, env)
-            view = composed_view(post.text, channel.rules())
-            by_channel.setdefault(row["channel"], []).append(
-                {
-                    "row": row,
-                    "text": post.text,
-                    "length": view.length,
-                    "max": view.limit,
-                    "card": card_name,
-                }
-            )
+        by_channel = posts_service.recent(ctx, limit=60)
     return _page("posts.html.j2", by_channel=by_channel)
 
 

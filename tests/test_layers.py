@@ -30,12 +30,6 @@ DOORS = [*sorted((ROOT / "cli").glob("*.py")), *sorted((ROOT / "web").glob("*.py
 DOORS.append(ROOT / "scheduler.py")
 CLEAN = {"cli/editions.py", "web/editions.py", "web/editor_editions.py", "web/api_editions.py"}
 LEGACY: dict[str, set[str]] = {
-    "cli/stories.py": {
-        "distributor.pipeline",
-        "distributor.sources.base",
-        "distributor.sources.inspect",
-        "distributor.store",
-    },
     "cli/subscribers.py": {"distributor.store", "distributor.store.web"},
     "web/api.py": {"distributor.store.web"},
     "web/common.py": {"distributor.store", "distributor.store.web"},

@@ -31,10 +31,6 @@ DOORS.append(ROOT / "scheduler.py")
 CLEAN = {"cli/editions.py", "web/editions.py", "web/editor_editions.py", "web/api_editions.py"}
 LEGACY: dict[str, set[str]] = {
     "cli/subscribers.py": {"distributor.store", "distributor.store.web"},
-    "web/api.py": {"distributor.store.web"},
-    "web/common.py": {"distributor.store", "distributor.store.web"},
-    "web/editors.py": {"distributor.store.web"},
-    "web/subscribers.py": {"distributor.store.web"},
     "scheduler.py": {
         "distributor.pipeline",  # was unseen: ``from distributor import pipeline``
         "distributor.store",

@@ -36,10 +36,10 @@ from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState
-from distributor.service import Context
+from distributor.service import Context, readers
 from distributor.service import posts as posts_service
 from distributor.service.daily import fetch_now
-from distributor.store.web import EditionFigures, Editor
+from distributor.service.readers import EditionFigures, Editor
 from distributor.subscribers import read_subscribers_csv
 from distributor.web.chart import history_chart
 from distributor.web.common import deps
@@ -82,7 +82,7 @@ def guard() -> Any:
     """Login first (except the login form), then CSRF on every POST."""
     d = deps()
     editor_id = session.get("editor_id")
-    editor = d.web.editor(int(editor_id)) if editor_id is not None else None
+    editor = readers.editor(d.ctx, int(editor_id)) if editor_id is not None else None
     if editor is not None and session.get("pw") != editor.password_hash[-16:]:
         editor = None  # the password changed since this session began
     g.editor = editor
@@ -130,17 +130,16 @@ def login_form() -> Any:
 @bp.post("/login")
 def login() -> Any:
     d = deps()
-    now = d.clock()
     client = request.remote_addr or "unknown"
-    if not d.web.rate_limited_hit(
-        f"login:{client}", limit=10, window=timedelta(minutes=15), now=now
+    if not readers.rate_limited_hit(
+        d.ctx, f"login:{client}", limit=10, window=timedelta(minutes=15)
     ):
         return _page(
             "login.html.j2", http_status=429, error="Too many attempts; wait 15 minutes.", next=""
         )
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
-    editor = d.web.editor_by_email(email)
+    editor = readers.editor_by_email(d.ctx, email)
     ok = check_password_hash(editor.password_hash if editor else _DUMMY_HASH, password)
     if editor is None or not ok:
         return _page("login.html.j2", http_status=401, error="Wrong email or password.", next="")
@@ -148,7 +147,7 @@ def login() -> Any:
     session.permanent = True
     session["editor_id"] = editor.id
     session["pw"] = editor.password_hash[-16:]
-    d.web.editor_logged_in(editor.id, now)
+    readers.editor_logged_in(d.ctx, editor.id)
     target = request.form.get("next", "")
     if not target.startswith("/editor") or target.startswith("//"):
         target = url_for("editors.dashboard")
@@ -170,8 +169,8 @@ def dashboard() -> Any:
         problem = None
     except DistributorError as err:
         upcoming, problem = [], str(err)
-    counts = {name: d.web.count_by_status(name) for name in d.settings.lists}
-    history = d.web.edition_figures(limit=14)
+    counts = {name: readers.count_by_status(d.ctx, name) for name in d.settings.lists}
+    history = readers.edition_figures(d.ctx, limit=14)
     return _page(
         "dashboard.html.j2",
         result=request.args.get("result"),
@@ -294,7 +293,9 @@ def send_form(list_name: str) -> Any:
         ne for ne in next_editions(d.settings, d.store, d.clock) if ne.list_name == list_name
     ]
     pending = sum(
-        f.pending for f in d.web.edition_figures(list_name=list_name, limit=50) if f.pending
+        f.pending
+        for f in readers.edition_figures(d.ctx, list_name=list_name, limit=50)
+        if f.pending
     )
     return _page(
         "send.html.j2",
@@ -334,7 +335,7 @@ def send(list_name: str) -> Any:
 def stories() -> Any:
     d = deps()
     window = max(c.max_age_hours for c in d.settings.lists.values()) if d.settings.lists else 48
-    rows = d.web.recent_stories(d.clock() - timedelta(hours=window))
+    rows = readers.recent_stories(d.ctx, d.clock() - timedelta(hours=window))
     return _page("stories.html.j2", stories=rows)
 
 
@@ -345,8 +346,8 @@ def flag_story() -> Any:
     if flag not in ("pinned", "excluded"):
         abort(400)
     on = request.form.get("on") == "1"
-    if not d.web.set_story_flag(
-        request.form.get("story_id", ""), "pinned" if flag == "pinned" else "excluded", on
+    if not readers.set_story_flag(
+        d.ctx, request.form.get("story_id", ""), "pinned" if flag == "pinned" else "excluded", on
     ):
         abort(404)
     return redirect(url_for("editors.stories"))
@@ -371,8 +372,8 @@ def card_image(name: str) -> Any:
 @bp.get("/history")
 def history() -> Any:
     d = deps()
-    rows: list[EditionFigures] = d.web.edition_figures(
-        list_name=request.args.get("list") or None, limit=100
+    rows: list[EditionFigures] = readers.edition_figures(
+        d.ctx, list_name=request.args.get("list") or None, limit=100
     )
     return _page("history.html.j2", rows=rows, chart=history_chart(list(reversed(rows[:30]))))
 
@@ -384,7 +385,7 @@ def subscribers() -> Any:
     d = deps()
     q = request.args.get("q", "").strip()
     status = request.args.get("status") or None
-    rows = d.web.entries(query=q or None, status=status, limit=200)
+    rows = readers.entries(d.ctx, query=q or None, status=status, limit=200)
     return _page(
         "subscribers.html.j2",
         rows=rows,
@@ -416,14 +417,14 @@ def subscribers_import() -> Any:
         return _page("message.html.j2", http_status=400, title="Import", body=str(err))
     finally:
         tmp.unlink(missing_ok=True)
-    result = d.web.import_rows(list_name, good, d.clock())
+    result = readers.import_rows(d.ctx, list_name, good)
     report = {
         "added": result.added,
         "kept": result.kept,
         "rejected": [(r.line, r.value, r.reason) for r in rejected]
         + [(0, email, reason) for email, reason in result.refused],
     }
-    rows = d.web.entries(limit=200)
+    rows = readers.entries(d.ctx, limit=200)
     return _page(
         "subscribers.html.j2", rows=rows, q="", status="", lists=d.settings.lists, report=report
     )
@@ -434,7 +435,7 @@ def subscribers_import() -> Any:
 def subscribers_export() -> Any:
     d = deps()
     buf = io.StringIO()
-    write_csv(buf, d.web.entries(list_name=request.args.get("list") or None))
+    write_csv(buf, readers.entries(d.ctx, list_name=request.args.get("list") or None))
     return Response(
         buf.getvalue(),
         mimetype="text/csv",

@@ -30,7 +30,6 @@ DOORS = [*sorted((ROOT / "cli").glob("*.py")), *sorted((ROOT / "web").glob("*.py
 DOORS.append(ROOT / "scheduler.py")
 CLEAN = {"cli/editions.py", "web/editions.py", "web/editor_editions.py", "web/api_editions.py"}
 LEGACY: dict[str, set[str]] = {
-    "cli/subscribers.py": {"distributor.store", "distributor.store.web"},
     "scheduler.py": {
         "distributor.pipeline",  # was unseen: ``from distributor import pipeline``
         "distributor.store",

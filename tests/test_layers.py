@@ -1,11 +1,11 @@
 """The layers: doors (CLI, web app and API, scheduler) call the service, never the store or
 a stage.  ``docs/architecture.md`` draws them.
 
-The editions' doors (issue 14) are clean.  Older doors still reach below the service in
-the places listed in ``LEGACY``: each is a debt to move into ``distributor/service``.
-The list may only shrink: a new import below the service fails, and so does an entry
-that no longer exists (delete it from the list when you move it).  Imports made only for
-type checking (``if TYPE_CHECKING:``) do not couple at run time and are allowed.
+Every door is clean: ``LEGACY`` (the doors once allowed to reach below, each a debt to
+move into ``distributor/service``) is empty and may not grow again.  A door that needs
+something below adds it to the service.  ``from distributor import pipeline`` counts
+as importing ``distributor.pipeline``.  Imports made only for type checking
+(``if TYPE_CHECKING:``) do not couple at run time and are allowed.
 """
 
 from __future__ import annotations
@@ -29,14 +29,7 @@ BELOW = (
 DOORS = [*sorted((ROOT / "cli").glob("*.py")), *sorted((ROOT / "web").glob("*.py"))]
 DOORS.append(ROOT / "scheduler.py")
 CLEAN = {"cli/editions.py", "web/editions.py", "web/editor_editions.py", "web/api_editions.py"}
-LEGACY: dict[str, set[str]] = {
-    "scheduler.py": {
-        "distributor.pipeline",  # was unseen: ``from distributor import pipeline``
-        "distributor.store",
-        "distributor.store.repository",
-        "distributor.store.schedule",
-    },
-}
+LEGACY: dict[str, set[str]] = {}
 
 
 def _type_only(tree: ast.Module) -> set[int]:

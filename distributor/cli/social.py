@@ -11,7 +11,7 @@ import click
 
 from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, open_context
 from distributor.errors import ConfigError
-from distributor.service import posts as service
+from distributor.service import sharing as service
 
 
 @click.command()

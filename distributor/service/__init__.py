@@ -7,7 +7,7 @@ workers), composed from the stages, each on one :class:`Context`.
 - :mod:`~distributor.service.daily`, :mod:`~distributor.service.schedule`: the daily job,
   a list's slots, local-time editions, the poll.
 - :mod:`~distributor.service.readers`: readers, editors and API tokens.
-- :mod:`~distributor.service.previews`, :mod:`~distributor.service.posts`,
+- :mod:`~distributor.service.previews`, :mod:`~distributor.service.sharing`,
   :mod:`~distributor.service.stories`, :mod:`~distributor.service.webhooks`,
   :mod:`~distributor.service.messages`, :mod:`~distributor.service.workers`,
   :mod:`~distributor.service.providers`, :mod:`~distributor.service.database`,

@@ -37,7 +37,7 @@ from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState
 from distributor.service import Context, readers
-from distributor.service import posts as posts_service
+from distributor.service import sharing as posts_service
 from distributor.service.daily import fetch_now
 from distributor.service.readers import EditionFigures, Editor
 from distributor.subscribers import read_subscribers_csv

@@ -159,6 +159,9 @@ class NewsroomConfig(_Section):
     images_dir: str | None = None
     #: the URL the stories' images start with; default ``<url>/images/``
     images_url: str | None = None
+    #: the desk's zone: the dashboard shows and takes edition times in it (unset: in each
+    #: list's own zone)
+    timezone: TimeZone | None = None
 
 
 def _regex(value: str) -> str:
@@ -359,6 +362,19 @@ class ListConfig(_Section):
                     raise ValueError(f"{name}_i18n: set {name} = {{ lang = ... }} instead")
                 _translatable(data, name, default)
         return data
+
+    @model_validator(mode="after")
+    def _approval_needs_one_slot(self) -> ListConfig:
+        # a local-time list has no one slot: each reader's copy is made and sent at the
+        # reader's own hour, spread over a day; there is no moment at which an editor's
+        # approval could be awaited for every reader (docs/editions.md)
+        if self.local_time and self.approval == "editor":
+            raise ValueError(
+                'approval = "editor" cannot be used with local_time = true: a local-time '
+                "list sends each reader at their own hour, so no one slot waits for the "
+                "approval (send a one-off edition, or drop local_time)"
+            )
+        return self
 
     def title_in(self, language: str) -> str:
         """The list's title in ``language`` (``title = { ar = ... }``), else ``title``."""

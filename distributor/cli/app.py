@@ -22,10 +22,10 @@ from distributor.cli.tables import fit
 from distributor.cli.terminal import SafeConsole
 from distributor.clock import process_clock
 from distributor.report import RunReport
-from distributor.service import Context
 from distributor.service.checks import check_catalogs
 from distributor.service.daily import run as run_pipeline
 from distributor.service.site import config_warnings
+from distributor.service.workers import wait_for_workers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,28 +90,6 @@ def run(
         print_report(report, SafeConsole())
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
-
-
-def wait_for_workers(ctx: Context, report: RunReport, timeout: float | None) -> None:
-    """``run --wait``: until no row of the run's editions is open, then the ledger's report."""
-    from distributor.queue import ledger_report, wait_for
-
-    ids = [e.edition_id for e in report.editions if e.edition_id is not None]
-    counts = ctx.store.delivery_counts(ids)
-    left = [counts.pending + counts.sending]
-    ctx.progress.start("emails", left[0])
-
-    def advance(open_rows: int) -> None:  # the bar follows the rows the workers closed
-        if open_rows < left[0]:
-            ctx.progress.advance("emails", left[0] - open_rows)
-            left[0] = open_rows
-
-    done = wait_for(ctx.store, ids, ctx.clock, timeout=timeout, progress=advance)
-    ledger_report(ctx.store, report)
-    if not done:
-        report.error(
-            "queue", "wait", f"{report.emails.skipped} messages still open after {timeout:g} s"
-        )
 
 
 @main.group()

@@ -8,6 +8,8 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -16,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from distributor.clock import Clock, system_clock
 from distributor.config import Settings, load_settings
 from distributor.errors import DistributorError
+from distributor.models import Message
 from distributor.redact import Redactor, settings_redactor
 from distributor.service import Context
 from distributor.service import Progress as PipelineProgress
@@ -129,3 +132,31 @@ def open_context(
 ) -> AbstractContextManager[Context]:
     """The service's context for one command (:meth:`Context.open`) on the command's clock."""
     return Context.open(settings, progress=progress, clock=clock)
+
+
+def json_option(help: str = "Print JSON.") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--json`` (as ``as_json``): every listing and report takes it."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def change_options(
+    json_help: str = "Print JSON.",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--if-version N`` (as ``version``) and ``--json``: the options of a change."""
+    if_version = click.option(
+        "--if-version", "version", type=int, help="Refuse if the edition changed since."
+    )
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        return if_version(json_option(json_help)(command))
+
+    return decorate
+
+
+def write_message(message: Message, out: Path) -> None:
+    """A rendered message to ``out``: the whole message (``.eml``) or its HTML part."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".eml":
+        out.write_bytes(message.raw)
+    else:
+        out.write_text(message.html, encoding="utf-8")

@@ -10,24 +10,11 @@ one is due).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 
 from distributor.cli.common import CliState, errors_as_one_line, fail
-from distributor.store import Store, migrate
-
-
-@contextmanager
-def _store(state: CliState) -> Iterator[Store]:
-    with errors_as_one_line(state):
-        settings = state.settings()
-        store = Store.connect(settings.database_url)
-        try:
-            yield store
-        finally:
-            store.close()
+from distributor.service import database
 
 
 @click.group()
@@ -40,9 +27,8 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(state: CliState, as_json: bool) -> None:
     """Bring the schema to the newest revision (adopting a database made before migrations)."""
-    with _store(state) as store:
-        before = migrate.status(store.engine)
-        after = migrate.upgrade(store.engine)
+    with errors_as_one_line(state):
+        before, after = database.upgrade(state.settings())
     if as_json:
         click.echo(json.dumps({"from": before.current, **after.to_dict()}, indent=2))
     elif before.current == after.current:
@@ -56,8 +42,8 @@ def db_upgrade(state: CliState, as_json: bool) -> None:
 @click.pass_obj
 def db_current(state: CliState, as_json: bool) -> None:
     """Show the database's revision and the newest one this version knows."""
-    with _store(state) as store:
-        now = migrate.status(store.engine)
+    with errors_as_one_line(state):
+        now = database.status(state.settings())
     if as_json:
         click.echo(json.dumps(now.to_dict(), indent=2))
         return
@@ -72,14 +58,15 @@ def db_current(state: CliState, as_json: bool) -> None:
 @click.pass_obj
 def db_check(state: CliState) -> None:
     """Exit non-zero with one line when the schema is behind or differs from this version's."""
-    with _store(state) as store:
-        now = migrate.status(store.engine)
+    with errors_as_one_line(state):
+        settings = state.settings()
+        now = database.status(settings)
         if not now.up_to_date:
             fail(
                 f"the database schema is at {now.current or 'no revision'}, this version needs "
                 f"{now.head}: run `distributor db upgrade`"
             )
-        drift = migrate.differences(store.engine)
+        drift = database.differences(settings)
     if drift:
         fail(
             f"the database schema is at {now.head} but differs from it in {len(drift)} "
@@ -93,6 +80,6 @@ def db_check(state: CliState) -> None:
 @click.pass_obj
 def db_stamp(state: CliState, revision: str) -> None:
     """Record REVISION as the schema's revision without running migrations."""
-    with _store(state) as store:
-        now = migrate.stamp(store.engine, revision)
+    with errors_as_one_line(state):
+        now = database.stamp(state.settings(), revision)
     click.echo(f"database stamped at {now.current}")

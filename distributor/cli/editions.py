@@ -20,7 +20,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from distributor.cli.common import EXIT_ERROR, EXIT_PARTIAL, CliState, errors_as_one_line
+from distributor.cli.common import (
+    EXIT_ERROR,
+    EXIT_PARTIAL,
+    CliState,
+    change_options,
+    errors_as_one_line,
+    json_option,
+    write_message,
+)
 from distributor.cli.terminal import SafeConsole
 from distributor.errors import EditionError
 from distributor.models import PlannedEdition, PlanState
@@ -92,7 +100,7 @@ def editions() -> None:
     help="Only editions in this state (repeatable).",
 )
 @click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_obj
 def editions_list(
     state: CliState, list_name: str | None, states: tuple[str, ...], limit: int, as_json: bool
@@ -146,7 +154,7 @@ def editions_list(
 @editions.command("show")
 @click.argument("edition_id", type=int)
 @click.option("--changes", "with_changes", is_flag=True, help="Also every recorded change.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_obj
 def editions_show(state: CliState, edition_id: int, with_changes: bool, as_json: bool) -> None:
     """One edition: its variants, stories, intro and subjects (and its change log)."""
@@ -178,7 +186,7 @@ def editions_show(state: CliState, edition_id: int, with_changes: bool, as_json:
 )
 @click.option("--fetch", is_flag=True, help="Read the sources first.")
 @click.option("--social", is_flag=True, help="One-off: also post its stories when sent.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_obj
 def editions_draft(
     state: CliState,
@@ -223,8 +231,7 @@ def editions_draft(
     default=None,
     help="Languages without an intro get the list's default language's.",
 )
-@click.option("--if-version", "version", type=int, help="Refuse if the edition changed since.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@change_options()
 @click.pass_obj
 def editions_edit(
     state: CliState,
@@ -279,8 +286,7 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 
 @editions.command("approve")
 @click.argument("edition_id", type=int)
-@click.option("--if-version", "version", type=int, help="Refuse if the edition changed since.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@change_options()
 @click.pass_obj
 def editions_approve(state: CliState, edition_id: int, version: int | None, as_json: bool) -> None:
     """Approve an edition for its slot."""
@@ -300,8 +306,7 @@ def editions_approve(state: CliState, edition_id: int, version: int | None, as_j
     metavar="TIME",
     help="ISO 8601 with its offset (2026-12-01T14:00+01:00), or HH:MM today in the list's zone.",
 )
-@click.option("--if-version", "version", type=int, help="Refuse if the edition changed since.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@change_options()
 @click.pass_obj
 def editions_schedule(
     state: CliState, edition_id: int, at: str, version: int | None, as_json: bool
@@ -319,8 +324,7 @@ def editions_schedule(
 @editions.command("cancel")
 @click.argument("edition_id", type=int)
 @click.option("--reason", default="", help="Why (kept with the edition).")
-@click.option("--if-version", "version", type=int, help="Refuse if the edition changed since.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@change_options()
 @click.pass_obj
 def editions_cancel(
     state: CliState, edition_id: int, reason: str, version: int | None, as_json: bool
@@ -337,8 +341,7 @@ def editions_cancel(
 @click.argument("edition_id", type=int)
 @click.option("--social", is_flag=True, help="Also post its stories to the social channels.")
 @click.option("--yes", is_flag=True, help="Do not ask; say what goes to how many and send.")
-@click.option("--if-version", "version", type=int, help="Refuse if the edition changed since.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@change_options("Print the run report as JSON.")
 @click.pass_obj
 def editions_send(
     state: CliState,
@@ -393,7 +396,7 @@ def editions_send(
     metavar="FILE.html|FILE.eml",
     help="Write the HTML part or the whole message here.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Describe the preview as JSON.")
+@json_option("Describe the preview as JSON.")
 @click.pass_obj
 def editions_preview(
     state: CliState,
@@ -408,11 +411,7 @@ def editions_preview(
     with _context(state) as ctx:
         shown = service.preview(ctx, edition_id, language=language, segment=segment, email=email)
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if out.suffix.lower() == ".eml":
-                out.write_bytes(shown.message.raw)
-            else:
-                out.write_text(shown.message.html, encoding="utf-8")
+            write_message(shown.message, out)
     info = {
         "edition": edition_id,
         "language": shown.variant.language,
@@ -437,7 +436,7 @@ def editions_preview(
 @click.option("--to", "addresses", multiple=True, metavar="ADDRESS", help="Default: the desk.")
 @click.option("--lang", "language", metavar="xx", help="The variant's language.")
 @click.option("--segment", default="", help="The variant's reader segment.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_obj
 def editions_test(
     state: CliState,
@@ -472,7 +471,7 @@ def editions_test(
 @editions.command("history")
 @click.option("--list", "list_name", metavar="NAME", help="Only this list.")
 @click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_obj
 def editions_history(state: CliState, list_name: str | None, limit: int, as_json: bool) -> None:
     """Sent variants, newest first, with sent/failed/unknown/bounced/complained/unsubscribed."""
@@ -493,7 +492,7 @@ def editions_history(state: CliState, list_name: str | None, limit: int, as_json
 
 @editions.command("figures")
 @click.argument("variant_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_obj
 def editions_figures(state: CliState, variant_id: int, as_json: bool) -> None:
     """One sent variant (an id of `editions history`): its figures and its stories."""

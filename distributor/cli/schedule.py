@@ -9,12 +9,11 @@ import sys
 import click
 from rich.table import Table
 
-from distributor.cli.common import CliState, errors_as_one_line, fail
+from distributor.cli.common import CliState, errors_as_one_line, fail, open_context
 from distributor.cli.tables import fit
 from distributor.cli.terminal import SafeConsole
 from distributor.leader import current_holder
 from distributor.scheduler import SchedulerProcess, job_views, set_paused
-from distributor.store import Store
 
 
 @click.command()
@@ -36,13 +35,10 @@ def scheduler(state: CliState, owner: str | None) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     with errors_as_one_line(state):
         settings = state.settings()
-        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
-        try:
-            process = SchedulerProcess(settings, store, owner=owner, clock=state.clock)
+        with open_context(settings, clock=state.clock) as ctx:  # the scheduler's store
+            process = SchedulerProcess(settings, ctx.store, owner=owner, clock=state.clock)
             process.install_signal_handlers()
             process.serve()
-        finally:
-            store.close()
 
 
 @click.group()
@@ -57,12 +53,9 @@ def schedule_list(state: CliState, as_json: bool) -> None:
     """Each job with its next run (UTC and the list's zone), last slot and skipped slots."""
     with errors_as_one_line(state):
         settings = state.settings()
-        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
-        try:
-            views = job_views(settings, store, state.clock())
-            holder = current_holder(store)
-        finally:
-            store.close()
+        with open_context(settings, clock=state.clock) as ctx:
+            views = job_views(settings, ctx.store, state.clock())
+            holder = current_holder(ctx.store)
     if as_json:
         data = {
             "jobs": [v.to_dict() for v in views],
@@ -122,11 +115,8 @@ def _pause_or_resume(state: CliState, list_name: str, paused: bool) -> None:
         settings = state.settings()
         if list_name not in settings.lists:
             fail(f"no list named {list_name!r} (known: {', '.join(sorted(settings.lists))})")
-        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
-        try:
-            set_paused(settings, store, list_name, paused, state.clock())
-        finally:
-            store.close()
+        with open_context(settings, clock=state.clock) as ctx:
+            set_paused(settings, ctx.store, list_name, paused, state.clock())
     click.echo(f"list {list_name}: {'paused' if paused else 'resumed'}")
 
 

@@ -28,9 +28,9 @@ from distributor.cli.common import (
     fail,
     open_context,
 )
-from distributor.cli.preview import build_preview
 from distributor.cli.terminal import SafeConsole
 from distributor.service.daily import send_list_now
+from distributor.service.previews import send_test_message
 from distributor.text_safety import visible
 
 
@@ -86,10 +86,8 @@ def _send_test(
     with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings, clock=state.clock) as ctx:
-            result = build_preview(ctx, list_name, language=language, test_to=address)
-            transport = settings.lists[list_name].mail
-            backend = ctx.mail_backend(transport)
-            outcome = backend.send_batch([result.message])[0]
+            result, outcome = send_test_message(ctx, list_name, address, language=language)
+        transport = settings.lists[list_name].mail
     info = {
         "list": list_name,
         "edition": result.edition.key,

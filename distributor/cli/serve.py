@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from distributor.cli.common import CliState, errors_as_one_line
+from distributor.cli.common import CliState, errors_as_one_line, open_context
 from distributor.config import Settings
 from distributor.service.site import link_warnings
-from distributor.store import Store
 
 
 @click.command()
@@ -31,11 +30,8 @@ def run_server(state: CliState, settings: Settings, host: str, port: int) -> Non
 
     for warning in link_warnings(settings, host, port):
         click.echo(f"distributor: warning: {warning}", err=True)
-    store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
-    try:
-        app = create_app(settings, store)
+    with open_context(settings, clock=state.clock) as ctx:  # the app's store
+        app = create_app(settings, ctx.store)
         app.config[CLOCK_KEY] = state.clock
         click.echo(f"distributor: serving on http://{host}:{port}", err=True)
         waitress_serve(app, host=host, port=port, ident="distributor")
-    finally:
-        store.close()

@@ -10,29 +10,9 @@ from typing import Any
 import click
 
 from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, open_context
-from distributor.errors import ConfigError, DistributorError
-from distributor.models import Story
-from distributor.pipeline import (
-    card_maker,
-    fetch_sources,
-    make_links,
-    publish_social,
-    social_stories,
-)
-from distributor.report import RunReport
-from distributor.service import Context
+from distributor.errors import ConfigError
+from distributor.service import sharing as service
 from distributor.text_safety import visible
-
-
-def _story(ctx: Context, story_id: str) -> Story:
-    """The story with ``story_id``, fetching the sources first if the store lacks it."""
-    found = ctx.store.stories_by_id([story_id]).get(story_id)
-    if found is None:
-        fetch_sources(ctx, RunReport(started_at=ctx.clock().isoformat(), dry_run=False))
-        found = ctx.store.stories_by_id([story_id]).get(story_id)
-    if found is None:
-        raise DistributorError(f"no story with id {story_id!r} in the store or the sources")
-    return found
 
 
 @click.command()
@@ -47,11 +27,7 @@ def cards(state: CliState, story_id: str, out_dir: str | None, as_json: bool) ->
     with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings, clock=state.clock) as ctx:
-            story = _story(ctx, story_id)
-            maker = card_maker(ctx)
-            if out_dir:
-                maker.directory = Path(out_dir)
-            made = maker.card_set(story)
+            story, made = service.cards(ctx, story_id, Path(out_dir) if out_dir else None)
     doc: dict[str, Any] = {
         "story": story.id,
         "language": story.language,
@@ -92,8 +68,7 @@ def links(state: CliState, story_id: str, campaign: str, as_json: bool) -> None:
     with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings, clock=state.clock) as ctx:
-            story = _story(ctx, story_id)
-        found = make_links([story], campaign, settings.share)[story.id]
+            found = service.links(ctx, story_id, campaign)
     if as_json:
         click.echo(json.dumps({link.network: link.url for link in found}, indent=2))
         return
@@ -133,9 +108,7 @@ def post(
             if channel is None or channel not in settings.social:
                 raise ConfigError("--resolve-unknown needs --channel NAME of a social channel")
             with open_context(settings, clock=state.clock) as ctx:
-                n = ctx.store.resolve_unknown_posts(
-                    channel, decision=decision, story_id=story_id, now=ctx.clock()
-                )
+                n = service.resolve_unknown(ctx, channel, decision=decision, story_id=story_id)
             what = "marked sent" if decision == "sent" else "put back to be posted on the next run"
             if as_json:
                 click.echo(json.dumps({"channel": channel, "decision": decision, "posts": n}))
@@ -143,12 +116,9 @@ def post(
                 click.echo(f"{n} posts of {channel} with an unknown outcome {what}")
             return
         with open_context(settings, clock=state.clock) as ctx:
-            report = RunReport(started_at=ctx.clock().isoformat(), dry_run=dry_run)
-            fetch_sources(ctx, report)
-            stories = social_stories(ctx, story_id)
-            if story_id and not stories:
-                raise DistributorError(f"no story with id {story_id!r}")
-            previews = publish_social(ctx, stories, report, dry_run=dry_run, only_channel=channel)
+            report, previews = service.publish(
+                ctx, story_id=story_id, channel=channel, dry_run=dry_run
+            )
     if dry_run:
         rows = [
             {"channel": name, "story": story.id, "language": story.language, **view.to_dict()}

@@ -7,18 +7,12 @@ import sys
 from typing import Any
 
 import click
-import requests
 from rich.table import Table
 
 from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, fail, open_context
 from distributor.cli.terminal import SafeConsole
-from distributor.errors import ConfigError
-from distributor.pipeline import fetch_sources
-from distributor.report import RunReport
-from distributor.sources.base import USER_AGENT
-from distributor.sources.inspect import inspect_location, story_dict
-from distributor.store import Store
-from distributor.store import sources as source_store
+from distributor.service import stories as service
+from distributor.service.stories import story_dict
 from distributor.text_safety import visible
 
 
@@ -36,8 +30,7 @@ def fetch(state: CliState, only: str | None, as_json: bool) -> None:
     with errors_as_one_line(state):
         settings = state.settings()
         with open_context(settings, clock=state.clock) as ctx:
-            report = RunReport(started_at=ctx.clock().isoformat(), dry_run=False)
-            fetch_sources(ctx, report, only)
+            report = service.fetch(ctx, only)
     if as_json:
         data = report.to_dict()
         out = {k: data[k] for k in ("sources", "stories_fetched", "warnings", "errors", "ok")}
@@ -72,12 +65,9 @@ def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_
     now = state.clock()
     with errors_as_one_line(state):
         settings = state.settings()
-        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
-        try:
-            rows = source_store.list_stories(store, language=lang, source=source, limit=limit)
-            flags = source_store.editor_flags(store, [story.id for story, _seen in rows])
-        finally:
-            store.close()
+        with open_context(settings, clock=state.clock) as ctx:
+            rows = service.listing(ctx, language=lang, source=source, limit=limit)
+            flags = service.editor_flags(ctx, [story.id for story, _seen in rows])
     if as_json:
         out = [
             {**story_dict(s, now), **flags.get(s.id, {}), "first_seen_at": seen.isoformat()}
@@ -104,11 +94,8 @@ def show(state: CliState, story_id: str, as_json: bool) -> None:
     """Everything stored about one story, and the editions that carried it."""
     with errors_as_one_line(state):
         settings = state.settings()
-        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
-        try:
-            row = source_store.story_row(store, story_id)
-        finally:
-            store.close()
+        with open_context(settings, clock=state.clock) as ctx:
+            row = service.show(ctx, story_id)
     if row is None:
         fail(f"no story with id {story_id!r}")
         return
@@ -159,14 +146,7 @@ def inspect(
     now = state.clock()
     with errors_as_one_line(state):
         settings = state.settings()
-        if like is not None and like not in settings.sources:
-            known = ", ".join(sorted(settings.sources))
-            raise ConfigError(f"no source named {like!r} (known: {known})")
-        with requests.Session() as session:
-            session.headers["User-Agent"] = USER_AGENT
-            found = inspect_location(
-                location, settings=settings, session=session, now=now, kind=kind, like=like
-            )
+        found = service.inspect(settings, location, now=now, kind=kind, like=like)
     if as_json:
         click.echo(json.dumps(found.to_dict(now), ensure_ascii=False, indent=2))
         return

@@ -14,28 +14,25 @@ from email_validator import EmailNotValidError, validate_email
 from rich.table import Table
 from werkzeug.security import generate_password_hash
 
-from distributor.cli.common import CliState, errors_as_one_line, fail
+from distributor.cli.common import CliState, errors_as_one_line, fail, open_context
 from distributor.cli.terminal import SafeConsole
 from distributor.config import Settings
 from distributor.errors import ConfigError
 from distributor.models import Subscriber
-from distributor.selection import normalize_language
-from distributor.store import Store
-from distributor.store.web import FREQUENCIES, ROLES, SUPPRESSED, WebStore
+from distributor.service import Context, readers
+from distributor.service.languages import normalize_language
+from distributor.service.readers import FREQUENCIES, ROLES, SUPPRESSED
 from distributor.subscribers import read_subscribers_csv
 
 STATUSES = ("pending", "subscribed", "unsubscribed", SUPPRESSED)
 
 
 @contextmanager
-def _open(state: CliState) -> Iterator[tuple[Settings, Store, WebStore]]:
+def _open(state: CliState) -> Iterator[tuple[Settings, Context]]:
     with errors_as_one_line(state):
         settings = state.settings()
-        store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
-        try:
-            yield settings, store, WebStore(store)
-        finally:
-            store.close()
+        with open_context(settings, clock=state.clock) as ctx:
+            yield settings, ctx
 
 
 def _list_name(settings: Settings, name: str | None) -> str:
@@ -93,7 +90,7 @@ def add(
     """Add EMAIL as subscribed (you vouch for consent). Never re-adds a suppressed or
     unsubscribed address."""
     address = _email(email)
-    with _open(state) as (settings, _store, web):
+    with _open(state) as (settings, ctx):
         lst = _list_name(settings, list_name)
         if timezone:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -103,11 +100,11 @@ def add(
             except (ZoneInfoNotFoundError, ValueError) as err:
                 raise ConfigError(f"unknown time zone {timezone!r}") from err
         lang = normalize_language(language or settings.newsroom.default_language)
-        outcome, sid = web.add(
+        outcome, sid = readers.add(
+            ctx,
             lst,
             Subscriber(0, address, " ".join(name.split()), lang, timezone, topics),
             frequency,
-            state.clock(),
         )
     if as_json:
         click.echo(json.dumps({"email": address, "list": lst, "outcome": outcome, "id": sid}))
@@ -124,14 +121,14 @@ def add(
 def remove(state: CliState, email: str, list_name: str | None) -> None:
     """Unsubscribe EMAIL (the data stays; see ``forget`` to erase it)."""
     address = _email(email)
-    with _open(state) as (settings, _store, web):
-        sub = web.subscriber_by_email(address)
+    with _open(state) as (settings, ctx):
+        sub = readers.subscriber_by_email(ctx, address)
         if sub is None:
             fail(f"no subscriber {address}")
             return
         lists = [_list_name(settings, list_name)] if list_name else list(settings.lists)
         for name in lists:
-            web.unsubscribe(sub.id, name, state.clock())
+            readers.unsubscribe(ctx, sub.id, name)
     click.echo(f"{address}: unsubscribed from {', '.join(lists)}")
 
 
@@ -145,10 +142,10 @@ def list_(
     state: CliState, list_name: str | None, status: str | None, query: str | None, as_json: bool
 ) -> None:
     """List subscribers with their status per list."""
-    with _open(state) as (settings, _store, web):
+    with _open(state) as (settings, ctx):
         if list_name:
             _list_name(settings, list_name)
-        rows = web.entries(list_name=list_name, status=status, query=query)
+        rows = readers.entries(ctx, list_name=list_name, status=status, query=query)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
         return
@@ -170,12 +167,12 @@ def list_(
 def import_(state: CliState, path: Path, list_name: str | None, as_json: bool) -> None:
     """Import a CSV (email,name,language,timezone,topics). Every rejected row is reported
     with its reason; suppressed and unsubscribed addresses are never reactivated."""
-    with _open(state) as (settings, _store, web):
+    with _open(state) as (settings, ctx):
         lst = _list_name(settings, list_name)
         good, rejected = read_subscribers_csv(
             path, default_language=settings.newsroom.default_language
         )
-        result = web.import_rows(lst, good, state.clock())
+        result = readers.import_rows(ctx, lst, good)
     refused: list[dict[str, Any]] = [
         {"line": r.line, "value": r.value, "reason": r.reason} for r in rejected
     ] + [{"line": None, "value": e, "reason": why} for e, why in result.refused]
@@ -199,10 +196,10 @@ def export(state: CliState, list_name: str | None, output: Path | None) -> None:
     """Export subscribers as CSV (the import columns plus frequency, list and status)."""
     from distributor.web.editors import write_csv
 
-    with _open(state) as (settings, _store, web):
+    with _open(state) as (settings, ctx):
         if list_name:
             _list_name(settings, list_name)
-        rows = web.entries(list_name=list_name)
+        rows = readers.entries(ctx, list_name=list_name)
     if output:
         with output.open("w", newline="", encoding="utf-8") as fh:
             write_csv(fh, rows)
@@ -220,8 +217,8 @@ def forget(state: CliState, email: str, yes: bool) -> None:
     address = _email(email)
     if not yes:
         click.confirm(f"Erase every personal data of {address}?", abort=True)
-    with _open(state) as (_settings, _store, web):
-        known = web.forget(address, state.clock())
+    with _open(state) as (_settings, ctx):
+        known = readers.forget(ctx, address)
     click.echo(
         f"{address}: "
         + ("personal data erased" if known else "not a subscriber")
@@ -252,8 +249,8 @@ def editors_add(state: CliState, email: str, role: str, password: str) -> None:
     address = _email(email)
     if len(password) < 10:
         raise click.BadParameter("use at least 10 characters", param_hint="--password")
-    with _open(state) as (_settings, _store, web):
-        created = web.add_editor(address, generate_password_hash(password), role, state.clock())
+    with _open(state) as (_settings, ctx):
+        created = readers.add_editor(ctx, address, generate_password_hash(password), role)
     click.echo(f"{address}: {'created' if created else 'updated'} ({role})")
 
 
@@ -271,8 +268,8 @@ def tokens() -> None:
 @click.pass_obj
 def tokens_create(state: CliState, name: str, as_json: bool) -> None:
     """Create a token; it is shown once and stored hashed."""
-    with _open(state) as (_settings, _store, web):
-        token = web.create_api_token(name, state.clock())
+    with _open(state) as (_settings, ctx):
+        token = readers.create_api_token(ctx, name)
     if as_json:
         click.echo(json.dumps({"name": name, "token": token}))
     else:

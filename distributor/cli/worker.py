@@ -10,7 +10,7 @@ from types import FrameType
 import click
 
 from distributor.cli.common import CliState, errors_as_one_line
-from distributor.errors import ConfigError
+from distributor.service.workers import Workers, run_workers
 
 
 class _OneLine(logging.Formatter):
@@ -53,11 +53,6 @@ def worker(state: CliState, threads: int, queues: tuple[str, ...]) -> None:
     root.propagate = False
     with errors_as_one_line(state):
         settings = state.settings()
-        if settings.queue is None:
-            raise ConfigError("no [queue] section: `distributor worker` needs a broker")
-        from distributor.queue import open_queue
-
-        queue = open_queue(settings, state.clock)
         stop = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -65,22 +60,23 @@ def worker(state: CliState, threads: int, queues: tuple[str, ...]) -> None:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        names = set(queues) or {settings.queue.queue_name}
-        import dramatiq
 
-        dworker = dramatiq.Worker(
-            queue.broker, queues=names, worker_threads=threads, worker_timeout=1000
-        )
-        try:
-            dworker.start()
+        def started(w: Workers) -> None:
             click.echo(
-                f"distributor worker: {threads} threads on {', '.join(sorted(names))} "
-                f"({settings.queue.broker_kind})",
+                f"distributor worker: {w.threads} threads on {', '.join(w.queues)} "
+                f"({w.broker_kind})",
                 err=True,
             )
-            while not stop.wait(0.5):
-                pass
+
+        def stopping() -> None:
             click.echo("distributor worker: stopping (tasks in progress finish)", err=True)
-            dworker.stop(timeout=int(settings.queue.lease_seconds * 1000))
-        finally:
-            queue.close()
+
+        run_workers(
+            settings,
+            state.clock,
+            threads=threads,
+            queues=queues,
+            stop=stop,
+            started=started,
+            stopping=stopping,
+        )

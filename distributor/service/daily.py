@@ -265,8 +265,10 @@ def deliver(
     cfg = plans.list_config(ctx, planned.list_name)
     cache = pipeline.RunCache()
     editions = _claim_and_write(ctx, planned, cfg, report, by=by)
-    if not editions:
-        return None if store.get(edition_id).state != PlanState.SENDING else store.get(edition_id)
+    if edition_id not in report.sent_editions:
+        # another scheduler claimed it first (it sends it), or its ledger could not be
+        # written (reported): nothing was delivered here
+        return None
     send_editions(ctx, cfg, editions, report, cache)
     if planned.social:
         excluded = pipeline.excluded_stories(ctx)

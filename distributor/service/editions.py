@@ -41,7 +41,7 @@ from distributor.models import (
     Story,
     Subscriber,
 )
-from distributor.render.digest import DigestRenderer, Variant
+from distributor.render.digest import Variant
 from distributor.render.i18n import direction
 from distributor.report import RunReport
 from distributor.selection import language_chain, normalize_language
@@ -54,6 +54,7 @@ from distributor.service.plans import (
     intro_html,
     ledger_variants,
     list_config,
+    render_variant,
     settle,
     stories_of,
 )
@@ -175,11 +176,30 @@ def next_slot(ctx: Context, list_name: str, after: datetime | None = None) -> da
     return t.astimezone(ZoneInfo("UTC")) if t is not None else None
 
 
+def desk_zone(ctx: Context, list_name: str) -> ZoneInfo:
+    """The zone an editor reads and types a list's edition times in: the newsroom's
+    (``[newsroom] timezone``), else the list's own."""
+    if ctx.settings.newsroom.timezone:
+        return ZoneInfo(ctx.settings.newsroom.timezone)
+    cfg = ctx.settings.lists.get(list_name)
+    return ZoneInfo(cfg.timezone) if cfg else ZoneInfo("UTC")
+
+
+def desk_time(ctx: Context, list_name: str, text: str) -> datetime:
+    """A time an editor typed: with its offset as given, else in :func:`desk_zone`."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise EditionError("give a date and time") from err
+    return when if when.tzinfo is not None else when.replace(tzinfo=desk_zone(ctx, list_name))
+
+
 def describe(ctx: Context, edition: PlannedEdition) -> dict[str, Any]:
     """An edition as JSON-ready data: what the CLI's ``--json`` and the API print."""
     cfg = ctx.settings.lists.get(edition.list_name)
     stories = stories_of(ctx, edition)
     zone = ZoneInfo(cfg.timezone) if cfg else ZoneInfo("UTC")
+    desk = desk_zone(ctx, edition.list_name)
     return {
         "id": edition.id,
         "list": edition.list_name,
@@ -189,6 +209,8 @@ def describe(ctx: Context, edition: PlannedEdition) -> dict[str, Any]:
         "send_at": edition.send_at.isoformat() if edition.send_at else None,
         "send_at_local": edition.send_at.astimezone(zone).isoformat() if edition.send_at else None,
         "timezone": str(zone),
+        "send_at_desk": edition.send_at.astimezone(desk).isoformat() if edition.send_at else None,
+        "desk_timezone": str(desk),
         "approval": cfg.approval if cfg else None,
         "version": edition.version,
         "recipients": edition.recipients,
@@ -398,6 +420,12 @@ def draft(
     stories are only marked sent when it is sent.  ``fetch`` reads the sources first.
     """
     cfg = list_config(ctx, list_name)
+    if cfg.local_time:
+        raise EditionError(
+            f"list {list_name!r} sends at each reader's local time: the scheduler makes its "
+            "editions as readers reach the slot, so none is drafted for approval; make a "
+            "one-off edition instead"
+        )
     if fetch:
         pipeline.fetch_sources(ctx, RunReport(started_at=ctx.clock().isoformat()))
     pipeline.sync_subscribers(ctx, list_name, cfg, RunReport(started_at=ctx.clock().isoformat()))
@@ -872,9 +900,7 @@ def _render(
     )
     stories = list(shaped.stories)
     ledger_edition = pipeline.edition_value(edition.list_name, edition.key, shaped, ctx.clock())
-    renderer = DigestRenderer(ctx.settings)
-    links = pipeline.make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share)
-    rendered = renderer.render(ledger_edition, stories, links, cfg)
+    renderer, rendered = render_variant(ctx, ledger_edition, stories, cfg)
     if test:
         rendered = dataclasses.replace(rendered, subject=f"[TEST] {rendered.subject}")
     message = renderer.personalize(rendered, reader, key, cfg, ctx.clock())

@@ -11,9 +11,18 @@ from html.parser import HTMLParser
 import nh3
 from markdown_it import MarkdownIt
 
+from distributor import pipeline
 from distributor.config import ListConfig
 from distributor.errors import EditionError, UnknownListError
-from distributor.models import OPEN_PLAN_STATES, PlannedEdition, PlannedVariant, PlanState, Story
+from distributor.models import (
+    OPEN_PLAN_STATES,
+    Edition,
+    PlannedEdition,
+    PlannedVariant,
+    PlanState,
+    Story,
+)
+from distributor.render.digest import DigestRenderer, Variant
 from distributor.report import RunReport
 from distributor.selection import normalize_language
 from distributor.service.context import Context
@@ -32,6 +41,17 @@ def list_config(ctx: Context, list_name: str) -> ListConfig:
         known = ", ".join(sorted(ctx.settings.lists))
         raise UnknownListError(f"no list named {list_name!r} (known: {known})")
     return ctx.settings.lists[list_name]
+
+
+def render_variant(
+    ctx: Context, edition: Edition, stories: Sequence[Story], cfg: ListConfig
+) -> tuple[DigestRenderer, Variant]:
+    """One variant rendered once, with the run's own share links (``[share]``: UTM tags,
+    networks): previews, test sends and the real send all render through here."""
+    renderer = DigestRenderer(ctx.settings)
+    key = f"{edition.list_name}-{edition.key}"
+    links = pipeline.make_links(list(stories), key, ctx.settings.share)
+    return renderer, renderer.render(edition, list(stories), links, cfg)
 
 
 def stories_of(ctx: Context, edition: PlannedEdition) -> dict[str, Story]:

@@ -6,14 +6,18 @@ registered below, one line each, by the areas that add them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, Response, jsonify
 
 from distributor import __version__
 from distributor.config import Settings
 from distributor.service.site import web_template_loader
-from distributor.store import Store
 from distributor.web import files, security, webhooks
 from distributor.web import site as web_site
+
+if TYPE_CHECKING:  # the app is given the store of a service context (Context.open)
+    from distributor.store import Store
 
 
 def create_app(settings: Settings, store: Store) -> Flask:

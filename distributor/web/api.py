@@ -18,10 +18,14 @@ from werkzeug.exceptions import HTTPException
 from distributor import __version__
 from distributor.errors import DistributorError
 from distributor.models import Subscriber
-from distributor.selection import normalize_language
-from distributor.store.web import FREQUENCIES, Preferences
+from distributor.service import readers
+from distributor.service.languages import normalize_language
+from distributor.service.readers import FREQUENCIES, Preferences
 from distributor.web.common import deps
 from distributor.web.editions import send_now
+from distributor.web.openapi import json_content as _json
+from distributor.web.openapi import keyed_change
+from distributor.web.openapi import problem as _problem
 
 bp = Blueprint("api", __name__)
 PUBLIC = {"api.openapi"}
@@ -46,7 +50,7 @@ def authenticate() -> Any:
     if scheme.lower() != "bearer" or not token.strip():
         return problem(401, "missing bearer token")
     d = deps()
-    name = d.web.api_token_name(token.strip(), d.clock())
+    name = readers.api_token_name(d.ctx, token.strip())
     if name is None:
         return problem(401, "invalid bearer token")
     g.api_token = name
@@ -83,18 +87,18 @@ def invalid(err: Invalid) -> Response:
 def editions() -> Any:
     d = deps()
     limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 500)
-    rows = d.web.edition_figures(list_name=request.args.get("list") or None, limit=limit)
+    rows = readers.edition_figures(d.ctx, list_name=request.args.get("list") or None, limit=limit)
     return jsonify(editions=[r.to_dict() for r in rows])
 
 
 @bp.get("/editions/<int:edition_id>")
 def edition(edition_id: int) -> Any:
     d = deps()
-    rows = d.web.edition_figures(edition_id=edition_id, limit=1)
+    rows = readers.edition_figures(d.ctx, edition_id=edition_id, limit=1)
     if not rows:
         return problem(404, "no such edition")
     out = rows[0].to_dict()
-    out["story_ids"] = list(d.store.edition(edition_id).story_ids)
+    out["story_ids"] = readers.edition_story_ids(d.ctx, edition_id)
     return jsonify(out)
 
 
@@ -136,7 +140,8 @@ def trigger() -> Any:
 @bp.get("/subscribers")
 def subscribers() -> Any:
     d = deps()
-    rows = d.web.entries(
+    rows = readers.entries(
+        d.ctx,
         list_name=request.args.get("list") or None,
         query=request.args.get("q") or None,
         status=request.args.get("status") or None,
@@ -171,15 +176,15 @@ def add_subscriber() -> Any:
     email = _email(body.get("email"))
     list_name = _list(body.get("list"))
     prefs = _prefs(body, None)
-    outcome, _sid = d.web.add(
+    outcome, _sid = readers.add(
+        d.ctx,
         list_name,
         Subscriber(0, email, prefs.name, prefs.language, prefs.timezone, prefs.topics),
         prefs.frequency,
-        d.clock(),
     )
     if outcome in ("suppressed", "unsubscribed"):
         return problem(409, f"address is {outcome}", "it is never re-added by an API call")
-    entry = d.web.entries(list_name=list_name, query=email, limit=1)
+    entry = readers.entries(d.ctx, list_name=list_name, query=email, limit=1)
     return jsonify(entry[0].to_dict() if entry else {}), 201 if outcome == "added" else 200
 
 
@@ -214,26 +219,28 @@ def _prefs(body: dict[str, Any], current: Preferences | None) -> Preferences:
 @bp.patch("/subscribers/<email>")
 def update_subscriber(email: str) -> Any:
     d = deps()
-    sub = d.web.subscriber_by_email(_email(email))
+    sub = readers.subscriber_by_email(d.ctx, _email(email))
     if sub is None:
         return problem(404, "no such subscriber")
     body = _body()
-    current = Preferences(sub.language, sub.timezone, sub.topics, d.web.frequency(sub.id), sub.name)
-    d.web.update_preferences(sub.id, _prefs(body, current))
-    return jsonify(subscribers=[e.to_dict() for e in d.web.entries(query=sub.email)])
+    current = Preferences(
+        sub.language, sub.timezone, sub.topics, readers.frequency(d.ctx, sub.id), sub.name
+    )
+    readers.update_preferences(d.ctx, sub.id, _prefs(body, current))
+    return jsonify(subscribers=[e.to_dict() for e in readers.entries(d.ctx, query=sub.email)])
 
 
 @bp.delete("/subscribers/<email>")
 def remove_subscriber(email: str) -> Any:
     """Unsubscribe from one list (``?list=``), or from every list."""
     d = deps()
-    sub = d.web.subscriber_by_email(_email(email))
+    sub = readers.subscriber_by_email(d.ctx, _email(email))
     if sub is None:
         return problem(404, "no such subscriber")
     lists = [_list(request.args["list"])] if request.args.get("list") else list(d.settings.lists)
     for name in lists:
-        d.web.unsubscribe(sub.id, name, d.clock())
-    return jsonify(subscribers=[e.to_dict() for e in d.web.entries(query=sub.email)])
+        readers.unsubscribe(d.ctx, sub.id, name)
+    return jsonify(subscribers=[e.to_dict() for e in readers.entries(d.ctx, query=sub.email)])
 
 
 # --------------------------------------------------------------------- OpenAPI
@@ -290,36 +297,21 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         **errors,
                     },
                 },
-                "post": {
-                    "summary": "Run the job for one list now (at most once per Idempotency-Key)",
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": True,
-                            "schema": {"type": "string", "maxLength": 200},
-                        }
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["list"],
-                                    "properties": {"list": {"type": "string"}},
-                                }
-                            }
-                        },
+                "post": keyed_change(
+                    "Run the job for one list now (at most once per Idempotency-Key)",
+                    {
+                        "type": "object",
+                        "required": ["list"],
+                        "properties": {"list": {"type": "string"}},
                     },
-                    "responses": {
+                    {
                         "201": _json(ref("SendResult"), "the run's report"),
                         "200": _json(ref("SendResult"), "replay of an earlier call with this key"),
                         "400": {"description": "no Idempotency-Key", "content": _problem()},
                         "409": {"description": "the first call is still running"},
                         **errors,
                     },
-                },
+                ),
             },
             "/editions/{id}": {
                 "get": {
@@ -442,14 +434,6 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
         },
     }
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _problem() -> dict[str, Any]:
-    return {"application/problem+json": {"schema": {"type": "object"}}}
 
 
 # the routes of editions an editor shapes (issue 14) and of the social queue (issue 18)

@@ -30,6 +30,7 @@ from distributor.service import editions as service
 from distributor.web.api import Invalid, body_object, bp, problem
 from distributor.web.common import deps
 from distributor.web.editions import web_context
+from distributor.web.openapi import keyed_change
 
 BASE = "/planned-editions"
 
@@ -285,12 +286,6 @@ def planned_preview(edition_id: int) -> Any:
 
 def openapi_paths(ref: Callable[[str], dict[str, str]], errors: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI paths of these routes (merged into ``/api/openapi.json``)."""
-    key = {
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": True,
-        "schema": {"type": "string", "maxLength": 200},
-    }
     ident = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
     one = {
         "description": "the edition",
@@ -304,15 +299,7 @@ def openapi_paths(ref: Callable[[str], dict[str, str]], errors: dict[str, Any]) 
 
     def change(summary: str, body: dict[str, Any]) -> dict[str, Any]:
         return {
-            "post": {
-                "summary": summary,
-                "parameters": [ident, key],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": body}},
-                },
-                "responses": {"200": one, **state_errors},
-            }
+            "post": keyed_change(summary, body, {"200": one, **state_errors}, parameters=[ident])
         }
 
     versioned = {
@@ -334,28 +321,20 @@ def openapi_paths(ref: Callable[[str], dict[str, str]], errors: dict[str, Any]) 
                 ],
                 "responses": {"200": {"description": "the editions"}, **errors},
             },
-            "post": {
-                "summary": "Draft the list's next edition, or a one-off of chosen stories",
-                "parameters": [key],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["list"],
-                                "properties": {
-                                    "list": {"type": "string"},
-                                    "stories": {"type": "array", "items": {"type": "string"}},
-                                    "social": {"type": "boolean"},
-                                    "fetch": {"type": "boolean"},
-                                },
-                            }
-                        }
+            "post": keyed_change(
+                "Draft the list's next edition, or a one-off of chosen stories",
+                {
+                    "type": "object",
+                    "required": ["list"],
+                    "properties": {
+                        "list": {"type": "string"},
+                        "stories": {"type": "array", "items": {"type": "string"}},
+                        "social": {"type": "boolean"},
+                        "fetch": {"type": "boolean"},
                     },
                 },
-                "responses": {"201": one, **state_errors},
-            },
+                {"201": one, **state_errors},
+            ),
         },
         BASE + "/{id}": {
             "get": {
@@ -363,32 +342,25 @@ def openapi_paths(ref: Callable[[str], dict[str, str]], errors: dict[str, Any]) 
                 "parameters": [ident],
                 "responses": {"200": one, **state_errors},
             },
-            "patch": {
-                "summary": "Shape an edition (an approved one goes back to draft)",
-                "parameters": [ident, key],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["version"],
-                                "properties": {
-                                    "version": {"type": "integer"},
-                                    **{
-                                        k: {"type": "array", "items": {"type": "string"}}
-                                        for k in ("order", "add", "remove", "pin")
-                                    },
-                                    "intros": {"type": "object"},
-                                    "subjects": {"type": "object"},
-                                    "intro_fallback": {"type": "boolean"},
-                                },
-                            }
-                        }
+            "patch": keyed_change(
+                "Shape an edition (an approved one goes back to draft)",
+                {
+                    "type": "object",
+                    "required": ["version"],
+                    "properties": {
+                        "version": {"type": "integer"},
+                        **{
+                            k: {"type": "array", "items": {"type": "string"}}
+                            for k in ("order", "add", "remove", "pin")
+                        },
+                        "intros": {"type": "object"},
+                        "subjects": {"type": "object"},
+                        "intro_fallback": {"type": "boolean"},
                     },
                 },
-                "responses": {"200": one, **state_errors},
-            },
+                {"200": one, **state_errors},
+                parameters=[ident],
+            ),
         },
         BASE + "/{id}/approve": change("Approve an edition for its slot", versioned),
         BASE + "/{id}/schedule": change(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
 
-from distributor.store.web import EditionFigures
+if TYPE_CHECKING:
+    from distributor.store.web import EditionFigures
 
 SERIES = (
     ("sent", "#2e7d32"),

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from flask import current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 
 from distributor.clock import Clock, system_clock
 from distributor.config import ListConfig, Settings
-from distributor.render import i18n as digest_i18n
-from distributor.store import Store
-from distributor.store.web import WebStore
+from distributor.service import Context
+from distributor.service import languages as digest_i18n
 from distributor.tokens import Tokens
+
+if TYPE_CHECKING:  # the app's store, given to ``create_app`` and to each Context.open
+    from distributor.store import Store
 from distributor.web.i18n import fmt, strings_for
 
 CLOCK_KEY = "DISTRIBUTOR_CLOCK"
@@ -24,7 +27,6 @@ class Deps:
 
     settings: Settings
     store: Store
-    web: WebStore
     clock: Clock
 
     @property
@@ -34,14 +36,39 @@ class Deps:
             clock=lambda: self.clock().timestamp(),
         )
 
+    @property
+    def ctx(self) -> Context:
+        """The service's context of this request: :meth:`Context.open` on the app's store
+        and clock, opened on first use and closed when the request ends."""
+        if "distributor_ctx" not in g:
+            stack = ExitStack()
+            g.distributor_ctx_stack = stack
+            g.distributor_ctx = stack.enter_context(
+                Context.open(self.settings, store=self.store, clock=self.clock)
+            )
+        return cast(Context, g.distributor_ctx)
+
 
 def deps() -> Deps:
     ext = current_app.extensions["distributor"]
     if "deps" not in ext:
         # tests set app.config[CLOCK_KEY] to a fixed clock; the default is the system's
         clock = cast(Clock, current_app.config.get(CLOCK_KEY) or system_clock)
-        ext["deps"] = Deps(ext["settings"], ext["store"], WebStore(ext["store"]), clock)
+        ext["deps"] = Deps(ext["settings"], ext["store"], clock)
     return cast(Deps, ext["deps"])
+
+
+def close_request_context(_exc: BaseException | None = None) -> None:
+    """Close the request's service context, if one was opened."""
+    stack = g.pop("distributor_ctx_stack", None)
+    g.pop("distributor_ctx", None)
+    if stack is not None:
+        stack.close()
+
+
+def install(app: Flask) -> None:
+    """Close each request's service context when the request ends."""
+    app.teardown_appcontext(close_request_context)
 
 
 def page_languages(settings: Settings) -> list[str]:

@@ -9,12 +9,13 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 
-from distributor.addresses import has_non_ascii_local_part, sending_form, sending_mailbox
-from distributor.config import ListConfig, Settings
-from distributor.mail.base import build_mail_backend
-from distributor.models import DeliveryResult, Message
-from distributor.render.digest import header_safe
+from distributor.addresses import sending_form, sending_mailbox
+from distributor.config import ListConfig
+from distributor.models import Message
+from distributor.service.messages import header_safe, send_one
 from distributor.web.i18n import strings_for
+
+__all__ = ["confirmation_message", "send_one"]
 
 
 def confirmation_message(
@@ -66,23 +67,3 @@ def confirmation_message(
         text=body,
         headers=tuple((k, str(v)) for k, v in msg.items() if k.lower() not in mime),
     )
-
-
-def send_one(settings: Settings, transport: str, message: Message) -> DeliveryResult:
-    """Send one message through a configured mail transport; ProviderError propagates."""
-    backend = build_mail_backend(transport, settings)
-    if has_non_ascii_local_part(message.recipient) and not backend.smtputf8:
-        backend.close()
-        return DeliveryResult.failed(
-            message.key,
-            f"address {message.recipient!r}: its local part is not ASCII and "
-            f"{backend.provider} cannot send internationalized addresses (SMTPUTF8)",
-            retryable=False,
-        )
-    try:
-        results = backend.send_batch([message])
-    finally:
-        backend.close()
-    if not results:
-        return DeliveryResult.unknown(message.key, "transport returned no result")
-    return results[0]

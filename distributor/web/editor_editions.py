@@ -8,7 +8,6 @@ confirm step, previews and test sends.  Each route calls one function of
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,12 +45,15 @@ def editions() -> Any:
         for name, cfg in d.settings.lists.items():
             slot = service.next_slot(ctx, name)
             zone = ZoneInfo(cfg.timezone)
+            desk = service.desk_zone(ctx, name)
             lists[name] = {
                 "title": cfg.title,
                 "approval": cfg.approval,
                 "timezone": cfg.timezone,
+                "desk_timezone": str(desk) if str(desk) != cfg.timezone else "",
                 "next_slot": slot,
                 "next_local": slot.astimezone(zone).strftime("%a %d %b %H:%M") if slot else "",
+                "next_desk": slot.astimezone(desk).strftime("%a %d %b %H:%M") if slot else "",
                 "next_utc": slot.strftime("%H:%M") if slot else "",
                 "paused": name in paused,
             }
@@ -85,10 +87,7 @@ def edition_page(edition_id: int) -> Any:
             data = service.describe(ctx, edition)
             log = service.changes(ctx, edition_id)
             cfg = d.settings.lists.get(edition.list_name)
-            window = d.clock()
-            candidates = [
-                s for s in d.store.published_stories(now=window, since=window.replace(year=2000))
-            ][:200]
+            candidates = service.candidates(ctx, edition.list_name) if cfg else []
     except DistributorError as err:
         return _page("message.html.j2", http_status=404, title="No such edition", body=str(err))
     languages = sorted({v["language"] for v in data["variants"]})
@@ -167,12 +166,7 @@ def edition_action(edition_id: int, action: str) -> Any:
                 service.cancel(ctx, edition_id, version=version, by=_who(), reason="dashboard")
             elif action == "schedule":
                 edition = service.get(ctx, edition_id)
-                zone = ZoneInfo(d.settings.lists[edition.list_name].timezone)
-                try:
-                    local = datetime.fromisoformat(form.get("at", ""))
-                except ValueError as err:
-                    raise EditionError("give a date and time") from err
-                when = local.replace(tzinfo=zone) if local.tzinfo is None else local
+                when = service.desk_time(ctx, edition.list_name, form.get("at", ""))
                 service.schedule(ctx, edition_id, version=version, send_at=when, by=_who())
             elif action == "send":
                 key = form.get("idempotency_key", "")

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import (
@@ -36,14 +35,11 @@ from werkzeug.security import check_password_hash
 from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 
 from distributor.errors import DistributorError
-from distributor.models import DeliveryState, Story
-from distributor.pipeline import card_maker, compose_for
-from distributor.render.digest import DigestRenderer
-from distributor.service import Context
+from distributor.models import DeliveryState
+from distributor.service import Context, readers
+from distributor.service import sharing as posts_service
 from distributor.service.daily import fetch_now
-from distributor.share.cards import CardSet
-from distributor.share.posts import composed_view
-from distributor.store.web import EditionFigures, Editor
+from distributor.service.readers import EditionFigures, Editor
 from distributor.subscribers import read_subscribers_csv
 from distributor.text_safety import csv_cell
 from distributor.web.chart import history_chart
@@ -112,7 +108,7 @@ def guard() -> Any:
     """Login first (except the login form), then CSRF on every POST."""
     d = deps()
     editor_id = session.get("editor_id")
-    editor = d.web.editor(int(editor_id)) if editor_id is not None else None
+    editor = readers.editor(d.ctx, int(editor_id)) if editor_id is not None else None
     if editor is not None and session.get("pw") != editor.password_hash[-16:]:
         editor = None  # the password changed since this session began
     g.editor = editor
@@ -160,10 +156,9 @@ def login_form() -> Any:
 @bp.post("/login")
 def login() -> Any:
     d = deps()
-    now = d.clock()
     client = request.remote_addr or "unknown"
-    if not d.web.rate_limited_hit(
-        f"login:{client}", limit=10, window=timedelta(minutes=15), now=now
+    if not readers.rate_limited_hit(
+        d.ctx, f"login:{client}", limit=10, window=timedelta(minutes=15)
     ):
         return _page(
             "login.html.j2",
@@ -173,7 +168,7 @@ def login() -> Any:
         )
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
-    editor = d.web.editor_by_email(email)
+    editor = readers.editor_by_email(d.ctx, email)
     ok = check_password_hash(editor.password_hash if editor else _DUMMY_HASH, password)
     if editor is None or not ok:
         return _page("login.html.j2", http_status=401, error=_("Wrong email or password."), next="")
@@ -181,7 +176,7 @@ def login() -> Any:
     session.permanent = True
     session["editor_id"] = editor.id
     session["pw"] = editor.password_hash[-16:]
-    d.web.editor_logged_in(editor.id, now)
+    readers.editor_logged_in(d.ctx, editor.id)
     target = request.form.get("next", "")
     if not target.startswith("/editor") or target.startswith("//"):
         target = url_for("editors.dashboard")
@@ -203,8 +198,8 @@ def dashboard() -> Any:
         problem = None
     except DistributorError as err:
         upcoming, problem = [], str(err)
-    counts = {name: d.web.count_by_status(name) for name in d.settings.lists}
-    history = d.web.edition_figures(limit=14)
+    counts = {name: readers.count_by_status(d.ctx, name) for name in d.settings.lists}
+    history = readers.edition_figures(d.ctx, limit=14)
     return _page(
         "dashboard.html.j2",
         result=request.args.get("result"),
@@ -327,7 +322,9 @@ def send_form(list_name: str) -> Any:
         ne for ne in next_editions(d.settings, d.store, d.clock) if ne.list_name == list_name
     ]
     pending = sum(
-        f.pending for f in d.web.edition_figures(list_name=list_name, limit=50) if f.pending
+        f.pending
+        for f in readers.edition_figures(d.ctx, list_name=list_name, limit=50)
+        if f.pending
     )
     return _page(
         "send.html.j2",
@@ -367,7 +364,7 @@ def send(list_name: str) -> Any:
 def stories() -> Any:
     d = deps()
     window = max(c.max_age_hours for c in d.settings.lists.values()) if d.settings.lists else 48
-    rows = d.web.recent_stories(d.clock() - timedelta(hours=window))
+    rows = readers.recent_stories(d.ctx, d.clock() - timedelta(hours=window))
     return _page("stories.html.j2", stories=rows)
 
 
@@ -378,8 +375,8 @@ def flag_story() -> Any:
     if flag not in ("pinned", "excluded"):
         abort(400)
     on = request.form.get("on") == "1"
-    if not d.web.set_story_flag(
-        request.form.get("story_id", ""), "pinned" if flag == "pinned" else "excluded", on
+    if not readers.set_story_flag(
+        d.ctx, request.form.get("story_id", ""), "pinned" if flag == "pinned" else "excluded", on
     ):
         abort(404)
     return redirect(url_for("editors.stories"))
@@ -390,36 +387,8 @@ def flag_story() -> Any:
 def posts() -> Any:
     """Recent posts per channel, composed and counted exactly as the pipeline does."""
     d = deps()
-    rows = d.web.posts(limit=60)
-    env = DigestRenderer(d.settings).env
-    stories = d.store.stories_by_id([r["story_id"] for r in rows])
-    by_channel: dict[str, list[dict[str, Any]]] = {}
     with Context.open(d.settings, store=d.store, clock=d.clock) as ctx:
-        channels = ctx.all_channels()
-        maker = card_maker(ctx)
-        for row in rows:
-            story: Story | None = stories.get(row["story_id"])
-            channel = channels.get(row["channel"])
-            if story is None or channel is None:
-                continue
-            cards: dict[str, CardSet] = {}
-            card_name: str | None = None
-            try:
-                cards[story.id] = maker.card_set(story)
-                card_name = Path(cards[story.id].og.path).name
-            except DistributorError:
-                pass
-            post = compose_for(ctx, story, channel, cards, env)
-            view = composed_view(post.text, channel.rules())
-            by_channel.setdefault(row["channel"], []).append(
-                {
-                    "row": row,
-                    "text": post.text,
-                    "length": view.length,
-                    "max": view.limit,
-                    "card": card_name,
-                }
-            )
+        by_channel = posts_service.recent(ctx, limit=60)
     return _page("posts.html.j2", by_channel=by_channel)
 
 
@@ -432,8 +401,8 @@ def card_image(name: str) -> Any:
 @bp.get("/history")
 def history() -> Any:
     d = deps()
-    rows: list[EditionFigures] = d.web.edition_figures(
-        list_name=request.args.get("list") or None, limit=100
+    rows: list[EditionFigures] = readers.edition_figures(
+        d.ctx, list_name=request.args.get("list") or None, limit=100
     )
     return _page("history.html.j2", rows=rows, chart=history_chart(list(reversed(rows[:30]))))
 
@@ -445,7 +414,7 @@ def subscribers() -> Any:
     d = deps()
     q = request.args.get("q", "").strip()
     status = request.args.get("status") or None
-    rows = d.web.entries(query=q or None, status=status, limit=200)
+    rows = readers.entries(d.ctx, query=q or None, status=status, limit=200)
     return _page(
         "subscribers.html.j2",
         rows=rows,
@@ -477,14 +446,14 @@ def subscribers_import() -> Any:
         return _page("message.html.j2", http_status=400, title="Import", body=str(err))
     finally:
         tmp.unlink(missing_ok=True)
-    result = d.web.import_rows(list_name, good, d.clock())
+    result = readers.import_rows(d.ctx, list_name, good)
     report = {
         "added": result.added,
         "kept": result.kept,
         "rejected": [(r.line, r.value, r.reason) for r in rejected]
         + [(0, email, reason) for email, reason in result.refused],
     }
-    rows = d.web.entries(limit=200)
+    rows = readers.entries(d.ctx, limit=200)
     return _page(
         "subscribers.html.j2", rows=rows, q="", status="", lists=d.settings.lists, report=report
     )
@@ -495,7 +464,7 @@ def subscribers_import() -> Any:
 def subscribers_export() -> Any:
     d = deps()
     buf = io.StringIO()
-    write_csv(buf, d.web.entries(list_name=request.args.get("list") or None))
+    write_csv(buf, readers.entries(d.ctx, list_name=request.args.get("list") or None))
     return Response(
         buf.getvalue(),
         mimetype="text/csv",

@@ -18,7 +18,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from distributor.render.i18n import (
+from distributor.service.languages import (
     DASHBOARD_DOMAIN,
     WEB_DOMAIN,
     Catalogs,

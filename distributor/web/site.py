@@ -19,7 +19,7 @@ from distributor.config import Settings
 
 def install(app: Flask) -> None:
     """Configure sessions and register the blueprints of the web area."""
-    from distributor.web import api, api_params, editors, subscribers  # noqa: F401
+    from distributor.web import api, api_params, common, editors, subscribers  # noqa: F401
 
     settings: Settings = app.extensions["distributor"]["settings"]
     web = settings.web
@@ -41,6 +41,7 @@ def install(app: Flask) -> None:
     if web.trusted_proxies:
         n = web.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    common.install(app)  # each request's service context is closed at its end
     app.register_blueprint(subscribers.bp)
     app.register_blueprint(editors.bp, url_prefix="/editor")
     app.register_blueprint(api.bp, url_prefix="/api")

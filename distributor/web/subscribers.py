@@ -21,9 +21,16 @@ from flask import Blueprint, abort, request, url_for
 
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState, Subscriber
-from distributor.render import i18n as digest_i18n
-from distributor.selection import normalize_language
-from distributor.store.web import FREQUENCIES, SUPPRESSED, Preferences, email_hash, preferences_from
+from distributor.service import languages as digest_i18n
+from distributor.service import readers
+from distributor.service.languages import normalize_language
+from distributor.service.readers import (
+    FREQUENCIES,
+    SUPPRESSED,
+    Preferences,
+    email_hash,
+    preferences_from,
+)
 from distributor.tokens import TokenExpired, TokenSubject
 from distributor.web.common import deps, message_page, page_languages, reader_language, render_page
 from distributor.web.confirmation import confirmation_message, send_one
@@ -137,20 +144,20 @@ def signup() -> Any:
     if request.form.get(HONEYPOT):
         return checked  # a bot: look the same, send nothing
     client = request.remote_addr or "unknown"
-    if not d.web.rate_limited_hit(
+    if not readers.rate_limited_hit(
+        d.ctx,
         f"signup:client:{client}",
         limit=settings.web.signup_limit_per_client,
         window=HOUR,
-        now=now,
-    ) or not d.web.rate_limited_hit(
+    ) or not readers.rate_limited_hit(
+        d.ctx,
         f"signup:address:{email_hash(email)}",
         limit=settings.web.signup_limit_per_address,
         window=HOUR,
-        now=now,
     ):
         return message_page("too_many_title", "too_many_body", lang=lang, status=429)
 
-    reason = d.web.suppression_reason(email)
+    reason = readers.suppression_reason(d.ctx, email)
     if reason is not None and reason != "forgotten":
         return checked  # never mail a suppressed address; say the same as always
     prefs = Preferences(
@@ -160,7 +167,7 @@ def signup() -> Any:
         frequency=form["frequency"],
         name=form["name"],
     )
-    sid, before = d.web.start_signup(list_name, email, prefs, now)
+    sid, before = readers.start_signup(d.ctx, list_name, email, prefs)
     if before == "subscribed":
         return checked
     token = d.tokens.make_confirmation(
@@ -210,7 +217,7 @@ def _confirmation(token: str) -> Any:
         return None, message_page(
             "bad_link_title", "bad_link_body", lang=reader_language(), status=400
         )
-    sub = d.web.subscriber(conf.subscriber_id)
+    sub = readers.subscriber(d.ctx, conf.subscriber_id)
     if sub is None:
         return None, message_page(
             "bad_link_title", "bad_link_body", lang=reader_language(), status=400
@@ -242,11 +249,13 @@ def confirm(token: str) -> Any:
     conf, sub = found
     d = deps()
     lang = reader_language(conf.preferences.get("language"))
-    current = Preferences(sub.language, sub.timezone, sub.topics, d.web.frequency(sub.id), sub.name)
-    if d.web.suppression_reason(sub.email) == "forgotten":
-        d.web.lift_forgotten(sub.email)  # the reader came back and confirmed again
-    outcome = d.web.confirm(
-        sub.id, conf.list_name, preferences_from(conf.preferences, current), d.clock()
+    current = Preferences(
+        sub.language, sub.timezone, sub.topics, readers.frequency(d.ctx, sub.id), sub.name
+    )
+    if readers.suppression_reason(d.ctx, sub.email) == "forgotten":
+        readers.lift_forgotten(d.ctx, sub.email)  # the reader came back and confirmed again
+    outcome = readers.confirm(
+        d.ctx, sub.id, conf.list_name, preferences_from(conf.preferences, current)
     )
     title = d.settings.lists[conf.list_name].title_in(lang)
     if outcome == SUPPRESSED:
@@ -259,7 +268,7 @@ def _subject(purpose: str, token: str) -> tuple[TokenSubject, Subscriber] | None
     subject = d.tokens.read(purpose, token)  # type: ignore[arg-type]
     if subject is None or subject.list_name not in d.settings.lists:
         return None
-    sub = d.web.subscriber(subject.subscriber_id)
+    sub = readers.subscriber(d.ctx, subject.subscriber_id)
     if sub is None or sub.email.endswith("@invalid"):  # forgotten: nothing left to show
         return None
     return subject, sub
@@ -289,7 +298,7 @@ def unsubscribe(token: str) -> Any:
         return message_page("bad_link_title", "bad_link_body", lang=reader_language(), status=400)
     subject, sub = found
     d = deps()
-    d.web.unsubscribe(sub.id, subject.list_name, d.clock())
+    readers.unsubscribe(d.ctx, sub.id, subject.list_name)
     lang = reader_language(sub.language)
     page = render_page(
         "unsubscribed.html.j2",
@@ -306,8 +315,8 @@ def unsubscribe(token: str) -> Any:
 
 def _preferences_page(token: str, subject: TokenSubject, sub: Subscriber, **extra: Any) -> Any:
     d = deps()
-    status = d.web.membership(sub.id, subject.list_name) or "unsubscribed"
-    if d.web.suppression_reason(sub.email) is not None:
+    status = readers.membership(d.ctx, sub.id, subject.list_name) or "unsubscribed"
+    if readers.suppression_reason(d.ctx, sub.email) is not None:
         status = SUPPRESSED
     lang = reader_language(sub.language)
     form = {
@@ -316,7 +325,7 @@ def _preferences_page(token: str, subject: TokenSubject, sub: Subscriber, **extr
         "language": sub.language,
         "timezone": sub.timezone or "",
         "topics": list(sub.topics),
-        "frequency": d.web.frequency(sub.id),
+        "frequency": readers.frequency(d.ctx, sub.id),
     }
     ctx = _form_context(subject.list_name, form, extra.pop("errors", []))
     return render_page(
@@ -348,14 +357,13 @@ def preferences(token: str) -> Any:
         return message_page("bad_link_title", "bad_link_body", lang=reader_language(), status=400)
     subject, sub = found
     d = deps()
-    now = d.clock()
     action = request.form.get("action", "save")
     if action == "unsubscribe":
-        d.web.unsubscribe(sub.id, subject.list_name, now)
+        readers.unsubscribe(d.ctx, sub.id, subject.list_name)
         return _preferences_page(token, subject, sub)
     if action == "resubscribe":
         # the signed link was mailed to this address: that is the confirmation
-        if d.web.confirm(sub.id, subject.list_name, None, now) == SUPPRESSED:
+        if readers.confirm(d.ctx, sub.id, subject.list_name, None) == SUPPRESSED:
             return message_page(
                 "suppressed_title",
                 "suppressed_body",
@@ -385,9 +393,10 @@ def preferences(token: str) -> Any:
     if errors:
         return _preferences_page(token, subject, sub, errors=errors, http_status=400)
     name = " ".join(request.form.get("name", "").split())[:200]
-    d.web.update_preferences(
+    readers.update_preferences(
+        d.ctx,
         sub.id,
         Preferences(normalize_language(language), tz or None, tuple(topics), frequency, name),
     )
-    fresh = d.web.subscriber(sub.id) or sub
+    fresh = readers.subscriber(d.ctx, sub.id) or sub
     return _preferences_page(token, subject, fresh, saved=True)

@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -53,9 +53,12 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from distributor.config import Settings
-from distributor.store import Store
-from distributor.store.mail import EventKind, MailEvent, apply_event, first_time
+from distributor.service import Context
+from distributor.service.webhooks import EventKind, MailEvent, apply_event, first_time
 from distributor.web.common import deps
+
+if TYPE_CHECKING:  # the web app's store, passed to the service's context
+    from distributor.store import Store
 
 TOLERANCE = 300  # seconds a signed request stays fresh
 SNS_TOLERANCE = 3600  # SNS retries deliveries for up to an hour
@@ -124,21 +127,26 @@ def receive(name: str) -> tuple[Response, int]:
     handler = HANDLERS.get(config.provider)
     if handler is None:
         return jsonify(error=f"provider {config.provider!r} has no webhook"), 404
-    try:
-        events = handler(config, options, store)
-    except Refused as err:
-        return jsonify(error=str(err)), err.status
-    now = datetime.fromtimestamp(_now(options), UTC)
-    threshold = getattr(config, "soft_bounce_threshold", 3)
-    actions = [
-        {
-            "email": e.email,
-            "event": e.kind.value,
-            "hard": e.hard,
-            "action": apply_event(store, e, threshold, now),
-        }
-        for e in events
-    ]
+
+    def clock() -> datetime:
+        return datetime.fromtimestamp(_now(options), UTC)
+
+    with Context.open(settings, store=store, clock=clock) as ctx:
+        try:
+            events = handler(config, options, ctx)
+        except Refused as err:
+            return jsonify(error=str(err)), err.status
+        now = clock()
+        threshold = getattr(config, "soft_bounce_threshold", 3)
+        actions = [
+            {
+                "email": e.email,
+                "event": e.kind.value,
+                "hard": e.hard,
+                "action": apply_event(ctx, e, threshold, now),
+            }
+            for e in events
+        ]
     return jsonify(provider=config.provider, section=section, events=actions), 200
 
 
@@ -186,8 +194,8 @@ def _fresh(timestamp: str | int | float, options: WebhookOptions, tolerance: int
         raise Refused("stale request: timestamp outside the accepted window")
 
 
-def _once(store: Store, provider: str, event_id: str, options: WebhookOptions) -> None:
-    if not first_time(store, provider, event_id, datetime.fromtimestamp(_now(options), UTC)):
+def _once(ctx: Context, provider: str, event_id: str, options: WebhookOptions) -> None:
+    if not first_time(ctx, provider, event_id, datetime.fromtimestamp(_now(options), UTC)):
         raise Replayed(f"replayed request ({event_id})")
 
 
@@ -204,7 +212,7 @@ def _basic_auth(user: str | None, password: str) -> None:
 
 
 # ----------------------------------------------------------------------------- Mailgun
-def mailgun(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
+def mailgun(config: Any, options: WebhookOptions, ctx: Context) -> list[MailEvent]:
     key = _secret(config.webhook_signing_key)
     if not key:
         raise Refused("webhook_signing_key is not configured")
@@ -215,7 +223,7 @@ def mailgun(config: Any, options: WebhookOptions, store: Store) -> list[MailEven
     if not token or not hmac.compare_digest(expected, signature):
         raise Refused("signature does not verify")
     _fresh(ts, options, TOLERANCE)
-    _once(store, "mailgun", token, options)
+    _once(ctx, "mailgun", token, options)
     data = _obj(body.get("event-data"), "'event-data'")
     event, email = data.get("event"), str(data.get("recipient", ""))
     if event == "delivered":
@@ -245,7 +253,7 @@ def load_sendgrid_key(text: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def sendgrid(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
+def sendgrid(config: Any, options: WebhookOptions, ctx: Context) -> list[MailEvent]:
     if not config.webhook_public_key:
         raise Refused("webhook_public_key is not configured")
     key = load_sendgrid_key(config.webhook_public_key)
@@ -262,7 +270,7 @@ def sendgrid(config: Any, options: WebhookOptions, store: Store) -> list[MailEve
         item = _obj(item, "an event")
         event_id = str(item.get("sg_event_id", ""))
         now = datetime.fromtimestamp(_now(options), UTC)
-        if not event_id or not first_time(store, "sendgrid", event_id, now):
+        if not event_id or not first_time(ctx, "sendgrid", event_id, now):
             continue  # a batch may repeat events already handled
         email, kind = str(item.get("email", "")), item.get("event")
         if kind == "delivered":
@@ -285,12 +293,12 @@ def sendgrid(config: Any, options: WebhookOptions, store: Store) -> list[MailEve
 POSTMARK_HARD = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "SpamNotification"}
 
 
-def postmark(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
+def postmark(config: Any, options: WebhookOptions, ctx: Context) -> list[MailEvent]:
     _basic_auth(config.webhook_username, _secret(config.webhook_password))
     body = _obj(_json(), "the body")
     record = body.get("RecordType")
     event_id = f"{record}:{body.get('ID') or body.get('MessageID', '')}"
-    _once(store, "postmark", event_id, options)
+    _once(ctx, "postmark", event_id, options)
     email = str(body.get("Email") or body.get("Recipient") or "")
     if record == "Delivery":
         return [MailEvent("postmark", EventKind.DELIVERED, email, event_id)]
@@ -373,7 +381,7 @@ def verify_sns(body: dict[str, Any], options: WebhookOptions) -> None:
         raise Refused("SNS signature does not verify") from err
 
 
-def ses(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
+def ses(config: Any, options: WebhookOptions, ctx: Context) -> list[MailEvent]:
     body = _obj(_json(), "the SNS body")
     verify_sns(body, options)
     try:
@@ -383,7 +391,7 @@ def ses(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
     _fresh(stamp.timestamp(), options, SNS_TOLERANCE)
     if config.sns_topic_arns and body.get("TopicArn") not in config.sns_topic_arns:
         raise Refused(f"topic {body.get('TopicArn')} is not configured")
-    _once(store, "ses", str(body.get("MessageId", "")), options)
+    _once(ctx, "ses", str(body.get("MessageId", "")), options)
     if body["Type"] == "SubscriptionConfirmation":
         url = _sns_url(str(body.get("SubscribeURL", "")), options)
         try:
@@ -426,7 +434,7 @@ def ses(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
 
 
 # ----------------------------------------------------------------------------- Resend
-def resend(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
+def resend(config: Any, options: WebhookOptions, ctx: Context) -> list[MailEvent]:
     secret = _secret(config.webhook_secret)
     if not secret:
         raise Refused("webhook_secret is not configured")
@@ -440,7 +448,7 @@ def resend(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent
     except (WebhookVerificationError, ValueError) as err:
         raise Refused(f"Svix signature does not verify: {err}") from err
     _fresh(headers["webhook-timestamp"], options, TOLERANCE)
-    _once(store, "resend", headers["webhook-id"], options)
+    _once(ctx, "resend", headers["webhook-id"], options)
     kind = _obj(body, "the body").get("type")
     data = _obj(body.get("data"), "'data'")
     to = data.get("to") or []
@@ -459,11 +467,11 @@ def resend(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent
 
 
 # ----------------------------------------------------------------------------- Brevo
-def brevo(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]:
+def brevo(config: Any, options: WebhookOptions, ctx: Context) -> list[MailEvent]:
     _basic_auth(config.webhook_username, _secret(config.webhook_password))
     body = _obj(_json(), "the body")
     event_id = f"{body.get('event')}:{body.get('message-id', '')}:{body.get('email', '')}"
-    _once(store, "brevo", event_id, options)
+    _once(ctx, "brevo", event_id, options)
     email, kind = str(body.get("email", "")), body.get("event")
     if kind == "delivered":
         return [MailEvent("brevo", EventKind.DELIVERED, email, event_id)]
@@ -480,7 +488,7 @@ def brevo(config: Any, options: WebhookOptions, store: Store) -> list[MailEvent]
     return []
 
 
-HANDLERS: dict[str, Callable[[Any, WebhookOptions, Store], list[MailEvent]]] = {
+HANDLERS: dict[str, Callable[[Any, WebhookOptions, Context], list[MailEvent]]] = {
     "mailgun": mailgun,
     "sendgrid": sendgrid,
     "postmark": postmark,

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from distributor.models import PlannedEdition, Story
 from distributor.service import Context, daily
+from distributor.service import editions as service
 from tests.conftest import NOW, settings_for, write_config
 
 
@@ -35,6 +37,16 @@ class Desk:
 
     def posts(self) -> list[Path]:
         return sorted((self.tmp_path / "var/outbox/social").rglob("*.json"))
+
+    def draft(self, by: str = "ed") -> PlannedEdition:
+        """The list's next edition, drafted."""
+        return service.draft(self.ctx, "daily", by=by)
+
+    def stories(self) -> list[Story]:
+        """Every story the morning fetch read, by id."""
+        now = self.clock.now
+        found = self.ctx.store.published_stories(now=now, since=now - timedelta(days=3650))
+        return sorted(found, key=lambda s: s.id)
 
 
 def open_desk(tmp_path: Path, list_extra: str = "", extra: str = "") -> Iterator[Desk]:

@@ -4,6 +4,7 @@ cancel, send; the daily job and the scheduler's poll honour it; bad input is ref
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -16,10 +17,11 @@ from sqlalchemy import func, select
 from distributor.errors import ConflictError, EditionError, NotFoundError
 from distributor.models import PlanState
 from distributor.report import RunReport
-from distributor.service import daily
+from distributor.service import Context, daily
 from distributor.service import editions as service
 from distributor.store.schema import deliveries
-from tests.editions.conftest import Desk
+from tests.conftest import NOW, settings_for, write_config
+from tests.editions.conftest import Desk, open_desk
 
 
 def read(path: Path) -> EmailMessage:
@@ -110,7 +112,7 @@ def test_auto_lists_send_the_draft_they_make_and_keep_it(auto_desk: Desk) -> Non
 
 def test_remove_and_order_apply_to_every_translation(desk: Desk) -> None:
     ctx = desk.ctx
-    draft = service.draft(ctx, "daily", by="ed")
+    draft = desk.draft()
     en = next(v for v in draft.variants if v.language == "en" and not v.segment)
     gone = ctx.store.stories_by_id([en.story_ids[0]])[en.story_ids[0]]
     edited = service.update(
@@ -136,7 +138,7 @@ def test_remove_and_order_apply_to_every_translation(desk: Desk) -> None:
 
 def test_two_editors_saving_at_once_the_second_gets_a_conflict(desk: Desk) -> None:
     ctx = desk.ctx
-    draft = service.draft(ctx, "daily", by="ed")
+    draft = desk.draft()
     first = service.update(
         ctx,
         draft.id,
@@ -158,7 +160,7 @@ def test_two_editors_saving_at_once_the_second_gets_a_conflict(desk: Desk) -> No
 
 def test_bad_input_is_refused_and_nothing_is_sent(desk: Desk) -> None:
     ctx, clock = desk.ctx, desk.clock
-    draft = service.draft(ctx, "daily", by="ed")
+    draft = desk.draft()
     with pytest.raises(EditionError, match="<script>"):
         service.update(
             ctx,
@@ -205,11 +207,8 @@ def test_bad_input_is_refused_and_nothing_is_sent(desk: Desk) -> None:
 
 def test_a_scheduled_one_off_goes_at_its_time_and_a_cancelled_one_never(desk: Desk) -> None:
     ctx, clock = desk.ctx, desk.clock
-    service.draft(ctx, "daily", by="ed")  # the regular draft does not stand in the way
-    story = sorted(
-        ctx.store.published_stories(now=clock.now, since=clock.now - timedelta(days=3650)),
-        key=lambda s: s.id,
-    )[0]
+    desk.draft()  # the regular draft does not stand in the way
+    story = desk.stories()[0]
     breaking = service.one_off(ctx, "daily", [story.id], by="ed")
     assert breaking.kind == "one_off" and breaking.recipients == 24
     at = clock.now.replace(hour=14, minute=0)
@@ -236,7 +235,7 @@ def test_a_scheduled_one_off_goes_at_its_time_and_a_cancelled_one_never(desk: De
 
 def test_test_send_equals_the_real_message_but_the_personal_parts(desk: Desk) -> None:
     ctx = desk.ctx
-    draft = service.draft(ctx, "daily", by="ed")
+    draft = desk.draft()
     draft = service.update(
         ctx,
         draft.id,
@@ -275,37 +274,33 @@ def test_test_send_equals_the_real_message_but_the_personal_parts(desk: Desk) ->
         service.test_send(ctx, draft.id, addresses=["c@news.example"], by="ed")
 
 
-def test_previews_and_sends_use_the_share_settings(tmp_path: Path) -> None:
-    from tests.editions.conftest import open_desk
-
+@pytest.fixture
+def share_desk(tmp_path: Path) -> Iterator[Desk]:
     share = '[share]\nnetworks = ["email", "bluesky"]\nutm_campaign = "morning-desk"'
-    for desk in open_desk(tmp_path, extra=share):
-        ctx = desk.ctx
-        draft = service.draft(ctx, "daily", by="ed")
-        shown = service.preview(ctx, draft.id, language="en")
-        html = shown.message.html
-        assert "bsky.app" in html and "morning-desk" in html  # [share], as a run sends
-        assert "twitter.com" not in html and "x.com/intent" not in html
-        service.send_now(ctx, draft.id, version=draft.version, by="ed")
-        real = next(read(p) for p in desk.outbox() if p.parent.name == "en")
-        assert "morning-desk" in html_of(real) and "x.com/intent" not in html_of(real)
+    yield from open_desk(tmp_path, extra=share)
+
+
+def test_previews_and_sends_use_the_share_settings(share_desk: Desk) -> None:
+    ctx, draft = share_desk.ctx, share_desk.draft()
+    shown = service.preview(ctx, draft.id, language="en")
+    html = shown.message.html
+    assert "bsky.app" in html and "morning-desk" in html  # [share], as a run sends
+    assert "twitter.com" not in html and "x.com/intent" not in html
+    service.send_now(ctx, draft.id, version=draft.version, by="ed")
+    real = next(read(p) for p in share_desk.outbox() if p.parent.name == "en")
+    assert "morning-desk" in html_of(real) and "x.com/intent" not in html_of(real)
 
 
 def test_send_now_posts_only_when_asked_and_never_excluded_stories(auto_desk: Desk) -> None:
     from distributor.store.web import WebStore
 
     ctx = auto_desk.ctx
-    draft = service.draft(ctx, "daily", by="ed")
+    draft = auto_desk.draft()
     sent = service.send_now(ctx, draft.id, version=draft.version, by="ed")
     assert sent.edition.state == PlanState.SENT and sent.report.posts.sent == 0
     assert auto_desk.posts() == []
 
-    story = sorted(
-        ctx.store.published_stories(
-            now=auto_desk.clock.now, since=auto_desk.clock.now - timedelta(days=3650)
-        ),
-        key=lambda s: s.id,
-    )
+    story = auto_desk.stories()
     WebStore(ctx.store).set_story_flag(story[0].id, "excluded", True)
     breaking = service.one_off(ctx, "daily", [story[0].id, story[1].id], by="ed", social=True)
     out = service.send_now(ctx, breaking.id, version=breaking.version, by="ed", social=True)
@@ -315,14 +310,8 @@ def test_send_now_posts_only_when_asked_and_never_excluded_stories(auto_desk: De
 
 
 def test_an_edition_with_no_recipients_is_never_offered(tmp_path: Path) -> None:
-    from tests.editions.conftest import open_desk
-
     empty = tmp_path / "empty.csv"
     empty.write_text("email,name,language\n", encoding="utf-8")
-    from distributor.service import Context
-    from tests.conftest import NOW, settings_for, write_config
-
     path = write_config(tmp_path, subscribers=empty)
     with Context.open(settings_for(path), clock=lambda: NOW) as ctx, pytest.raises(EditionError):
         service.draft(ctx, "daily", by="ed")
-    del open_desk

@@ -114,7 +114,12 @@ def decoded(raw: bytes) -> str:
 
 
 def make_env(
-    tmp_path: Path, social: str = "", environ: dict[str, str] | None = None
+    tmp_path: Path,
+    social: str = "",
+    environ: dict[str, str] | None = None,
+    *,
+    list_extra: str = "",
+    newsroom: str = "",
 ) -> Iterator[WebEnv]:
     web = f"""
 [web]
@@ -123,8 +128,9 @@ topics = ["world", "science", "culture"]
 signup_limit_per_address = 3
 signup_limit_per_client = 5
 """
-    path = write_config(tmp_path, social=social)
+    path = write_config(tmp_path, social=social, list_extra=list_extra)
     text = path.read_text().replace(f'[web]\nbase_url = "{BASE}"\n', web)
+    text = text.replace("[newsroom]\n", f"[newsroom]\n{newsroom}\n")
     path.write_text(text)
     settings = settings_for(path, environ)
     store = Store.open(settings.database_url)

@@ -11,6 +11,7 @@ from flask import Flask, Response, jsonify
 from distributor import __version__
 from distributor.config import Settings
 from distributor.store import Store
+from distributor.web import clicks as web_clicks
 from distributor.web import site as web_site
 from distributor.web import webhooks
 
@@ -32,5 +33,6 @@ def create_app(settings: Settings, store: Store) -> Flask:
     # --- blueprint registry: one line per area -------------------------------
     web_site.install(app)  # web (issue 7): subscriber pages, editor dashboard, JSON API
     webhooks.init_app(app)  # mail providers (issue 5): /webhooks/<provider>
+    web_clicks.init_app(app)  # click links (issue 17): /r/<token>, /o/<token>.gif
 
     return app

@@ -133,7 +133,7 @@ def test_unversioned_database_that_differs_is_refused_with_the_reason(db_url: st
 def test_open_without_upgrade_refuses_a_database_behind(db_url: str) -> None:
     with pytest.raises(
         StoreError,
-        match=r"no revision, this version needs 0003_planned_editions: run `distributor db upgrade`",
+        match=r"no revision, this version needs 0004_click_counts: run `distributor db upgrade`",
     ):
         Store.open(db_url, upgrade=False)
     Store.open(db_url).close()

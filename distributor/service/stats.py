@@ -257,7 +257,7 @@ def _variant(ctx: Context, row: VariantRow, counts: list[CountRow], delivered: i
         st.clicks += c.clicks
         st.unique_clicks += c.uniques
         st.by_kind[c.kind] = st.by_kind.get(c.kind, 0) + c.clicks
-        if c.kind == "share":
+        if c.kind == "share" and c.clicks:
             st.shares[c.network] = st.shares.get(c.network, 0) + c.clicks
             v.shares[c.network] = v.shares.get(c.network, 0) + c.clicks
     if cfg is not None and cfg.opens:

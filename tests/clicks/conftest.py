@@ -82,7 +82,9 @@ def serve(
     base = f"http://127.0.0.1:{port}"
     config = write_config(tmp_path, social="", extra=clicks, list_extra=list_extra)
     config.write_text(
-        config.read_text().replace('base_url = "https://news.example/newsletter"', f'base_url = "{base}"')
+        config.read_text().replace(
+            'base_url = "https://news.example/newsletter"', f'base_url = "{base}"'
+        )
     )
     settings = settings_for(config)
     ctx = make_context(settings)

@@ -121,7 +121,9 @@ def test_share_links_go_to_the_network_with_the_story_and_count_per_network(
 def test_clicks_of_one_reader_spaced_out_count_each_share_network(served: Served) -> None:
     served.clock.advance(hours=1)
     links = links_of(served, "en")
-    share = [link for link in links if "x.com" in click(link, agent="probe-bot").headers["Location"]]
+    share = [
+        link for link in links if "x.com" in click(link, agent="probe-bot").headers["Location"]
+    ]
     assert share
     for link in share[:3]:
         click(link)

@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import jsonify, request
 
-from distributor.errors import NotFoundError
 from distributor.service import stats as service
 from distributor.web.api import bp, problem
 from distributor.web.clicks import recorder
@@ -24,30 +23,18 @@ BASE = "/stats/editions"
 def stats_editions() -> Any:
     d = deps()
     limit = min(max(request.args.get("limit", 20, type=int) or 20, 1), 200)
+    list_name, key = request.args.get("list") or None, request.args.get("key") or None
+    if key and not list_name:
+        return problem(422, "invalid request", "'key' needs 'list'")
     with web_context(d.settings, d.store, d.clock) as ctx:
-        rows = service.editions(
-            ctx, list_name=request.args.get("list") or None, limit=limit, recorder=recorder()
-        )
+        rows = service.editions(ctx, list_name=list_name, key=key, limit=limit, recorder=recorder())
+    if key and not rows:
+        return problem(404, "no such edition", f"no edition {key} of list {list_name!r} was sent")
     return jsonify(editions=[r.to_dict() for r in rows])
-
-
-@bp.get(BASE + "/<list_name>/<key>")
-def stats_edition(list_name: str, key: str) -> Response:
-    d = deps()
-    try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
-            found = service.edition(ctx, list_name, key, recorder=recorder())
-    except NotFoundError as err:
-        return problem(404, "no such edition", str(err))
-    return jsonify(found.to_dict())
 
 
 def openapi_paths(ref: Callable[[str], dict[str, str]], errors: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI paths of these routes (merged into ``/api/openapi.json``)."""
-    one = {
-        "description": "the edition's figures",
-        "content": {"application/json": {"schema": ref("EditionStats")}},
-    }
     return {
         BASE: {
             "get": {
@@ -55,6 +42,12 @@ def openapi_paths(ref: Callable[[str], dict[str, str]], errors: dict[str, Any]) 
                 "per language and story",
                 "parameters": [
                     {"name": "list", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "key",
+                        "in": "query",
+                        "description": "one edition of ``list`` (404 when it was not sent)",
+                        "schema": {"type": "string"},
+                    },
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}},
                 ],
                 "responses": {
@@ -72,17 +65,8 @@ def openapi_paths(ref: Callable[[str], dict[str, str]], errors: dict[str, Any]) 
                         },
                     },
                     **errors,
+                    "404": {"description": "no such edition (with ``key``)"},
                 },
-            }
-        },
-        BASE + "/{list}/{key}": {
-            "get": {
-                "summary": "Reach of one edition",
-                "parameters": [
-                    {"name": "list", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
-                ],
-                "responses": {"200": one, **errors, "404": {"description": "no such edition"}},
             }
         },
     }

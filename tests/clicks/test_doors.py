@@ -113,4 +113,3 @@ def test_cli_stats_json_csv_and_table(served: Served) -> None:
     missing = runner.invoke(main, ["--config", config, "stats", "edition", "daily", "1999-01-01"])
     assert missing.exit_code == 1 and "no edition 1999-01-01" in missing.output
     assert "Traceback" not in missing.output
-

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from typing import Any
+
 import click
 
 from distributor.cli.common import CliState, errors_as_one_line
@@ -17,6 +20,7 @@ def serve(state: CliState, host: str, port: int) -> None:
     from waitress import serve as waitress_serve
 
     from distributor.web import create_app
+    from distributor.web.clicks import close_clicks
     from distributor.web.common import CLOCK_KEY
 
     with errors_as_one_line(state):
@@ -25,7 +29,13 @@ def serve(state: CliState, host: str, port: int) -> None:
         app = create_app(settings, store)
         app.config[CLOCK_KEY] = state.clock
         click.echo(f"distributor: serving on http://{host}:{port}", err=True)
+        signal.signal(signal.SIGTERM, _stop)  # a service manager's stop runs the finally
         try:
             waitress_serve(app, host=host, port=port, ident="distributor")
         finally:
+            close_clicks(app)  # write the clicks still held (issue 17)
             store.close()
+
+
+def _stop(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)

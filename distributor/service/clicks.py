@@ -25,7 +25,7 @@ from sqlalchemy.exc import NoResultFound, SQLAlchemyError
 from distributor.clock import Clock
 from distributor.config import Settings
 from distributor.errors import LinkError, StoreError
-from distributor.models import Edition
+from distributor.models import Edition, Story
 from distributor.pipeline import make_links
 from distributor.render.tracking import ClickLinks, ClickToken
 from distributor.share.links import NETWORKS, share_links
@@ -124,7 +124,8 @@ class ClickRecorder:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._held: list[_Held] = []
-        self._targets: dict[tuple[int, int, str, str], tuple[float, _Target | None]] = {}
+        self._variants: dict[int, tuple[float, tuple[Edition, dict[str, Story]] | None]] = {}
+        self._shares: dict[tuple[int, int], dict[str, str]] = {}
         self._salt: tuple[str, bytes] | None = None
         self._rate: dict[str, tuple[int, int]] = {}
         self._recent: dict[tuple[str, int], list[tuple[float, tuple[int, str, str]]]] = {}
@@ -193,50 +194,57 @@ class ClickRecorder:
             raise LinkError("gone", "this edition no longer exists") from err
 
     def _target(self, tok: ClickToken) -> _Target:
-        key = (tok.edition_id, tok.index, tok.kind, tok.network)
-        now = self._monotonic()
-        with self._lock:
-            cached = self._targets.get(key)
-        if cached is not None and now - cached[0] < 60:
-            if cached[1] is None:
-                raise LinkError("gone", "this link's story or edition no longer exists")
-            return cached[1]
-        try:
-            target = self._resolve(tok)
-        except LinkError:
-            with self._lock:
-                self._targets[key] = (now, None)
-            raise
-        with self._lock:
-            if len(self._targets) > 50_000:
-                self._targets.clear()
-            self._targets[key] = (now, target)
-        return target
-
-    def _resolve(self, tok: ClickToken) -> _Target:
-        edition = self._edition(tok.edition_id)
+        edition, stories = self._variant(tok.edition_id)
         if not 0 <= tok.index < len(edition.story_ids):
             raise LinkError("gone", "this story is no longer in the edition")
-        story_id = edition.story_ids[tok.index]
-        story = self.store.stories_by_id([story_id]).get(story_id)
+        story = stories.get(edition.story_ids[tok.index])
         if story is None:
             raise LinkError("gone", "this story no longer exists")
         url = story.url
         if tok.kind == "share":
             if tok.network not in NETWORKS:
                 raise LinkError("target", "no such network")
-            campaign = f"{edition.list_name}-{edition.key}"
-            found = {
-                link.network: link.url
-                for link in make_links([story], campaign, self.settings.share)[story.id]
-            }
-            url = (
-                found.get(tok.network)
-                or share_links(story, campaign=campaign, networks=(tok.network,))[0].url
-            )
+            key = (tok.edition_id, tok.index)
+            with self._lock:
+                shares = self._shares.get(key)
+            if shares is None:
+                campaign = f"{edition.list_name}-{edition.key}"
+                shares = {
+                    link.network: link.url
+                    for link in make_links([story], campaign, self.settings.share)[story.id]
+                }
+                with self._lock:
+                    self._shares[key] = shares
+            url = shares.get(tok.network) or ""
+            if not url:  # a network no longer configured: its link as it was made
+                campaign = f"{edition.list_name}-{edition.key}"
+                url = share_links(story, campaign=campaign, networks=(tok.network,))[0].url
         if not url.lower().startswith(("https://", "http://")):
             raise LinkError("target", "this link does not lead to a web page")
-        return _Target(edition, url, story_id)
+        return _Target(edition, url, story.id)
+
+    def _variant(self, edition_id: int) -> tuple[Edition, dict[str, Story]]:
+        """An edition and its stories, read once a minute at most (a deleted one too)."""
+        now = self._monotonic()
+        with self._lock:
+            cached = self._variants.get(edition_id)
+        if cached is not None and now - cached[0] < 60:
+            if cached[1] is None:
+                raise LinkError("gone", "this edition no longer exists")
+            return cached[1]
+        try:
+            edition = self._edition(edition_id)
+        except LinkError:
+            with self._lock:
+                self._variants[edition_id] = (now, None)
+            raise
+        found = (edition, self.store.stories_by_id(list(edition.story_ids)))
+        with self._lock:
+            if len(self._variants) > 5_000:
+                self._variants.clear()
+                self._shares.clear()
+            self._variants[edition_id] = (now, found)
+        return found
 
     # ------------------------------------------------------------- counting
     def _count(

@@ -81,5 +81,12 @@ def opened(name: str) -> Response:
     return _answer(recorder().opened(name.removesuffix(".gif"), **_who()))
 
 
+def close_clicks(app: Flask) -> None:
+    """Stop the app's click writer and write what it still holds (``distributor serve``)."""
+    found = app.extensions["distributor"].pop("clicks", None)
+    if found is not None:
+        cast(ClickRecorder, found).close()
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)

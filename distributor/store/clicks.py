@@ -231,25 +231,6 @@ class ClickStore:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(s.click_counts)).scalar_one())
 
-    def reader_click_count(self, subscriber_id: int) -> int:
-        t = s.reader_clicks
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.coalesce(func.sum(t.c.clicks), 0)).where(
-                        t.c.subscriber_id == subscriber_id
-                    )
-                ).scalar_one()
-            )
-
-    def forget_reader(self, subscriber_id: int) -> int:
-        """Delete a reader's per-reader clicks (their counts stay in the aggregates)."""
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                delete(s.reader_clicks).where(s.reader_clicks.c.subscriber_id == subscriber_id)
-            )
-            return int(result.rowcount or 0)
-
     def sent_counts(self, edition_ids: Iterable[int]) -> dict[int, int]:
         """Delivered (``sent``) messages per edition variant."""
         ids = sorted(set(edition_ids))

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from distributor.store.schema import reader_clicks, stories
+from distributor.store.web import WebStore
 from tests.clicks.conftest import html_of, read_eml, redirect_links, serve, text_of
 from tests.clicks.test_redirects import BROWSER, click
+from tests.conftest import NOW
 
 
 def test_tracking_off_leaves_the_links_untouched(tmp_path: Path, make_context: Any) -> None:
@@ -44,6 +46,12 @@ def test_per_reader_links_carry_the_signed_reader_and_keep_who_clicked(
         with served.ctx.store.engine.connect() as conn:
             rows = conn.execute(select(reader_clicks)).all()
         assert [(r.subscriber_id, r.clicks) for r in rows] == [(reader_id, 1)]
+        # forgetting the reader deletes what per_reader kept; the aggregates stay
+        email = str(read_eml(emls[0])["To"].addresses[0].addr_spec)
+        assert WebStore(served.ctx.store).forget(email, NOW)
+        with served.ctx.store.engine.connect() as conn:
+            assert conn.execute(select(reader_clicks)).first() is None
+        assert served.stats()[0].clicks == 2
 
 
 def test_opens_are_off_by_default_and_labelled_unreliable_when_on(

@@ -264,9 +264,12 @@ class ClickRecorder:
         ).hexdigest()
         link = (tok.index, tok.kind, tok.network)
         sweep_key = (who, tok.edition_id)
+        age = now.timestamp() - tok.issued_at
         machine = (
             method.upper() == "HEAD"
-            or self._machine_agent(user_agent, now.timestamp() - tok.issued_at)
+            or self._machine_agent(user_agent, age)
+            # an image fetched as the mail arrives is a privacy proxy's (Apple Mail)
+            or (tok.kind == "open" and age <= self.config.scanner_window_seconds)
             or self._over_limit(who, now)
         )
         edition = target.edition

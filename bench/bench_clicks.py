@@ -11,7 +11,9 @@ Three ways of recording, in the same run:
 * ``upsert``: the same recorder writing with every click (``flush_seconds = 0``): one
   transaction with one upsert per click;
 * ``naive``: insert-per-click: one row per click in a raw table, one commit each (what
-  a tool that keeps every click does; counts are a ``GROUP BY`` later).
+  a tool that keeps every click does; counts are a ``GROUP BY`` later);
+* ``floor``: the same endpoint recording nothing (waitress, Flask, the token and the
+  target lookup): the ceiling of this machine for any way of recording.
 
 Reported: clicks recorded per second (302 answers / wall time), p50/p99 latency, the
 rows each way leaves, and the load average (the machine is shared).  Target: at least
@@ -128,6 +130,8 @@ def serve(config: Path, mode: str, port: int, threads: int) -> None:
     app.config["DISTRIBUTOR_CLOCK"] = clock
     if mode == "naive":
         app.extensions["distributor"]["clicks"] = naive_recorder(settings, store, clock)
+    elif mode == "floor":
+        app.extensions["distributor"]["clicks"] = floor_recorder(settings, store, clock)
     try:
         waitress_serve(app, host="127.0.0.1", port=port, threads=threads, ident="bench")
     finally:
@@ -172,6 +176,19 @@ def naive_recorder(settings: Any, store: Any, clock: Any) -> Any:
             return "click"
 
     return Naive(settings, store, clock, background=False)
+
+
+def floor_recorder(settings: Any, store: Any, clock: Any) -> Any:
+    """The same endpoint recording nothing: what waitress, Flask and the token cost."""
+    from distributor.service.clicks import ClickRecorder
+
+    class Floor(ClickRecorder):
+        def _count(
+            self, tok: Any, target: Any, reader: Any, method: str, ua: str, client: str
+        ) -> Any:
+            return "click"
+
+    return Floor(settings, store, clock, background=False)
 
 
 # ---------------------------------------------------------------------- the clients
@@ -311,7 +328,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per client process")
     parser.add_argument("--server-threads", type=int, default=8, help="waitress threads")
-    parser.add_argument("--modes", default="batched,upsert,naive")
+    parser.add_argument("--modes", default="floor,batched,upsert,naive")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -342,6 +359,10 @@ def main() -> None:
     if "upsert_clicks_per_s" in figures and "naive_clicks_per_s" in figures:
         figures["upsert_vs_naive"] = round(
             figures["upsert_clicks_per_s"] / max(figures["naive_clicks_per_s"], 0.1), 2
+        )
+    if "batched_clicks_per_s" in figures and "floor_clicks_per_s" in figures:
+        figures["batched_vs_floor"] = round(
+            figures["batched_clicks_per_s"] / max(figures["floor_clicks_per_s"], 0.1), 2
         )
     figures["target_clicks_per_s"] = 2000
     figures["target_p99_ms"] = 50

@@ -157,6 +157,14 @@ class ClickRecorder:
         counted = self._count(tok, target, reader, method, user_agent, client)
         return ClickOutcome("redirect", 302, location=target.url, counted=counted)
 
+    def target(self, token: str) -> str:
+        """Where a click link leads, without counting it; :class:`LinkError` when it leads
+        nowhere."""
+        tok = self.links.read(token, self.clock(), self._max_age)
+        if tok.kind == "open":
+            raise LinkError("bad", "not a click link")
+        return self._target(tok).url
+
     def opened(
         self, token: str, *, reader: str | None, method: str, user_agent: str, client: str
     ) -> ClickOutcome:

@@ -350,6 +350,12 @@ class ListConfig(_Section):
     # the desk: where a test send goes when no address is given
     test_recipients: list[str] = Field(default_factory=list)
     test_send_limit: int = Field(default=20, ge=1)  # test messages per list and hour
+    # --- reach and engagement (issue 17, docs/privacy.md) ---
+    #: links through ``/r/<token>``: "aggregate" (the same links for every reader),
+    #: "per_reader" (each reader's clicks are kept: an opt-in), "off" (links untouched)
+    tracking: Literal["aggregate", "per_reader", "off"] = "aggregate"
+    #: an open pixel (unreliable: mail clients prefetch images); off unless asked for
+    opens: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -696,6 +702,24 @@ class WebConfig(_Section):
         return in_language(names, language, topic)
 
 
+# --- reach and engagement (issue 17) -------------------------------------------
+class ClicksConfig(_Section):
+    """``[clicks]``: how ``/r/<token>`` counts (see ``docs/privacy.md``)."""
+
+    #: a link older than this shows the newsroom's page instead of redirecting
+    token_max_age_days: int = Field(default=400, ge=1)
+    #: counted clicks per minute from one client (address + browser); more redirect uncounted
+    rate_limit_per_minute: int = Field(default=30, ge=1)
+    #: a known scanner's request this soon after the edition was sent is a machine's
+    scanner_window_seconds: int = Field(default=300, ge=0)
+    #: this many different links of one message from one client within ``burst_seconds``
+    #: is a scanner's sweep: those clicks move to the machine count
+    burst_links: int = Field(default=4, ge=2)
+    burst_seconds: float = Field(default=3.0, gt=0)
+    #: counts are written at most this often (seconds; 0 = with every click)
+    flush_seconds: float = Field(default=0.5, ge=0, le=60)
+
+
 # --- workers (issue 9) -------------------------------------------------------
 class QueueConfig(_Section):
     """``[queue]``: send editions through Dramatiq workers (``pip install distributor[scale]``).
@@ -772,6 +796,7 @@ class Settings(_Section):
     share: ShareConfig = ShareConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     queue: QueueConfig | None = None  # workers (issue 9)
+    clicks: ClicksConfig = ClicksConfig()  # reach and engagement (issue 17)
 
     @model_validator(mode="before")
     @classmethod

@@ -10,6 +10,7 @@
     ├── StoreError               the database could not be opened or migrated
     ├── RenderError              a template failed to render
     ├── ShareError               a share card or link could not be made
+    ├── LinkError                a click link (``/r/<token>``) is forged, cut or too old
     ├── EditionError             an edition cannot do what was asked in its state
     │   ├── NotFoundError            no such edition (or story, list, ...)
     │   ├── EditionStateError        its state forbids it (approving a sent edition)
@@ -85,6 +86,14 @@ class RenderError(DistributorError):
 
 class ShareError(DistributorError):
     """A share card or share link could not be made."""
+
+
+class LinkError(DistributorError):
+    """A click link that cannot be followed; ``reason`` is ``bad``, ``expired`` or ``gone``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class EditionError(DistributorError):

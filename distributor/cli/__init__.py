@@ -20,6 +20,7 @@ from distributor.cli.providers import providers  # mail providers (issue 5)
 from distributor.cli.schedule import schedule, scheduler
 from distributor.cli.send import send
 from distributor.cli.serve import serve
+from distributor.cli.stats import stats  # reach and engagement (issue 17)
 from distributor.cli.stories import stories
 from distributor.cli.subscribers import editors, subscribers, tokens
 
@@ -40,6 +41,7 @@ main.add_command(scheduler)
 main.add_command(schedule)
 main.add_command(send)
 main.add_command(db)  # database migrations (issue 9)
+main.add_command(stats)  # reach and engagement (issue 17)
 
 from distributor.cli import accounts as _accounts  # noqa: E402,F401 - editors list|remove|role, tokens list|revoke (issue 19)
 from distributor.cli.demo import demo  # noqa: E402 - issue 19

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from typing import Any
+
 import click
 
 from distributor.cli.common import CliState, errors_as_one_line, open_context
@@ -26,6 +29,7 @@ def run_server(state: CliState, settings: Settings, host: str, port: int) -> Non
     from waitress import serve as waitress_serve
 
     from distributor.web import create_app
+    from distributor.web.clicks import close_clicks
     from distributor.web.common import CLOCK_KEY
 
     for warning in link_warnings(settings, host, port):
@@ -34,4 +38,12 @@ def run_server(state: CliState, settings: Settings, host: str, port: int) -> Non
         app = create_app(settings, ctx.store)
         app.config[CLOCK_KEY] = state.clock
         click.echo(f"distributor: serving on http://{host}:{port}", err=True)
-        waitress_serve(app, host=host, port=port, ident="distributor")
+        signal.signal(signal.SIGTERM, _stop)  # a service manager's stop runs the finally
+        try:
+            waitress_serve(app, host=host, port=port, ident="distributor")
+        finally:
+            close_clicks(app)  # write the clicks still held (issue 17)
+
+
+def _stop(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)

@@ -1,5 +1,9 @@
 """``distributor stats``: figures of what went out.
 
+``stats editions`` lists the newest editions (delivered, unique readers, click rate,
+clicks, machine requests); ``stats edition LIST KEY`` shows one per language, its top
+stories, its share clicks per network and its first 48 hours (issue 17).  Both take
+``--json`` and ``--csv`` (one row per variant and per story of each variant).
 ``stats posts`` (issue 18): the posts that went out with the counts each network
 exposes (Mastodon, Bluesky), as last read; ``--refresh`` reads the due ones first.
 """
@@ -7,17 +11,120 @@ exposes (Mastodon, Bluesky), as last read; ``--refresh`` reads the due ones firs
 from __future__ import annotations
 
 import json
+import re
+import sys
 from datetime import timedelta
 
 import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from distributor.cli.common import CliState, errors_as_one_line
 from distributor.service import Context, post_metrics
+from distributor.service import stats as service
+from distributor.service.stats import EditionStats
+
+
+def _console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def _plain(value: str) -> Text:
+    """A story's title for the terminal: no markup, no control characters."""
+    return Text(_CONTROL.sub(" ", value))
+
+
+def _pct(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def _emit(found: list[EditionStats], as_json: bool, as_csv: bool, one: bool) -> bool:
+    if as_json:
+        data = found[0].to_dict() if one else {"editions": [e.to_dict() for e in found]}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return True
+    if as_csv:
+        click.echo(service.to_csv(found), nl=False)
+        return True
+    return False
 
 
 @click.group()
 def stats() -> None:
-    """Figures of what went out."""
+    """Figures of what went out: reach per edition, language and story; posts' counts."""
+
+
+@stats.command("editions")
+@click.option("--list", "list_name", metavar="NAME", help="Only this list.")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (a row per variant and story).")
+@click.pass_obj
+def stats_editions(
+    state: CliState, list_name: str | None, limit: int, as_json: bool, as_csv: bool
+) -> None:
+    """The newest editions' figures, newest first."""
+    with errors_as_one_line(state), Context.open(state.settings(), clock=state.clock) as ctx:
+        found = service.editions(ctx, list_name=list_name, limit=limit)
+    if _emit(found, as_json, as_csv, one=False):
+        return
+    table = Table(title="reach", header_style="bold")
+    for col in ("list", "key", "languages", "delivered", "unique", "rate", "clicks", "machine"):
+        table.add_column(col)
+    for e in found:
+        table.add_row(
+            e.list_name,
+            e.key,
+            ", ".join(e.languages()),
+            str(e.delivered),
+            str(e.unique_readers),
+            _pct(e.click_rate),
+            str(e.clicks),
+            str(e.machine),
+        )
+    _console().print(table)
+
+
+@stats.command("edition")
+@click.argument("list_name")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (a row per variant and story).")
+@click.pass_obj
+def stats_edition(state: CliState, list_name: str, key: str, as_json: bool, as_csv: bool) -> None:
+    """One edition per language, its top stories, share clicks and first 48 hours."""
+    with errors_as_one_line(state), Context.open(state.settings(), clock=state.clock) as ctx:
+        found = service.edition(ctx, list_name, key)
+    if _emit([found], as_json, as_csv, one=True):
+        return
+    console = _console()
+    langs = Table(title=f"{list_name} {key} per language", header_style="bold")
+    for col in ("language", "delivered", "unique", "rate", "clicks", "machine"):
+        langs.add_column(col)
+    for lang, row in found.languages().items():
+        langs.add_row(
+            lang,
+            str(row["delivered"]),
+            str(row["unique_readers"]),
+            _pct(row["click_rate"]),
+            str(row["clicks"]),
+            str(row["machine"]),
+        )
+    console.print(langs)
+    top = Table(title="top stories", header_style="bold")
+    for col in ("story", "clicks", "unique", "per language"):
+        top.add_column(col)
+    for st in found.top_stories():
+        per = " ".join(f"{lang} {n}" for lang, n in st["by_language"].items())
+        top.add_row(_plain(st["title"]), str(st["clicks"]), str(st["unique_clicks"]), per)
+    console.print(top)
+    shares = ", ".join(f"{net} {n}" for net, n in found.shares.items()) or "none"
+    console.print(f"share clicks: {shares}", markup=False)
+    console.print(f"first 48 hours: {' '.join(map(str, found.hourly))}", markup=False)
 
 
 @stats.command("posts")

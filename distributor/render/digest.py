@@ -49,6 +49,7 @@ from distributor.render.fastmime import (
 )
 from distributor.render.personal import LinkSigner, Personal, header_safe, mailto_prefix
 from distributor.render.templates import template_loader
+from distributor.render.tracking import READER_PLACEHOLDER, ClickLinks
 from distributor.selection import speaks
 from distributor.tokens import Tokens
 
@@ -114,6 +115,8 @@ class Variant:
     story_ids: tuple[str, ...] = ()
     view_url: str = ""
     shortening: Shortening | None = None
+    #: its links carry the reader (``tracking = "per_reader"``): filled per message
+    reader_links: bool = False
     prepared: PreparedMessage | None = field(default=None, compare=False, repr=False)
 
 
@@ -201,6 +204,7 @@ class DigestRenderer:
         secret = settings.secret_key.get_secret_value()
         self.tokens = Tokens(secret)
         self.signer = LinkSigner(secret, settings.web.base_url)
+        self.click_links = ClickLinks(secret, settings.web.base_url)
         self.env = make_environment(settings.templates_dir)
         self.max_html_bytes = MAX_HTML_BYTES
         self._envs: dict[int, Environment] = {}
@@ -318,6 +322,8 @@ class DigestRenderer:
             "text_dir": i18n.direction,
             # where a story's title links: the story (the archive page links its own pages)
             "story_href": lambda story: story.url,
+            "more_href": lambda story: story.url,
+            "open_pixel": "",
         }
 
     def _render(self, template: str, language: str, context: Mapping[str, Any]) -> str:
@@ -347,6 +353,14 @@ class DigestRenderer:
             summaries=summaries,
             shortened=shortened,
         )
+        tracked = self.click_links.for_edition(
+            edition, list_config.tracking, opens=list_config.opens
+        )
+        if tracked is not None:  # click links (issue 17): the same for every reader
+            ctx["story_href"] = tracked.story
+            ctx["more_href"] = lambda story: tracked.story(story, "more")
+            ctx["links"] = tracked.shares(stories, links)
+            ctx["open_pixel"] = tracked.open_pixel()
         lang = edition.language
         subject = header_safe(edition.subject or self._render("email/subject.txt.j2", lang, ctx))
         markup = _finish_html(inline_css(self._render("email/digest.html.j2", lang, ctx)))
@@ -391,6 +405,7 @@ class DigestRenderer:
             story_ids=tuple(s.id for s in kept),
             view_url=self.archive_url(edition),
             shortening=shortening,
+            reader_links=list_config.tracking == "per_reader" and edition.id > 0,
             prepared=self._prepare(edition, subject, markup, text, list_config),
         )
 
@@ -570,21 +585,24 @@ class DigestRenderer:
         ):
             prepared = self._prepared_for(variant, list_config)
         if (
-            SIMPLE_ADDRESS.fullmatch(email) is not None
+            not variant.reader_links
+            and SIMPLE_ADDRESS.fullmatch(email) is not None
             and len(name) <= 200
             and "=?" not in name  # looks like an RFC 2047 word: let the email package decide
             and list_unsubscribe.isascii()
             and len(list_unsubscribe) < 900
         ):
             return prepared.build(key, email, name, personal, list_unsubscribe, now, parts)
-        # unusual values (an internationalized address, a huge name): the email package
+        # unusual values (an internationalized address, a huge name), or links that carry
+        # the reader (per_reader tracking, an opt-in): the email package
+        reader = self.click_links.reader_token(subscriber.id) if variant.reader_links else ""
         return self.email_message(
             list_name=variant.list_name,
             edition_key=variant.edition_key,
             language=variant.language,
             subject=variant.subject,
-            text=_fill(variant.text, personal, html=False),
-            html=_fill(variant.html, personal, html=True),
+            text=_fill(variant.text, personal, html=False, reader=reader),
+            html=_fill(variant.html, personal, html=True, reader=reader),
             subscriber=subscriber,
             personal=personal,
             key=key,
@@ -606,6 +624,10 @@ class DigestRenderer:
         """The reference path: Jinja2, premailer and ``EmailMessage`` for one subscriber."""
         personal = self.personal(subscriber, edition.list_name, edition.language)
         subject, markup, text = self._render_mail(edition, stories, links, list_config, personal)
+        if list_config.tracking == "per_reader":
+            reader = self.click_links.reader_token(subscriber.id)
+            markup = markup.replace(READER_PLACEHOLDER, reader)
+            text = text.replace(READER_PLACEHOLDER, reader)
         return self.email_message(
             list_name=edition.list_name,
             edition_key=edition.key,
@@ -731,14 +753,16 @@ class DigestRenderer:
         return self._render("email/archive.html.j2", edition.language, ctx)
 
 
-def _fill(body: str, personal: Personal, *, html: bool) -> str:
+def _fill(body: str, personal: Personal, *, html: bool, reader: str = "") -> str:
     """``body`` with the placeholders replaced (the slow path's substitution)."""
     from distributor.render.fastmime import escape_html_attr, escape_html_text
 
     text = escape_html_text if html else str
     attr = escape_html_attr if html else str
-    return (
+    body = (
         body.replace(PLACEHOLDERS["greeting"], text(personal.greeting))
         .replace(PLACEHOLDERS["unsubscribe_url"], attr(personal.unsubscribe_url))
         .replace(PLACEHOLDERS["preferences_url"], attr(personal.preferences_url))
     )
+    # a signed reader id is [A-Za-z0-9_.-]: nothing to escape
+    return body.replace(READER_PLACEHOLDER, reader) if reader else body

@@ -451,5 +451,52 @@ post_metrics = Table(
 )
 
 
+# Reach and engagement (issue 17, docs/privacy.md): counts per hour and per (edition
+# variant, story place, link kind, network); one upsert per click, never a row per click.
+# ``edition_id`` is not a foreign key: the counts outlive a deleted edition's rows.
+click_counts = Table(
+    "click_counts",
+    metadata,
+    Column("edition_id", Integer, primary_key=True),
+    Column("story_index", Integer, primary_key=True),  # -1: the variant (opens, readers)
+    Column("kind", String(8), primary_key=True),  # story | more | share | open | reader
+    Column("network", String(32), primary_key=True),  # share links; "" otherwise
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("uniques", Integer, nullable=False, default=0),
+    Column("machine", Integer, nullable=False, default=0),  # scanners, prefetch, floods
+)
+
+# Today's salted digests of (client address, browser, link): uniques without addresses.
+# Rows and salts of an earlier day are deleted; the salt never leaves the database.
+click_seen = Table(
+    "click_seen",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("digest", String(32), primary_key=True),
+)
+click_salts = Table(
+    "click_salts",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("salt", String(64), nullable=False),
+)
+
+# ``tracking = "per_reader"`` lists only (an opt-in): who clicked what, kept with the
+# reader's other data and deleted with them.
+reader_clicks = Table(
+    "reader_clicks",
+    metadata,
+    Column("edition_id", Integer, primary_key=True),
+    Column("subscriber_id", Integer, primary_key=True),
+    Column("story_index", Integer, primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("network", String(32), primary_key=True),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

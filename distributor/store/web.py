@@ -458,6 +458,8 @@ class WebStore:
                     s.subscriber_preferences.c.subscriber_id == sid
                 )
             )
+            # per-reader clicks (issue 17, lists with tracking = "per_reader")
+            conn.execute(delete(s.reader_clicks).where(s.reader_clicks.c.subscriber_id == sid))
             conn.execute(
                 update(s.deliveries)
                 .where(s.deliveries.c.subscriber_id == sid)

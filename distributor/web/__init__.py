@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify
 from distributor import __version__
 from distributor.config import Settings
 from distributor.service.site import web_template_loader
+from distributor.web import clicks as web_clicks
 from distributor.web import files, security, webhooks
 from distributor.web import site as web_site
 
@@ -37,5 +38,6 @@ def create_app(settings: Settings, store: Store) -> Flask:
     web_site.install(app)  # web (issue 7): subscriber pages, editor dashboard, JSON API
     webhooks.init_app(app)  # mail providers (issue 5): /webhooks/<provider>
     files.install(app)  # issue 19: /archive/... and /images/... with caching headers
+    web_clicks.init_app(app)  # click links (issue 17): /r/<token>, /o/<token>.gif
 
     return app

@@ -251,6 +251,7 @@ def openapi() -> Any:
 
 def openapi_document(base_url: str) -> dict[str, Any]:
     """The OpenAPI 3.1 description of this API."""
+    from distributor.web import api_stats  # reach (issue 17): routes on this blueprint
 
     def ref(name: str) -> dict[str, str]:
         return {"$ref": f"#/components/schemas/{name}"}
@@ -278,6 +279,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "paths": {
             **api_editions.openapi_paths(ref, errors),
             **api_posts.openapi_paths(ref, errors),
+            **api_stats.openapi_paths(ref, errors),
             "/editions": {
                 "get": {
                     "summary": "List editions with their delivery figures, newest first",
@@ -388,6 +390,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "schemas": {
                 "PlannedEdition": api_editions.PLANNED_EDITION_SCHEMA,
                 "QueuedPost": api_posts.QUEUED_POST_SCHEMA,
+                "EditionStats": api_stats.EDITION_STATS_SCHEMA,
                 "Edition": {
                     "type": "object",
                     "properties": {

@@ -42,6 +42,9 @@ def install(app: Flask) -> None:
         n = web.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     common.install(app)  # each request's service context is closed at its end
+    # reach (issue 17): its routes join the editors' and API blueprints before they register
+    from distributor.web import api_stats, editor_stats  # noqa: F401
+
     app.register_blueprint(subscribers.bp)
     app.register_blueprint(editors.bp, url_prefix="/editor")
     app.register_blueprint(api.bp, url_prefix="/api")

@@ -9,6 +9,7 @@ from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from distributor.models import PlanState
 from distributor.report import RunReport
 from distributor.service import Context, daily
 from distributor.service import editions as service
+from distributor.service.clicks import ClickRecorder
 from distributor.store.schema import deliveries
 from tests.conftest import NOW, settings_for, write_config
 from tests.editions.conftest import Desk, open_desk
@@ -265,8 +267,18 @@ def test_test_send_equals_the_real_message_but_the_personal_parts(desk: Desk) ->
         html = re.sub(r"<p[^>]*>[^<]*</p>", "", html, count=1)
         return re.sub(r'href="[^"]*/(u|p)/[^"]*"', "", html)
 
+    # the real send's links go through /r/ (issue 17): each leads where the test's link does
+    recorder = ClickRecorder(ctx.settings, ctx.store, ctx.clock, background=False)
+
+    def followed(msg: EmailMessage) -> str:
+        def target(found: re.Match[str]) -> str:
+            return f'href="{html_escape(recorder.target(found.group(1)), quote=True)}"'
+
+        return re.sub(r'href="[^"]*/r/([^"?]+)"', target, impersonal(msg))
+
+    assert "/r/" in html_of(real) and "/r/" not in html_of(test)
     assert "<em>ニュース</em>" in html_of(test)
-    assert impersonal(test) == impersonal(real)
+    assert impersonal(test) == followed(real)
 
     # the desk is rate-limited: three an hour on this list
     service.test_send(ctx, draft.id, addresses=["a@news.example", "b@news.example"], by="ed")

@@ -2,7 +2,7 @@
 change log (text versions) and the counts each network exposes.
 
 Revision ID: 0005_social_queue
-Revises: 0003_planned_editions
+Revises: 0004_click_counts
 Create Date: 2026-12-02 02:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_social_queue"
-down_revision: str | None = "0003_planned_editions"
+down_revision: str | None = "0004_click_counts"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,179 @@
+"""Click links (issue 17): signed ``/r/<token>`` redirects in place of a digest's links.
+
+A token names an edition variant (the ledger's edition id), a story (its place in the
+edition) and the kind of link (``story`` title or image, ``more`` "Read more", ``share``
+with its network), never a URL: the web app looks the target up, so ``/r/`` cannot be
+turned into an open redirect and the links stay short.  In the default ``aggregate``
+mode the token says nothing about the reader, so every reader of a variant gets the
+same bytes (the digest is still rendered once per variant).  ``per_reader`` (an opt-in
+per list) adds ``?u=<signed reader id>``, the same for every link of one message and
+filled in per reader; ``off`` leaves the links as they are.
+
+Tokens are itsdangerous ``URLSafeTimedSerializer`` tokens (own salt) whose timestamp is
+the edition's creation: every process that renders a variant writes the same token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from distributor.errors import LinkError
+from distributor.models import Edition, ShareLink, Story
+
+Kind = Literal["story", "more", "share", "open"]
+KINDS: tuple[Kind, ...] = ("story", "more", "share", "open")
+_CODES: dict[str, Kind] = {"t": "story", "m": "more", "s": "share", "o": "open"}
+_BY_KIND = {v: k for k, v in _CODES.items()}
+CLICK_SALT = "distributor.click"
+READER_SALT = "distributor.click-reader"
+#: stands for the reader's signed id in a ``per_reader`` variant; filled per message
+READER_PLACEHOLDER = "DISTRIBUTORREADERX"
+
+
+@dataclass(frozen=True, slots=True)
+class ClickToken:
+    """What a click link says: edition variant, story place, kind, network; when it was made."""
+
+    edition_id: int
+    index: int  # the story's place in the edition (0 = first); -1 for an open pixel
+    kind: Kind
+    network: str  # share links only, else ""
+    issued_at: float  # POSIX seconds (the edition's creation)
+
+
+def _signer_at(timestamp: int) -> type[TimestampSigner]:
+    class FixedTimeSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return timestamp
+
+    return FixedTimeSigner
+
+
+class ClickLinks:
+    """Makes the redirect URLs of one edition variant (``for_edition``) and reads tokens."""
+
+    def __init__(self, secret: str, base_url: str) -> None:
+        self._secret = secret
+        self.base_url = base_url.rstrip("/")
+        self._reader = URLSafeTimedSerializer(secret, salt=READER_SALT)
+        self._verify = URLSafeTimedSerializer(secret, salt=CLICK_SALT)
+
+    def for_edition(
+        self, edition: Edition, mode: str, *, opens: bool = False
+    ) -> EditionLinks | None:
+        """The link maker of a variant; None when its links stay untouched (``off``, or an
+        edition that is not in the ledger, such as a preview of a plan)."""
+        if mode == "off" or edition.id <= 0:
+            return None
+        serializer = URLSafeTimedSerializer(
+            self._secret,
+            salt=CLICK_SALT,
+            signer=_signer_at(int(edition.created_at.timestamp())),
+        )
+        return EditionLinks(self, serializer, edition, per_reader=mode == "per_reader", opens=opens)
+
+    def reader_token(self, subscriber_id: int) -> str:
+        """The signed reader id a ``per_reader`` message carries in every link (``?u=``)."""
+        return str(self._reader.dumps(subscriber_id))
+
+    def read(self, token: str, now: datetime, max_age_seconds: int) -> ClickToken:
+        """The token's content; :class:`LinkError` when forged, cut, malformed or too old."""
+        try:
+            data, stamp = self._verify.loads(token, return_timestamp=True)
+        except SignatureExpired as err:  # not raised without max_age; kept for clarity
+            raise LinkError("expired", "this link has expired") from err
+        except BadData as err:
+            raise LinkError("bad", "this link is not one of ours, or it was cut") from err
+        token_value = _parse(data)
+        issued = stamp.timestamp()
+        if now.timestamp() - issued > max_age_seconds:
+            raise LinkError("expired", "this link has expired")
+        return ClickToken(*token_value, issued_at=issued)
+
+    def read_reader(self, value: str) -> int | None:
+        """The reader id of ``?u=``; None when it is missing or not ours (then not kept)."""
+        try:
+            sid = self._reader.loads(value)
+        except BadData:
+            return None
+        return sid if isinstance(sid, int) and not isinstance(sid, bool) else None
+
+
+def _parse(data: Any) -> tuple[int, int, Kind, str]:
+    if not isinstance(data, list) or len(data) not in (3, 4):
+        raise LinkError("bad", "this link is not one of ours")
+    eid, index, code = data[0], data[1], data[2]
+    network = data[3] if len(data) == 4 else ""
+    if (
+        not isinstance(eid, int)
+        or not isinstance(index, int)
+        or isinstance(eid, bool)
+        or isinstance(index, bool)
+        or code not in _CODES
+        or not isinstance(network, str)
+        or (code == "s") != bool(network)
+    ):
+        raise LinkError("bad", "this link is not one of ours")
+    return eid, index, _CODES[code], network
+
+
+class EditionLinks:
+    """The redirect URLs of one variant: made once per variant render, for every reader."""
+
+    def __init__(
+        self,
+        links: ClickLinks,
+        serializer: URLSafeTimedSerializer,
+        edition: Edition,
+        *,
+        per_reader: bool,
+        opens: bool,
+    ) -> None:
+        self._base = links.base_url
+        self._serializer = serializer
+        self.edition = edition
+        self.per_reader = per_reader
+        self.opens = opens
+        self._places = {sid: i for i, sid in enumerate(edition.story_ids)}
+        self._suffix = f"?u={READER_PLACEHOLDER}" if per_reader else ""
+
+    def _url(self, payload: list[Any], path: str = "r") -> str:
+        token = self._serializer.dumps(payload)
+        return f"{self._base}/{path}/{token}{self._suffix}"
+
+    def story(self, story: Story, kind: Kind = "story") -> str:
+        """The redirect for a story's title (``story``) or "Read more" (``more``) link."""
+        index = self._places.get(story.id)
+        if index is None:  # not one of the edition's stories (a preview's): untouched
+            return story.url
+        return self._url([self.edition.id, index, _BY_KIND[kind]])
+
+    def share(self, story: Story, link: ShareLink) -> ShareLink:
+        """A share link through the redirect (``mailto:`` links stay as they are)."""
+        index = self._places.get(story.id)
+        if index is None or not link.url.lower().startswith(("https://", "http://")):
+            return link
+        return ShareLink(link.network, self._url([self.edition.id, index, "s", link.network]))
+
+    def shares(
+        self, stories: Sequence[Story], links: Mapping[str, Sequence[ShareLink]]
+    ) -> dict[str, tuple[ShareLink, ...]]:
+        by_id = {s.id: s for s in stories}
+        return {
+            sid: tuple(self.share(by_id[sid], link) for link in story_links)
+            if sid in by_id
+            else tuple(story_links)
+            for sid, story_links in links.items()
+        }
+
+    def open_pixel(self) -> str:
+        """The open pixel's URL, or "" when the list does not count opens."""
+        if not self.opens:
+            return ""
+        token = self._serializer.dumps([self.edition.id, -1, "o"])
+        return f"{self._base}/o/{token}.gif{self._suffix}"

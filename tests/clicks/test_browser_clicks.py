@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from distributor.store.web import WebStore
 from tests.clicks.conftest import Served, html_of, read_eml, serve
-from tests.conftest import NOW, real_time_for_the_browser
+from tests.conftest import NOW, browser_environment
 
 CHROMIUM = Path(os.environ.get("DISTRIBUTOR_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -33,9 +33,11 @@ def browser_served(tmp_path: Path, make_context: Any) -> Iterator[Served]:
 
 @pytest.fixture
 def page(browser_served: Served) -> Iterator[Any]:
-    with real_time_for_the_browser(), sync_api.sync_playwright() as pw:
+    with sync_api.sync_playwright() as pw:
         try:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            browser = pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=ARGS, env=browser_environment()
+            )
         except sync_api.Error as err:
             pytest.skip(f"chromium at {CHROMIUM} does not start: {str(err).splitlines()[0]}")
         context = browser.new_context(

@@ -22,7 +22,7 @@ from distributor.share.counting import rules_for
 from distributor.store import Store
 from distributor.store.web import WebStore
 from distributor.web import create_app
-from tests.conftest import NOW, free_port, real_time_for_the_browser, settings_for, write_config
+from tests.conftest import NOW, browser_environment, free_port, settings_for, write_config
 from tests.social.conftest import story
 from tests.web.conftest import MovableClock
 from tests.web.test_browser import ARGS, CHROMIUM, sync_api
@@ -77,9 +77,11 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
 
 @pytest.fixture
 def page(desk: Desk) -> Iterator[Any]:
-    with real_time_for_the_browser(), sync_api.sync_playwright() as pw:
+    with sync_api.sync_playwright() as pw:
         try:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            browser = pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=ARGS, env=browser_environment()
+            )
         except sync_api.Error as err:
             pytest.skip(f"chromium at {CHROMIUM} does not start: {str(err).splitlines()[0]}")
         context = browser.new_context(viewport={"width": 1100, "height": 900})

@@ -9,7 +9,7 @@
   and ``DENY``) keeps it.  Reader pages (``/u/``, ``/p/``, ``/confirm/``,
   ``/subscribe``) cannot be framed at all; editor pages only by themselves
   (the preview frame).
-* **Bad input is a 4xx**: an ``int`` in a URL past 64 bits is a 404 (the
+* **Bad input is a 4xx**: an ``int`` in a URL past the id columns' 32 bits is a 404 (the
   database cannot hold it; it names nothing); a body over
   ``MAX_CONTENT_LENGTH`` (``web/site.py``) is a 413 on every route, before
   it is read; a value that cannot be
@@ -31,14 +31,16 @@ CSP = (
     "frame-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
 _READER_BLUEPRINTS = frozenset({"subscribers"})
-INT64_MAX = 2**63 - 1
+#: every id column is an SQL INTEGER (PostgreSQL: 32 bits, signed); a larger id names nothing
+ID_MAX = 2**31 - 1
 
 
 class BoundedInt(IntegerConverter):
-    """``<int:...>`` within a signed 64-bit integer (a larger id names nothing: 404)."""
+    """``<int:...>`` within the id columns' range (a larger id names nothing: 404, where
+    PostgreSQL would refuse the query with an error)."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", INT64_MAX)
+        kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
 
 

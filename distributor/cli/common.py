@@ -140,11 +140,12 @@ def json_option(help: str = "Print JSON.") -> Callable[[Callable[..., Any]], Cal
 
 
 def change_options(
-    json_help: str = "Print JSON.",
+    json_help: str = "Print JSON.", *, thing: str = "edition"
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--if-version N`` (as ``version``) and ``--json``: the options of a change."""
+    """``--if-version N`` (as ``version``) and ``--json``: the options of a change (of an
+    edition, or of the ``thing`` named)."""
     if_version = click.option(
-        "--if-version", "version", type=int, help="Refuse if the edition changed since."
+        "--if-version", "version", type=int, help=f"Refuse if the {thing} changed since."
     )
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,22 +12,20 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, TypeVar
 
 import click
 import regex
 
-from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line
+from distributor.cli.common import EXIT_PARTIAL, CliState, change_options, errors_as_one_line
 from distributor.errors import ConfigError
 from distributor.models import PostState, QueuedPost
 from distributor.service import Context
 from distributor.service import calendar as calendar_service
 from distributor.service import posts as service
 
-F = TypeVar("F", bound=Callable[..., Any])
 #: control characters (but the newline) and bidi controls are shown escaped, never obeyed
 _UNSAFE = regex.compile(r"[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069](?<!\n)")
 
@@ -48,14 +46,6 @@ def _who() -> str:
 def _context(state: CliState) -> Iterator[Context]:
     with errors_as_one_line(state), Context.open(state.settings(), clock=state.clock) as ctx:
         yield ctx
-
-
-def change_options(func: F) -> F:
-    """``--if-version`` and ``--json``: every command that changes a post takes both."""
-    func = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
-    return click.option(
-        "--if-version", "version", type=int, help="Refuse if the post changed since."
-    )(func)
 
 
 def _version(ctx: Context, post_id: int, given: int | None) -> int:
@@ -164,7 +154,7 @@ def posts_show(state: CliState, post_id: int, as_json: bool) -> None:
 @posts.command("edit")
 @click.argument("post_id", type=int)
 @click.option("--text", help="The new text ('-' reads it from stdin).", required=True)
-@change_options
+@change_options(thing="post")
 @click.pass_obj
 def posts_edit(
     state: CliState, post_id: int, text: str, version: int | None, as_json: bool
@@ -181,7 +171,7 @@ def posts_edit(
 
 @posts.command("approve")
 @click.argument("post_id", type=int)
-@change_options
+@change_options(thing="post")
 @click.pass_obj
 def posts_approve(state: CliState, post_id: int, version: int | None, as_json: bool) -> None:
     """Approve a draft into the next free slot of its channel."""
@@ -198,7 +188,7 @@ def posts_approve(state: CliState, post_id: int, version: int | None, as_json: b
     required=True,
     help="HH:MM (next), 'YYYY-MM-DD HH:MM' in the channel's zone, or ISO 8601 with an offset.",
 )
-@change_options
+@change_options(thing="post")
 @click.pass_obj
 def posts_schedule(
     state: CliState, post_id: int, at: str, version: int | None, as_json: bool
@@ -221,7 +211,7 @@ def posts_schedule(
     help="A slot of the channel (HH:MM or a date and time); "
     "default: the next free slot after the post's.",
 )
-@change_options
+@change_options(thing="post")
 @click.pass_obj
 def posts_move(
     state: CliState, post_id: int, to: str | None, version: int | None, as_json: bool
@@ -238,7 +228,7 @@ def posts_move(
 
 @posts.command("post-now")
 @click.argument("post_id", type=int)
-@change_options
+@change_options(thing="post")
 @click.pass_obj
 def posts_post_now(state: CliState, post_id: int, version: int | None, as_json: bool) -> None:
     """Post one post at once (through the ledger: never twice)."""
@@ -262,7 +252,7 @@ def posts_post_now(state: CliState, post_id: int, version: int | None, as_json: 
 @posts.command("cancel")
 @click.argument("post_id", type=int)
 @click.option("--reason", default="", help="Why (shown with the post).")
-@change_options
+@change_options(thing="post")
 @click.pass_obj
 def posts_cancel(
     state: CliState, post_id: int, reason: str, version: int | None, as_json: bool

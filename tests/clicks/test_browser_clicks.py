@@ -3,7 +3,6 @@ then sees the clicks on the dashboard per language and story."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,17 +12,14 @@ from werkzeug.security import generate_password_hash
 
 from distributor.store.web import WebStore
 from tests.clicks.conftest import Served, html_of, read_eml, serve
-from tests.conftest import NOW, browser_environment
+from tests.conftest import NOW
 
-CHROMIUM = Path(os.environ.get("DISTRIBUTOR_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Chromium, its arguments and the app-only page are the other browser tests' (which skip
+# the module, saying why, when Playwright or Chromium is missing)
+from tests.web.test_browser import app_only_page, sync_api
+
 #: a reader's browser says what it is; "HeadlessChrome" is a machine's name
 READER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="the playwright package is not installed"
-)
-if not CHROMIUM.is_file():
-    pytest.skip(f"{CHROMIUM} not found: install Debian's chromium", allow_module_level=True)
 
 
 @pytest.fixture
@@ -33,30 +29,8 @@ def browser_served(tmp_path: Path, make_context: Any) -> Iterator[Served]:
 
 @pytest.fixture
 def page(browser_served: Served) -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        try:
-            browser = pw.chromium.launch(
-                executable_path=str(CHROMIUM), args=ARGS, env=browser_environment()
-            )
-        except sync_api.Error as err:
-            pytest.skip(f"chromium at {CHROMIUM} does not start: {str(err).splitlines()[0]}")
-        context = browser.new_context(
-            viewport={"width": 1100, "height": 900}, user_agent=READER_AGENT
-        )
-
-        def only_the_app(route: Any) -> None:
-            url = route.request.url
-            if url.startswith(browser_served.base):
-                route.continue_()
-            else:
-                route.abort()
-
-        context.route("**/*", only_the_app)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
+    with app_only_page(browser_served.base, user_agent=READER_AGENT) as p:
+        yield p
 
 
 def test_clicks_in_chromium_show_on_the_dashboard(browser_served: Served, page: Any) -> None:

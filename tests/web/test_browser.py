@@ -16,6 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
         s.store.close()
 
 
-@pytest.fixture
-def page(served: Served) -> Iterator[Any]:
+@contextmanager
+def app_only_page(base: str, **context_options: Any) -> Iterator[Any]:
+    """A Chromium page (under its own environment: ``browser_environment``) that may reach
+    only the app at ``base``; skips the test when Chromium does not start."""
     with sync_api.sync_playwright() as pw:
         try:
             browser = pw.chromium.launch(
@@ -95,10 +98,10 @@ def page(served: Served) -> Iterator[Any]:
             )
         except sync_api.Error as err:
             pytest.skip(f"chromium at {CHROMIUM} does not start: {str(err).splitlines()[0]}")
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        context = browser.new_context(viewport={"width": 1100, "height": 900}, **context_options)
 
         def only_the_app(route: Any) -> None:
-            if route.request.url.startswith(served.base):
+            if route.request.url.startswith(base):
                 route.continue_()
             else:
                 route.abort()
@@ -109,6 +112,12 @@ def page(served: Served) -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def page(served: Served) -> Iterator[Any]:
+    with app_only_page(served.base) as p:
+        yield p
 
 
 def _shots() -> Path | None:

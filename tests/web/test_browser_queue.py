@@ -22,10 +22,10 @@ from distributor.share.counting import rules_for
 from distributor.store import Store
 from distributor.store.web import WebStore
 from distributor.web import create_app
-from tests.conftest import NOW, browser_environment, free_port, settings_for, write_config
+from tests.conftest import NOW, free_port, settings_for, write_config
 from tests.social.conftest import story
 from tests.web.conftest import MovableClock
-from tests.web.test_browser import ARGS, CHROMIUM, sync_api
+from tests.web.test_browser import app_only_page, sync_api
 from tests.web.test_queue_pages import SECRETS, SOCIAL
 
 ARABIC = "وزراء يتفقون على ميثاق مناخي جديد بعد ليلة مفاوضات 👩🏽‍🔬 #المناخ"
@@ -77,27 +77,8 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
 
 @pytest.fixture
 def page(desk: Desk) -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        try:
-            browser = pw.chromium.launch(
-                executable_path=str(CHROMIUM), args=ARGS, env=browser_environment()
-            )
-        except sync_api.Error as err:
-            pytest.skip(f"chromium at {CHROMIUM} does not start: {str(err).splitlines()[0]}")
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
-
-        def only_the_app(route: Any) -> None:
-            if route.request.url.startswith(desk.base):
-                route.continue_()
-            else:
-                route.abort()
-
-        context.route("**/*", only_the_app)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
+    with app_only_page(desk.base) as p:
+        yield p
 
 
 def _edit(page: Any, desk: Desk, language: str, network: str, text: str) -> None:

@@ -6,9 +6,6 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
@@ -28,24 +25,6 @@ CLICKS = (
     "[clicks]\nburst_links = 4\nburst_seconds = 2.0\nflush_seconds = 0.05\n"
     "scanner_window_seconds = 120\n"
 )
-
-
-def read_eml(path: Path) -> EmailMessage:
-    msg = message_from_bytes(path.read_bytes(), policy=default_policy)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def html_of(msg: EmailMessage) -> str:
-    part = msg.get_body(("html",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def text_of(msg: EmailMessage) -> str:
-    part = msg.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def redirect_links(html: str, base: str) -> list[str]:

@@ -11,8 +11,9 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from distributor.store.web import WebStore
-from tests.clicks.conftest import Served, html_of, read_eml, serve
+from tests.clicks.conftest import Served, serve
 from tests.conftest import NOW
+from tests.web.conftest import html_of, read_mail
 
 # Chromium, its arguments and the app-only page are the other browser tests' (which skip
 # the module, saying why, when Playwright or Chromium is missing)
@@ -50,11 +51,11 @@ def test_clicks_in_chromium_show_on_the_dashboard(browser_served: Served, page: 
         return str(reply.headers["location"])
 
     for language in ("ar", "ja"):
-        page.set_content(html_of(read_eml(served.emls(language)[0])))
+        page.set_content(html_of(read_mail(served.emls(language)[0])))
         targets[language] = follow(page.locator("a.title-link").first)
         assert targets[language].startswith("https://news.example/")
     # and "Read more" in the Japanese one
-    page.set_content(html_of(read_eml(served.emls("ja")[0])))
+    page.set_content(html_of(read_mail(served.emls("ja")[0])))
     more = page.locator("p:not(.share) > a[aria-label]").first
     assert follow(more).startswith("https://news.example/")
     WebStore(served.ctx.store).add_editor(

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from distributor.store.schema import reader_clicks, stories
 from distributor.store.web import WebStore
-from tests.clicks.conftest import html_of, read_eml, redirect_links, serve, text_of
+from tests.clicks.conftest import redirect_links, serve
 from tests.clicks.test_redirects import BROWSER, click
 from tests.conftest import NOW
+from tests.web.conftest import html_of, read_mail, text_of
 
 
 def test_tracking_off_leaves_the_links_untouched(tmp_path: Path, make_context: Any) -> None:
@@ -19,10 +20,10 @@ def test_tracking_off_leaves_the_links_untouched(tmp_path: Path, make_context: A
         with served.ctx.store.engine.connect() as conn:
             urls = {r.url for r in conn.execute(select(stories.c.url))}
         for path in served.emls():
-            html = html_of(read_eml(path))
+            html = html_of(read_mail(path))
             assert f"{served.base}/r/" not in html and f"{served.base}/o/" not in html
             assert any(f'href="{u}"' in html for u in urls)
-            assert f"{served.base}/r/" not in text_of(read_eml(path))
+            assert f"{served.base}/r/" not in text_of(read_mail(path))
 
 
 def test_per_reader_links_carry_the_signed_reader_and_keep_who_clicked(
@@ -31,12 +32,12 @@ def test_per_reader_links_carry_the_signed_reader_and_keep_who_clicked(
     for served in serve(tmp_path, make_context, list_extra='tracking = "per_reader"'):
         served.clock.advance(hours=1)
         emls = served.emls("en")[:2]
-        first = redirect_links(html_of(read_eml(emls[0])), served.base)
-        second = redirect_links(html_of(read_eml(emls[1])), served.base)
+        first = redirect_links(html_of(read_mail(emls[0])), served.base)
+        second = redirect_links(html_of(read_mail(emls[1])), served.base)
         assert first and all("?u=" in link for link in first)
         assert first != second  # each message carries its reader
-        assert "DISTRIBUTORREADERX" not in read_eml(emls[0]).as_string()
-        assert "?u=" in text_of(read_eml(emls[0]))
+        assert "DISTRIBUTORREADERX" not in read_mail(emls[0]).as_string()
+        assert "?u=" in text_of(read_mail(emls[0]))
         reader_id = int(emls[0].stem)
         assert click(first[0]).status_code == 302
         tampered = first[1].rsplit("?u=", 1)[0] + "?u=forged"
@@ -47,7 +48,7 @@ def test_per_reader_links_carry_the_signed_reader_and_keep_who_clicked(
             rows = conn.execute(select(reader_clicks)).all()
         assert [(r.subscriber_id, r.clicks) for r in rows] == [(reader_id, 1)]
         # forgetting the reader deletes what per_reader kept; the aggregates stay
-        email = str(read_eml(emls[0])["To"].addresses[0].addr_spec)
+        email = str(read_mail(emls[0])["To"].addresses[0].addr_spec)
         assert WebStore(served.ctx.store).forget(email, NOW)
         with served.ctx.store.engine.connect() as conn:
             assert conn.execute(select(reader_clicks)).first() is None
@@ -58,7 +59,7 @@ def test_opens_are_off_by_default_and_labelled_unreliable_when_on(
     tmp_path: Path, make_context: Any
 ) -> None:
     for served in serve(tmp_path, make_context, list_extra="opens = true"):
-        html = html_of(read_eml(served.emls("en")[0]))
+        html = html_of(read_mail(served.emls("en")[0]))
         [pixel] = [p for p in html.split('"') if p.startswith(f"{served.base}/o/")]
         # an image proxy as the mail arrives, then a reader later
         proxy = click(pixel, agent="Mozilla/5.0 (via ggpht.com GoogleImageProxy)")
@@ -74,6 +75,6 @@ def test_opens_are_off_by_default_and_labelled_unreliable_when_on(
         assert edition.clicks == 0  # opens are not clicks
     (tmp_path / "default").mkdir()
     for served in serve(tmp_path / "default", make_context):
-        html = html_of(read_eml(served.emls("en")[0]))
+        html = html_of(read_mail(served.emls("en")[0]))
         assert f"{served.base}/o/" not in html
         assert all(v.opens is None for v in served.stats()[0].variants)

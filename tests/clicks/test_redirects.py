@@ -15,8 +15,9 @@ from sqlalchemy import select
 from distributor.models import Edition
 from distributor.render.tracking import ClickLinks
 from distributor.store.schema import click_counts, click_seen, reader_clicks
-from tests.clicks.conftest import Served, html_of, read_eml, redirect_links, text_of
+from tests.clicks.conftest import Served, redirect_links
 from tests.conftest import NOW
+from tests.web.conftest import html_of, read_mail, text_of
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131"
 
@@ -33,7 +34,7 @@ def variant_of(served: Served, link: str) -> int:
 
 
 def links_of(served: Served, language: str) -> list[str]:
-    return redirect_links(html_of(read_eml(served.emls(language)[0])), served.base)
+    return redirect_links(html_of(read_mail(served.emls(language)[0])), served.base)
 
 
 def story_urls(served: Served) -> set[str]:
@@ -50,17 +51,17 @@ def test_digests_carry_the_same_redirect_links_for_every_reader_of_a_variant(
     for language in ("en", "ar", "ja"):
         emls = served.emls(language)
         assert len(emls) >= 2
-        per_reader = [redirect_links(html_of(read_eml(p)), served.base) for p in emls]
+        per_reader = [redirect_links(html_of(read_mail(p)), served.base) for p in emls]
         by_variant: dict[int, list[list[str]]] = {}
         for links in per_reader:
             by_variant.setdefault(variant_of(served, links[0]), []).append(links)
         assert any(len(group) >= 2 for group in by_variant.values())
         for group in by_variant.values():
             assert group[0] and all(links == group[0] for links in group)
-        html = html_of(read_eml(emls[0]))
+        html = html_of(read_mail(emls[0]))
         # no story is linked directly any more: titles, images, "Read more", shares
         assert not any(f'href="{u}"' in html for u in urls)
-        text = text_of(read_eml(emls[0]))
+        text = text_of(read_mail(emls[0]))
         assert f"{served.base}/r/" in text
         assert not any(f": {u}\n" in text for u in urls)
 
@@ -105,7 +106,7 @@ def test_share_links_go_to_the_network_with_the_story_and_count_per_network(
     served: Served,
 ) -> None:
     served.clock.advance(hours=1)
-    html = html_of(read_eml(served.emls("en")[0]))
+    html = html_of(read_mail(served.emls("en")[0]))
     links = redirect_links(html, served.base)
     targets = [click(link).headers["Location"] for link in links]
     shares = [t for t in targets if "x.com/intent" in t or "facebook.com/sharer" in t]

@@ -6,9 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import default as default_policy
 from html import escape as html_escape
 from pathlib import Path
 
@@ -24,24 +22,8 @@ from distributor.service.clicks import ClickRecorder
 from distributor.store.schema import deliveries
 from tests.conftest import NOW, settings_for, write_config
 from tests.editions.conftest import Desk, open_desk
-
-
-def read(path: Path) -> EmailMessage:
-    msg = message_from_bytes(path.read_bytes(), policy=default_policy)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def html_of(msg: EmailMessage) -> str:
-    part = msg.get_body(("html",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def text_of(msg: EmailMessage) -> str:
-    part = msg.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
+from tests.web.conftest import html_of, text_of
+from tests.web.conftest import read_mail as read
 
 
 def ledger_rows(desk: Desk) -> int:

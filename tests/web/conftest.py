@@ -102,6 +102,18 @@ def read_mail(path: Path) -> EmailMessage:
     return msg
 
 
+def html_of(msg: EmailMessage) -> str:
+    part = msg.get_body(("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def text_of(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
 def csrf(client: FlaskClient, page: str = "/editor/login") -> str:
     html = client.get(page).get_data(as_text=True)
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from distributor.config import Settings
 from distributor.dispatch import BatchMaker
@@ -205,7 +205,7 @@ class BatchSender:
                 if isinstance(err, ProviderStopped):
                     # retrying cannot help until the settings are fixed: the unsent rows
                     # go back to pending, the transport is left alone for a while
-                    part = self._stop(backend, err, claimed, rest, results, prepared, shared)
+                    part = self._stop(backend, err, claimed, rest, results, shared)
                     return RangeOutcome(
                         recovered,
                         sent + part.sent,
@@ -253,7 +253,6 @@ class BatchSender:
         claimed: list[ClaimedDelivery],
         rest: list[ClaimedDelivery],
         results: list[DeliveryResult],
-        prepared: Any,
         shared: SharedLimit | None,
     ) -> RangeOutcome:
         kind = (

@@ -73,12 +73,21 @@ def serve(
     app = create_app(settings, ctx.store)
     app.config["DISTRIBUTOR_CLOCK"] = clock
     server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stop = threading.Event()
+
+    def run_until_stopped() -> None:
+        # the loop's own thread closes the server: closing it from the test's thread while
+        # the loop polls its sockets raised EBADF in the loop now and then
+        while not stop.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+        server.close()
+
+    thread = threading.Thread(target=run_until_stopped, daemon=True)
     thread.start()
     try:
         yield Served(tmp_path, base, settings, ctx, clock, app)
     finally:
-        server.close()
+        stop.set()
         thread.join(timeout=5)
         rec = app.extensions["distributor"].get("clicks")
         if rec is not None:

@@ -18,7 +18,7 @@ from distributor.service import daily
 from distributor.service import editions as service
 from distributor.web.common import deps
 from distributor.web.editions import web_context
-from distributor.web.editors import _page, bp
+from distributor.web.editors import _, _page, bp
 
 
 def _who() -> str:
@@ -75,7 +75,7 @@ def edition_draft(list_name: str) -> Any:
             made = service.draft(ctx, list_name, by=_who(), fetch=True)
     except DistributorError as err:
         return redirect(url_for("editors.editions", problem=str(err)))
-    return _back(made.id, result="drafted")
+    return _back(made.id, result=_("drafted"))
 
 
 @bp.get("/editions/<int:edition_id>")
@@ -89,7 +89,7 @@ def edition_page(edition_id: int) -> Any:
             cfg = d.settings.lists.get(edition.list_name)
             candidates = service.candidates(ctx, edition.list_name) if cfg else []
     except DistributorError as err:
-        return _page("message.html.j2", http_status=404, title="No such edition", body=str(err))
+        return _page("message.html.j2", http_status=404, title=_("No such edition"), body=str(err))
     languages = sorted({v["language"] for v in data["variants"]})
     return _page(
         "edition.html.j2",
@@ -125,7 +125,7 @@ def edition_save(edition_id: int) -> Any:
             service.update(ctx, edition_id, version=_form_version(), changes=changes, by=_who())
     except DistributorError as err:
         return _back(edition_id, problem=str(err))
-    return _back(edition_id, result="saved")
+    return _back(edition_id, result=_("saved"))
 
 
 def _form_version() -> int:
@@ -142,13 +142,15 @@ def edition_confirm(edition_id: int) -> Any:
         with web_context(d.settings, d.store, d.clock) as ctx:
             data = service.describe(ctx, service.get(ctx, edition_id))
     except DistributorError as err:
-        return _page("message.html.j2", http_status=404, title="No such edition", body=str(err))
+        return _page("message.html.j2", http_status=404, title=_("No such edition"), body=str(err))
     if not data["recipients"]:
         return _page(
             "message.html.j2",
             http_status=409,
-            title="Nothing to send",
-            body=f"Edition {edition_id} has no recipients: there is nobody to send it to.",
+            title=_("Nothing to send"),
+            body=_("Edition {id} has no recipients: there is nobody to send it to.").format(
+                id=edition_id
+            ),
         )
     return _page("edition_confirm.html.j2", e=data, key=str(uuid.uuid4()))
 
@@ -189,12 +191,13 @@ def edition_action(edition_id: int, action: str) -> Any:
                     wait=60.0,
                 )
                 sent = (done.response or {}).get("sent", 0)
-                return _back(edition_id, result=f"sent to {sent} recipients")
+                return _back(edition_id, result=_("sent to {n} recipients").format(n=sent))
             else:
                 return Response("unknown action", status=404)
     except DistributorError as err:
         return _back(edition_id, problem=str(err))
-    return _back(edition_id, result=f"{action}d" if action != "cancel" else "cancelled")
+    done_text = {"approve": _("approved"), "schedule": _("scheduled"), "cancel": _("cancelled")}
+    return _back(edition_id, result=done_text.get(action, f"{action}d"))
 
 
 @bp.post("/editions/<int:edition_id>/test")
@@ -211,11 +214,11 @@ def edition_test(edition_id: int) -> Any:
                 by=_who(),
             )
     except DistributorError as err:
-        return _back(edition_id, problem=f"test not sent: {err}")
+        return _back(edition_id, problem=_("test not sent: {error}").format(error=err))
     if not out.ok:
         errors = "; ".join(r.error or "" for r in out.results if r.state != "sent")
-        return _back(edition_id, problem=f"test not sent: {errors}")
-    return _back(edition_id, result=f"test sent to {', '.join(out.addresses)}")
+        return _back(edition_id, problem=_("test not sent: {error}").format(error=errors))
+    return _back(edition_id, result=_("test sent to {to}").format(to=", ".join(out.addresses)))
 
 
 @bp.get("/editions/<int:edition_id>/preview/<language>")
@@ -227,7 +230,7 @@ def edition_preview(edition_id: int, language: str) -> Any:
                 ctx, edition_id, language=language, segment=request.args.get("segment", "")
             )
     except DistributorError as err:
-        return _page("message.html.j2", http_status=404, title="No preview", body=str(err))
+        return _page("message.html.j2", http_status=404, title=_("No preview"), body=str(err))
     resp = Response(shown.message.html, mimetype="text/html")
     # the digest is shown sandboxed: no scripts, no forms
     resp.headers["Content-Security-Policy"] = (

@@ -23,7 +23,7 @@ from distributor.service import calendar as calendar_service
 from distributor.service import posts as service
 from distributor.web.common import deps
 from distributor.web.editions import web_context
-from distributor.web.editors import _page, bp
+from distributor.web.editors import _, _page, bp
 
 SCRIPT = Path(__file__).with_name("editor_posts.js")
 CSP = (
@@ -68,7 +68,9 @@ def queue() -> Any:
         try:
             found = service.listing(ctx, channel=channel, limit=500)
         except NotFoundError as err:
-            return _guarded(_page("message.html.j2", 404, title="No such channel", body=str(err)))
+            return _guarded(
+                _page("message.html.j2", 404, title=_("No such channel"), body=str(err))
+            )
         rows = [service.describe(ctx, p) for p in found]
     by_channel: dict[str, list[dict[str, Any]]] = {name: [] for name in d.settings.social}
     for r in rows:
@@ -102,7 +104,7 @@ def queue_post(post_id: int) -> Any:
         try:
             view = service.preview(ctx, post_id)
         except NotFoundError as err:
-            return _guarded(_page("message.html.j2", 404, title="No such post", body=str(err)))
+            return _guarded(_page("message.html.j2", 404, title=_("No such post"), body=str(err)))
         history = service.changes(ctx, post_id)
     post = view["post"]
     at_local = post["at_local"][:16] if post["at_local"] else ""
@@ -149,7 +151,7 @@ def queue_change(post_id: int, action: str) -> Any:
         try:
             result = _change(ctx, post_id, action)
         except NotFoundError as err:
-            return _guarded(_page("message.html.j2", 404, title="Not found", body=str(err)))
+            return _guarded(_page("message.html.j2", 404, title=_("Not found"), body=str(err)))
         except (PostError, ConfigError, DistributorError) as err:
             return _back(post_id, problem=str(err))
     return _back(post_id, result=result)
@@ -159,26 +161,26 @@ def _change(ctx: Any, post_id: int, action: str) -> str:
     version, by = _version(), _who()
     if action == "edit":
         service.edit(ctx, post_id, text=request.form.get("text", ""), version=version, by=by)
-        return "saved"
+        return _("saved")
     if action == "approve":
         service.approve(ctx, post_id, version=version, by=by)
-        return "approved"
+        return _("approved")
     if action == "schedule":
         post = service.get(ctx, post_id)
         at = service.parse_time(ctx, post.channel, request.form.get("at", "").replace("T", " "))
         service.schedule(ctx, post_id, at=at, version=version, by=by)
-        return "scheduled"
+        return _("scheduled")
     if action == "move":
         service.move(ctx, post_id, to=None, version=version, by=by)
-        return "moved to the next free slot"
+        return _("moved to the next free slot")
     if action == "post-now":
         done, _report = service.post_now(ctx, post_id, version=version, by=by)
         if done.state != PostState.POSTED:
             raise PostError(f"not posted: {done.error or done.state}")
-        return "posted"
+        return _("posted")
     if action == "cancel":
         service.cancel(ctx, post_id, version=version, by=by, reason=request.form.get("reason", ""))
-        return "cancelled"
+        return _("cancelled")
     raise NotFoundError(f"no action {action!r}")
 
 
@@ -193,6 +195,8 @@ def calendar() -> Any:
         with web_context(d.settings, d.store, d.clock) as ctx:
             found = calendar_service.calendar(ctx, start=first, days=days, tz=tz)
     except (ValueError, ConfigError) as err:
-        return _guarded(_page("message.html.j2", 400, title="Bad calendar request", body=str(err)))
+        return _guarded(
+            _page("message.html.j2", 400, title=_("Bad calendar request"), body=str(err))
+        )
     channels = sorted({c for day in found for c in day.posts})
     return _guarded(_page("calendar.html.j2", days=found, channels=channels, tz=tz))

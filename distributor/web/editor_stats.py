@@ -16,7 +16,7 @@ from distributor.service import stats as service
 from distributor.web.clicks import recorder
 from distributor.web.common import deps
 from distributor.web.editions import web_context
-from distributor.web.editors import _page, bp
+from distributor.web.editors import _, _page, bp
 
 
 def hourly_chart(hourly: list[int], width: int = 720, height: int = 180) -> Markup:
@@ -65,7 +65,7 @@ def stats_edition(list_name: str, key: str) -> Any:
         with web_context(d.settings, d.store, d.clock) as ctx:
             found = service.edition(ctx, list_name, key, recorder=recorder())
     except NotFoundError as err:
-        return _page("message.html.j2", http_status=404, title="No such edition", body=str(err))
+        return _page("message.html.j2", http_status=404, title=_("No such edition"), body=str(err))
     return _page(
         "stats_edition.html.j2",
         edition=found,

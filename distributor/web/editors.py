@@ -52,7 +52,7 @@ from distributor.web.editions import (
     test_send,
     web_context,
 )
-from distributor.web.i18n import DashboardLanguage, dashboard_languages
+from distributor.web.i18n import DashboardLanguage, dashboard_languages, tag
 
 bp = Blueprint("editors", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,6 +90,7 @@ def _page(template: str, http_status: int = 200, **context: Any) -> Any:
             newsroom=d.settings.newsroom,
             editor=g.get("editor"),
             _=language.gettext,
+            tag=tag,
             page_lang=language.tag,
             page_dir=language.dir,
             **context,
@@ -219,8 +220,8 @@ def fetch() -> Any:
     with web_context(d.settings, d.store, d.clock) as ctx:
         report = fetch_now(ctx)
     problems = "; ".join(f"{p.subject}: {p.cause}" for p in report.errors)
-    summary = f"fetched {report.stories_fetched} stories" + (
-        f"; errors: {problems}" if problems else ""
+    summary = _("fetched {n} stories").format(n=report.stories_fetched) + (
+        _("; errors: {errors}").format(errors=problems) if problems else ""
     )
     return redirect(url_for("editors.dashboard", result=summary))
 
@@ -233,13 +234,23 @@ def _next_or_page(list_name: str, language: str) -> Any:
     segment = request.args.get("segment", "")
     ne = find_next(d.settings, d.store, d.clock, list_name, language, segment)
     if ne is None:
-        where = f" for readers of {segment}" if segment else ""
+        title = d.settings.lists[list_name].title
+        body = (
+            _(
+                "{list} has no new stories in {language} for readers of {segment}: the next "
+                "run makes no such edition. The history shows what was sent."
+            )
+            if segment
+            else _(
+                "{list} has no new stories in {language}: the next run makes no such "
+                "edition. The history shows what was sent."
+            )
+        )
         return None, _page(
             "message.html.j2",
             http_status=404,
-            title="Nothing to preview",
-            body=f"{d.settings.lists[list_name].title} has no new stories in {language}{where}: "
-            "the next run makes no such edition. The history shows what was sent.",
+            title=_("Nothing to preview"),
+            body=body.format(list=title, language=language, segment=segment),
         )
     return ne, None
 
@@ -289,12 +300,12 @@ def preview_test_send(list_name: str, language: str) -> Any:
     try:
         result = test_send(d.settings, d.store, d.clock, ne, editor.email, editor.email)
         text = (
-            f"test sent to {editor.email}"
+            _("test sent to {to}").format(to=editor.email)
             if result.state is DeliveryState.SENT
-            else f"test not sent: {result.error}"
+            else _("test not sent: {error}").format(error=result.error)
         )
     except DistributorError as err:
-        text = f"test not sent: {err}"
+        text = _("test not sent: {error}").format(error=err)
     return redirect(
         url_for(
             "editors.preview",
@@ -345,7 +356,10 @@ def send(list_name: str) -> Any:
     key = request.form.get("idempotency_key", "")
     if not key or len(key) > 200:
         return _page(
-            "message.html.j2", http_status=400, title="Missing key", body="Reload the send page."
+            "message.html.j2",
+            http_status=400,
+            title=_("Missing key"),
+            body=_("Reload the send page."),
         )
     outcome = send_now(
         d.settings,
@@ -433,7 +447,10 @@ def subscribers_import() -> Any:
     upload = request.files.get("file")
     if list_name not in d.settings.lists or upload is None:
         return _page(
-            "message.html.j2", http_status=400, title="Import", body="Choose a list and a CSV file."
+            "message.html.j2",
+            http_status=400,
+            title=_("Import"),
+            body=_("Choose a list and a CSV file."),
         )
     tmp = d.settings.data_path(f"tmp/import-{secrets.token_hex(8)}.csv")
     tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -443,7 +460,7 @@ def subscribers_import() -> Any:
             tmp, default_language=d.settings.newsroom.default_language
         )
     except DistributorError as err:
-        return _page("message.html.j2", http_status=400, title="Import", body=str(err))
+        return _page("message.html.j2", http_status=400, title=_("Import"), body=str(err))
     finally:
         tmp.unlink(missing_ok=True)
     result = readers.import_rows(d.ctx, list_name, good)

@@ -130,5 +130,20 @@ class DashboardLanguage:
     def dir(self) -> str:
         return direction(self.tag)
 
-    def gettext(self, text: str) -> str:
-        return str(_DASHBOARD.translations(self.tag).gettext(text))
+    def gettext(self, text: str, **values: Any) -> str:
+        """``text`` in this language; with ``values``, a page's markup: the text escaped and
+        ``{name}`` filled with each value escaped (isolated in ``<bdi>`` on a right-to-left
+        page, so an English name or a number keeps its place in an Arabic sentence)."""
+        translated = str(_DASHBOARD.translations(self.tag).gettext(text))
+        if not values:
+            return translated
+        if self.dir == "rtl":
+            return fmt(translated, **values)
+        return escape(translated).format(**values)
+
+
+def tag(name: str, text: object, **attrs: object) -> Markup:
+    """``<name attrs>text</name>`` with the text and every attribute escaped: a piece of
+    markup to fill into a translated sentence (``_("Columns {c}.", c=tag("code", ...))``)."""
+    attributes = Markup("").join(Markup(' {}="{}"').format(k, v) for k, v in attrs.items())
+    return Markup("<{0}{1}>{2}</{0}>").format(Markup(name), attributes, text)

@@ -46,6 +46,27 @@ def extracted_ids() -> set[str | tuple[str, str]]:
 CATALOG_LANGUAGES = (*LANGUAGES, "de", "pt", "pt_BR", "he")
 
 
+def _sample_languages() -> set[str]:
+    """Every language the sample newsroom publishes in or has a reader in (folder names)."""
+    import csv
+
+    from lxml import etree
+
+    sample = ROOT / "config" / "sample"
+    feed = etree.parse(str(sample / "newsroom.atom.xml"))
+    langs = {str(x) for x in feed.xpath("//@xml:lang")}
+    with (sample / "subscribers.csv").open(encoding="utf-8", newline="") as fh:
+        langs |= {row["language"] for row in csv.DictReader(fh)}
+    return {lang.replace("-", "_") for lang in langs}
+
+
+def test_the_catalog_tests_cover_every_language_of_the_sample() -> None:
+    """The tests below check these languages' catalogs; the sample must not outgrow them."""
+    langs = _sample_languages()
+    assert {"en", "ar", "ja", "es", "fr", "de", "pt_BR"} <= langs
+    assert langs <= set(CATALOG_LANGUAGES), sorted(langs - set(CATALOG_LANGUAGES))
+
+
 def test_every_sample_language_has_a_complete_catalog() -> None:
     assert {x.replace("_", "-") for x in CATALOG_LANGUAGES} <= set(i18n.catalog_languages())
     wanted = extracted_ids()

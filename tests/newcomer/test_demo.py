@@ -54,7 +54,7 @@ def test_demo_gives_a_dashboard_with_something_to_send(tmp_path: Path) -> None:
         assert server.stdout is not None
         lines = [server.stdout.readline() for _ in range(5)]
         said = "".join(lines)
-        assert "20 stories fetched, 24 subscribers, nothing sent yet" in said
+        assert "24 stories fetched, 24 subscribers, nothing sent yet" in said
         assert f"dashboard: {base}/editor/" in said
         email = re.search(r"email:\s+(\S+)", said)
         password = re.search(r"password:\s+(\S+)", said)

@@ -152,7 +152,7 @@ def test_the_scheduler_logs_a_slots_outcome_and_its_polls(
             runner.poll()
             runner.edition_slot("daily", NOW)
         lines = [r.getMessage() for r in caplog.records]
-        assert any(m.startswith("poll: fetched 20 stories from 1 source (20 new") for m in lines)
+        assert any(m.startswith("poll: fetched 24 stories from 1 source (24 new") for m in lines)
         assert any(
             m.startswith("list daily: slot 2026-11-28 07:00:00+00:00 sent: 24 emails")
             for m in lines

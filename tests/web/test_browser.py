@@ -184,7 +184,7 @@ def test_reader_and_editor_in_a_real_browser(served: Served, page: Any) -> None:
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Next editions")
     page.click("#fetch")
-    expect(page.locator("p.ok")).to_contain_text("fetched 20 stories")
+    expect(page.locator("p.ok")).to_contain_text("fetched 24 stories")
     _shot(page, "dashboard.png", full=True)
     page.click("a[href='/editor/preview/daily/en']")
     expect(page.locator("#subject")).not_to_be_empty()

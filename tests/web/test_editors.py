@@ -93,7 +93,7 @@ def test_preview_is_the_pipeline_rendering_and_test_send_goes_to_the_editor(env:
     token = _form_token(env, "/editor/")
     assert env.client.post("/editor/fetch").status_code == 400
     fetched = env.client.post("/editor/fetch", data={"csrf_token": token})
-    assert fetched.status_code == 302 and "fetched+20+stories" in fetched.headers["Location"]
+    assert fetched.status_code == 302 and "fetched+24+stories" in fetched.headers["Location"]
     home = env.client.get("/editor/").get_data(as_text=True)
     assert "/editor/preview/daily/en" in home and "/editor/preview/daily/ar" in home
     page = env.client.get("/editor/preview/daily/ar")

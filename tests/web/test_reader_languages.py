@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from distributor.web.i18n import EN
-from tests.web.conftest import WebEnv, signup
+from distributor.render.digest import DigestRenderer
+from distributor.web.i18n import EN, strings_for
+from tests.web.conftest import BASE, WebEnv, signup
 
 LANGS = ("ar", "ja", "es", "fr", "de", "pt-BR", "pt", "he")
 # English texts a reader may still see on a translated page: none of the sentences
@@ -47,6 +48,30 @@ def test_every_reader_page_and_the_confirmation_mail_speak_the_language(
     done = env.client.post(path).get_data(as_text=True)
     _no_english(done, ["confirmed_title"], lang)
     assert f"<bdi>{address}</bdi>" in done  # isolated from the sentence
+
+    # the preference and unsubscribe pages behind the digest's own links
+    sub = env.web.subscriber_by_email(address)
+    assert sub is not None and sub.language == lang
+    renderer = DigestRenderer(env.settings)
+    prefs = renderer.preferences_url(sub, "daily").removeprefix(BASE)
+    unsub = renderer.unsubscribe_url(sub, "daily").removeprefix(BASE)
+    page = env.client.get(prefs).get_data(as_text=True)
+    assert f'<html lang="{lang}"' in page
+    _no_english(page, VISIBLE, lang)
+    assert EN["status_subscribed"] not in re.sub(r"<[^>]+>", " ", page).split()
+    saved = env.client.post(
+        prefs, data={"action": "save", "language": lang, "frequency": "weekly", "timezone": ""}
+    ).get_data(as_text=True)
+    _no_english(saved, VISIBLE, lang)
+    assert strings_for(lang)["saved"] in saved
+    page = env.client.get(unsub).get_data(as_text=True)
+    assert f'<html lang="{lang}"' in page
+    _no_english(page, ["unsub_title", "unsub_button"], lang)
+    gone = env.app.test_client(use_cookies=False).post(
+        unsub, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert gone.status_code == 200
+    _no_english(gone.get_data(as_text=True), ["unsubscribed_title", "resubscribe"], lang)
 
 
 def test_list_title_and_topic_names_come_from_the_config_per_language(env: WebEnv) -> None:

@@ -7,9 +7,9 @@ wraps a table in a :class:`Fitted` renderable that lays it out for the width it 
 given, at each print:
 
 - as a table when every column gets at least its header's longest word and its cells'
-  longest word (a word longer than :data:`LONG_WORD`, such as a URL, may fold): the
-  columns' widths are set here, from those minimums up to what each column would
-  like, so Rich never has to cut one;
+  longest word (a word longer than :data:`LONG_WORD`, such as a URL, may fold), two
+  spaces apart, or else one: the columns' widths are set here, from those minimums up
+  to what each column would like, so Rich never has to cut one;
 - otherwise as records, one block per row with a ``header: value`` line per column,
   values wrapping beside their header.
 
@@ -35,6 +35,7 @@ LONG_WORD = 24
 #: the narrowest a table's value column gets in the record layout
 _MIN_VALUE = 12
 _WIDE = 1_000_000  # measuring without the console's limit
+_PADDINGS = ((0, 1), (0, 0))
 
 
 class Fitted:
@@ -58,8 +59,14 @@ class Fitted:
             lows.append(max(header.minimum, min(longest_word, LONG_WORD), 1))
             words.append(max(header.minimum, longest_word, 1))
             highs.append(max([header.maximum, *(m.maximum for m in cells)]))
-        widths = _allot(self._width_of, lows, (words, highs), options.max_width)
+        widths = None
+        for padding in _PADDINGS:  # two spaces between columns, else one
+            self.table.padding = padding
+            widths = _allot(self._width_of, lows, (words, highs), options.max_width)
+            if widths is not None:
+                break
         if widths is None:
+            self.table.padding = _PADDINGS[0]
             yield from self._records(console, options)
             return
         for column, width in zip(columns, widths, strict=True):
@@ -67,6 +74,7 @@ class Fitted:
         try:
             yield from console.render(self.table, options)
         finally:
+            self.table.padding = _PADDINGS[0]
             for column in columns:
                 column.width = None
 
@@ -155,7 +163,7 @@ def fit(table: Table) -> Fitted:
     """``table``, laid out to fit the console: wrapped columns, or records when narrow."""
     table.box = box.SIMPLE_HEAD
     table.show_edge = False
-    table.padding = (0, 1)
+    table.padding = _PADDINGS[0]
     table.pad_edge = False
     table.collapse_padding = True
     for column in table.columns:

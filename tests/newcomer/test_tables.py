@@ -178,3 +178,21 @@ def test_json_is_not_a_table(config: Path) -> None:
     assert json.loads(_cli(config, 40, "providers", "check", "--json")) == json.loads(
         _cli(config, 200, "providers", "check", "--json")
     )
+
+
+def test_the_sample_run_reports_editions_are_columns_at_80() -> None:
+    # `make run` at 80 columns: one space between columns rather than a record per edition
+    report = RunReport(started_at=NOW.isoformat(), dry_run=False)
+    report.editions = [
+        EditionReport("daily", "2026-11-28", "ja", 5, 1, segment="culture+science", sent=1),
+        EditionReport("daily", "2026-11-28", "en", 6, 4, sent=4),
+    ]
+    console = SafeConsole(width=80, record=True)
+    print_report(report, console)
+    text = console.export_text()
+    assert "edition:" not in text  # not the record layout
+    row = next(line for line in text.splitlines() if "(culture+science)" in line)
+    assert (
+        row.split() == ["daily", "2026-11-28", "ja", "(culture+science)", "5", "1", "1"] + ["0"] * 3
+    )
+    assert max(cell_len(line) for line in text.splitlines()) <= 80

@@ -159,9 +159,21 @@ class NewsroomConfig(_Section):
     images_dir: str | None = None
     #: the URL the stories' images start with; default ``<url>/images/``
     images_url: str | None = None
+    #: readers see the newsroom's own images where ``distributor serve`` serves them:
+    #: digests, previews and archive pages link ``<web.base_url>/images/<name>`` for a
+    #: story image found in ``images_dir``, instead of its ``images_url`` address.  For a
+    #: newsroom without a public image host (and the sample, whose ``news.example`` does
+    #: not resolve); off by default, so images on the newsroom's site or CDN stay there.
+    images_served: bool = False
     #: the desk's zone: the dashboard shows and takes edition times in it (unset: in each
     #: list's own zone)
     timezone: TimeZone | None = None
+
+    @model_validator(mode="after")
+    def _served_needs_a_folder(self) -> NewsroomConfig:
+        if self.images_served and self.images_dir is None:
+            raise ValueError("images_served = true needs images_dir (the folder to serve)")
+        return self
 
 
 def _regex(value: str) -> str:

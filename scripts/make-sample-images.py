@@ -64,8 +64,18 @@ def draw_scene(slug: str) -> Image.Image:
         d.ellipse((90, 50, 210, 170), fill="#fff1a8")
         for i in range(4):
             x = 180 + i * 170
-            d.polygon([(x, horizon - 10), (x + 140, horizon - 40), (x + 160, horizon + 30), (x + 20, horizon + 60)], fill=accent)
-        d.rectangle((700, horizon - 150, 820, horizon + 40), fill="#f4f6f8", outline="#8a96a3", width=4)
+            d.polygon(
+                [
+                    (x, horizon - 10),
+                    (x + 140, horizon - 40),
+                    (x + 160, horizon + 30),
+                    (x + 20, horizon + 60),
+                ],
+                fill=accent,
+            )
+        d.rectangle(
+            (700, horizon - 150, 820, horizon + 40), fill="#f4f6f8", outline="#8a96a3", width=4
+        )
     elif motif == "runners":
         for i in range(14):
             x = 40 + i * 66 + rng.randrange(-10, 10)
@@ -88,21 +98,30 @@ def draw_scene(slug: str) -> Image.Image:
         d.rectangle((0, horizon + 40, w, horizon + 70), fill=accent)
     elif motif == "islands":
         d.rectangle((0, horizon, w, h), fill="#3b7ea1")
-        for x0, x1, top_y in ((60, 380, horizon - 110), (420, 640, horizon - 70), (660, 960, horizon - 140)):
+        for x0, x1, top_y in (
+            (60, 380, horizon - 110),
+            (420, 640, horizon - 70),
+            (660, 960, horizon - 140),
+        ):
             d.polygon([(x0, horizon), ((x0 + x1) // 2, top_y), (x1, horizon)], fill=ground)
         d.ellipse((430, 80, 530, 180), fill="#fff0d6")
         d.rectangle((140, horizon + 40, 300, horizon + 120), outline=accent, width=6)
     elif motif == "bars":
         for i in range(7):
             bar = rng.randrange(80, 260)
-            d.rectangle((120 + i * 105, horizon - bar, 190 + i * 105, horizon), fill=accent if i == 6 else "#e3e8f2")
+            d.rectangle(
+                (120 + i * 105, horizon - bar, 190 + i * 105, horizon),
+                fill=accent if i == 6 else "#e3e8f2",
+            )
     return img.filter(ImageFilter.SMOOTH)
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for slug in SCENES:
-        draw_scene(slug).save(OUT / f"{slug}.jpg", "JPEG", quality=72, optimize=True, progressive=True)
+        draw_scene(slug).save(
+            OUT / f"{slug}.jpg", "JPEG", quality=72, optimize=True, progressive=True
+        )
         print(OUT / f"{slug}.jpg")
 
 

@@ -20,6 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from distributor.cli import tables
 from distributor.cli.common import (
     EXIT_ERROR,
     EXIT_PARTIAL,
@@ -82,7 +83,7 @@ def _echo_edition(ctx: Context, edition: PlannedEdition, as_json: bool, verb: st
 
 
 def _console() -> Console:
-    return SafeConsole(width=None if sys.stdout.isatty() else 200)  # piped output is not cut
+    return tables.console()  # piped output is not cut
 
 
 @click.group()
@@ -146,7 +147,7 @@ def editions_list(
             str(r["version"]),
         )
     console = _console()
-    console.print(table)
+    console.print(tables.fit(table))
     for name, t in slots.items():
         console.print(f"next slot of {name}: {t.isoformat() if t else 'local time'}", markup=False)
 
@@ -487,7 +488,7 @@ def editions_history(state: CliState, list_name: str | None, limit: int, as_json
         table.add_column(c)
     for r in rows:
         table.add_row(*[str(r[c]) for c in cols])
-    _console().print(table)
+    _console().print(tables.fit(table))
 
 
 @editions.command("figures")

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from distributor.cli.common import CliState, errors_as_one_line
-from distributor.cli.terminal import SafeConsole
+from distributor.cli.tables import console, fit
 from distributor.service.providers import check_mail
 
 
@@ -36,10 +36,10 @@ def check(state: CliState, names: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"providers": rows}, indent=2))
     else:
-        table = Table("name", "provider", "status", "detail")
+        table = Table("name", "provider", "status", "detail", header_style="bold")
         for r in rows:
             status = Text("ok", style="green") if r["ok"] else Text("FAILED", style="red")
             table.add_row(str(r["name"]), str(r["provider"]), status, str(r["detail"]))
-        SafeConsole().print(table)
+        console().print(fit(table))
     if not all(r["ok"] for r in rows):
         sys.exit(1)

@@ -10,8 +10,8 @@ import click
 from rich.table import Table
 
 from distributor.cli.common import CliState, errors_as_one_line, fail, open_context
+from distributor.cli.tables import console as table_console
 from distributor.cli.tables import fit
-from distributor.cli.terminal import SafeConsole
 from distributor.leader import current_holder
 from distributor.scheduler import SchedulerProcess, job_views, set_paused
 
@@ -69,7 +69,7 @@ def schedule_list(state: CliState, as_json: bool) -> None:
         }
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    console = SafeConsole()
+    console = table_console()
     table = Table(title="schedule", header_style="bold")
     for col in ("job", "schedule", "zone", "next run (UTC)", "next run (local)", "last slot"):
         table.add_column(col)

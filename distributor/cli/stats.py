@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from datetime import timedelta
 
 import click
@@ -20,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from distributor.cli import tables
 from distributor.cli.common import CliState, errors_as_one_line
 from distributor.service import Context, post_metrics
 from distributor.service import stats as service
@@ -27,7 +27,7 @@ from distributor.service.stats import EditionStats
 
 
 def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else 200)
+    return tables.console()  # piped output is not cut
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -86,7 +86,7 @@ def stats_editions(
             str(e.clicks),
             str(e.machine),
         )
-    _console().print(table)
+    _console().print(tables.fit(table))
 
 
 @stats.command("edition")
@@ -114,14 +114,14 @@ def stats_edition(state: CliState, list_name: str, key: str, as_json: bool, as_c
             str(row["clicks"]),
             str(row["machine"]),
         )
-    console.print(langs)
+    console.print(tables.fit(langs))
     top = Table(title="top stories", header_style="bold")
     for col in ("story", "clicks", "unique", "per language"):
         top.add_column(col)
     for st in found.top_stories():
         per = " ".join(f"{lang} {n}" for lang, n in st["by_language"].items())
         top.add_row(_plain(st["title"]), str(st["clicks"]), str(st["unique_clicks"]), per)
-    console.print(top)
+    console.print(tables.fit(top))
     shares = ", ".join(f"{net} {n}" for net, n in found.shares.items()) or "none"
     console.print(f"share clicks: {shares}", markup=False)
     console.print(f"first 48 hours: {' '.join(map(str, found.hourly))}", markup=False)
@@ -149,10 +149,13 @@ def stats_posts(
             click.echo(f"error: {line}", err=True)
     if not rows:
         click.echo("no posts went out in that time")
+        return
+    table = Table(title="posts", header_style="bold")
+    for col in ("posted", "channel", "lang"):
+        table.add_column(col)
+    for col in ("likes", "reposts", "replies"):
+        table.add_column(col, justify="right")
     for r in rows:
-        figures = "  ".join(
-            f"{r[k] if r[k] is not None else '-':>5} {k}" for k in ("likes", "reposts", "replies")
-        )
-        click.echo(
-            f"{(r['posted_at'] or '')[:16]:16}  {r['channel']:12} {r['language']:5} {figures}"
-        )
+        figures = [str(r[k]) if r[k] is not None else "-" for k in ("likes", "reposts", "replies")]
+        table.add_row((r["posted_at"] or "")[:16], r["channel"], r["language"], *figures)
+    _console().print(tables.fit(table))

@@ -9,8 +9,8 @@ from typing import Any
 import click
 from rich.table import Table
 
+from distributor.cli import tables
 from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, fail, open_context
-from distributor.cli.terminal import SafeConsole
 from distributor.service import stories as service
 from distributor.service.stories import story_dict
 from distributor.text_safety import visible
@@ -36,7 +36,7 @@ def fetch(state: CliState, only: str | None, as_json: bool) -> None:
         out = {k: data[k] for k in ("sources", "stories_fetched", "warnings", "errors", "ok")}
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        console = SafeConsole()
+        console = tables.console()
         table = Table(title="sources", header_style="bold")
         for col in ("source", "kind", "fetched", "new", "updated", "result"):
             table.add_column(col)
@@ -45,7 +45,7 @@ def fetch(state: CliState, only: str | None, as_json: bool) -> None:
             if s.problems:
                 result += f", {len(s.problems)} problems"
             table.add_row(s.name, s.kind, str(s.fetched), str(s.new), str(s.updated), result)
-        console.print(table)
+        console.print(tables.fit(table))
         for p in report.warnings:
             console.print(f"warning: {p.subject}: {p.cause}", markup=False, style="yellow")
         for p in report.errors:
@@ -77,11 +77,11 @@ def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_
         return
     table = Table(header_style="bold")
     for col in ("published", "lang", "status", "source", "title", "id"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col)
     for s, _seen in rows:
         when = f"{s.published_at:%Y-%m-%d %H:%M}" if s.published_at else ""
         table.add_row(when, s.language, s.status.value, s.source, s.title, s.id)
-    SafeConsole().print(table)
+    tables.console().print(tables.fit(table))
     if not rows:
         click.echo("no stories stored" + (f" in {lang}" if lang else ""))
 

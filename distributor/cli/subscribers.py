@@ -14,8 +14,8 @@ from email_validator import EmailNotValidError, validate_email
 from rich.table import Table
 from werkzeug.security import generate_password_hash
 
+from distributor.cli import tables
 from distributor.cli.common import CliState, errors_as_one_line, fail, open_context
-from distributor.cli.terminal import SafeConsole
 from distributor.config import Settings
 from distributor.errors import ConfigError
 from distributor.models import Subscriber
@@ -56,8 +56,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
         table.add_column(c)
     for r in rows:
         table.add_row(*[str(x) for x in r])
-    # piped output is not cut to 80 columns
-    SafeConsole(width=None if sys.stdout.isatty() else 200).print(table)
+    tables.console().print(tables.fit(table))  # piped output is not cut
 
 
 # ----------------------------------------------------------------- subscribers

@@ -47,6 +47,7 @@ from distributor.render.fastmime import (
     encode_header,
     message_id_for,
 )
+from distributor.render.images import ReaderImages
 from distributor.render.personal import LinkSigner, Personal, header_safe, mailto_prefix
 from distributor.render.templates import template_loader
 from distributor.render.tracking import READER_PLACEHOLDER, ClickLinks
@@ -206,6 +207,7 @@ class DigestRenderer:
         self.signer = LinkSigner(secret, settings.web.base_url)
         self.click_links = ClickLinks(secret, settings.web.base_url)
         self.env = make_environment(settings.templates_dir)
+        self.images = ReaderImages(settings)
         self.max_html_bytes = MAX_HTML_BYTES
         self._envs: dict[int, Environment] = {}
         self._greetings: dict[str, tuple[str, str]] = {}
@@ -267,8 +269,9 @@ class DigestRenderer:
             """A story's language named in the edition's language (``الإنجليزية``)."""
             return i18n.language_name(tag, lang)
 
-        # the reader's own language first; the rest after, as the list's fallback says
-        stories = list(stories)
+        # the reader's own language first; the rest after, as the list's fallback says;
+        # each image where readers are shown it (``[newsroom] images_served``)
+        stories = [self.images.story(s) for s in stories]
         own_stories = [s for s in stories if own(s)]
         others = [s for s in stories if not own(s)]
         if not own_stories:  # nothing in the reader's language: the fallbacks are the edition

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from jinja2 import BaseLoader
 
 from distributor.config import Settings
+from distributor.render.images import IMAGES_PATH
 from distributor.render.templates import template_loader
 
 #: browsers and proxies keep an archive page five minutes (an edition's page may be
@@ -47,7 +48,7 @@ def served_folders(settings: Settings) -> list[ServedFolder]:
     folders = [ServedFolder("archive", path, settings.data_path("archive"))]
     images = settings.newsroom_images()
     if images is not None:
-        folders.append(ServedFolder("images", "/images", images[1]))
+        folders.append(ServedFolder("images", IMAGES_PATH, images[1]))
     return folders
 
 

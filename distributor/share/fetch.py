@@ -332,13 +332,10 @@ def fetch_image(
     return decode_image(result, limits)
 
 
-def read_local_image(
-    url: str, prefix: str, folder: Path, limits: FetchLimits | None = None
-) -> Image.Image | None:
-    """The image at ``url`` read from ``folder`` when ``url`` starts with ``prefix`` (the
-    newsroom's own images, ``[newsroom] images_dir``); None when it is not one of them or
-    the file is not there.  A path leaving ``folder`` is refused."""
-    limits = limits or FetchLimits()
+def local_image_path(url: str, prefix: str, folder: Path) -> Path | None:
+    """Where the image at ``url`` is in ``folder`` when ``url`` starts with ``prefix``
+    (the newsroom's own images, ``[newsroom] images_dir``); None when it is not one of
+    them.  The file may not exist.  A path leaving ``folder`` is refused (ImageRefused)."""
     if not url.startswith(prefix):
         return None
     rest = unquote(urlsplit(url[len(prefix) :]).path)
@@ -349,6 +346,19 @@ def read_local_image(
     path = root.joinpath(*parts).resolve()
     if not path.is_relative_to(root):
         raise ImageRefused(f"image path {rest!r} is outside the newsroom's images")
+    return path
+
+
+def read_local_image(
+    url: str, prefix: str, folder: Path, limits: FetchLimits | None = None
+) -> Image.Image | None:
+    """The image at ``url`` read from ``folder`` when ``url`` starts with ``prefix`` (the
+    newsroom's own images, ``[newsroom] images_dir``); None when it is not one of them or
+    the file is not there.  A path leaving ``folder`` is refused."""
+    limits = limits or FetchLimits()
+    path = local_image_path(url, prefix, folder)
+    if path is None:
+        return None
     try:
         size = path.stat().st_size
     except FileNotFoundError:

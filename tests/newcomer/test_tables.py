@@ -148,7 +148,7 @@ def test_stories_fetch_and_providers_check_fit(config: Path, width: int) -> None
     assert_whole(
         fetched,
         ["source", "kind", "fetched", "new", "updated", "result"],
-        ["meridian", "feed", "20", "ok"],
+        ["meridian", "feed", "24", "ok"],
         width,
     )
     checked = _cli(config, width, "providers", "check")

@@ -32,8 +32,9 @@ NAMES = {"fk": "fk_%(table_name)s_%(column_0_name)s"}
 KEYS = (("edition_id", "editions"), ("subscriber_id", "subscribers"))
 
 
-def _foreign_keys() -> list[dict[str, object]]:
-    return list(sa.inspect(op.get_bind()).get_foreign_keys("deliveries"))
+def _foreign_keys() -> list[str]:
+    """The names of the ledger's foreign keys (SQLite: ``None`` each, unnamed)."""
+    return [str(fk["name"]) for fk in sa.inspect(op.get_bind()).get_foreign_keys("deliveries")]
 
 
 def _unsent_index() -> None:
@@ -53,13 +54,11 @@ def upgrade() -> None:
     if not present:
         return  # adopted from a create_all of a build without them
     if op.get_bind().dialect.name != "sqlite":
-        for fk in present:
-            op.drop_constraint(str(fk["name"]), "deliveries", type_="foreignkey")
+        for name in present:
+            op.drop_constraint(name, "deliveries", type_="foreignkey")
         return
     op.drop_index("ix_deliveries_unsent", table_name="deliveries", if_exists=True)
-    with op.batch_alter_table(
-        "deliveries", recreate="always", naming_convention=NAMES
-    ) as batch:
+    with op.batch_alter_table("deliveries", recreate="always", naming_convention=NAMES) as batch:
         for column, _table in KEYS:
             batch.drop_constraint(f"fk_deliveries_{column}", type_="foreignkey")
     _unsent_index()

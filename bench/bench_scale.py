@@ -49,6 +49,12 @@ SMALL = int(os.environ.get("BENCH_SMALL", "10000"))
 LARGE = int(os.environ.get("BENCH_LARGE", "1000000"))
 NAIVE = int(os.environ.get("BENCH_NAIVE", "20000"))
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+#: BENCH_PROFILE=prefix: every run process under py-spy, its stacks in prefix-*.txt
+PROFILE = os.environ.get("BENCH_PROFILE", "")
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))
+#: BENCH_SQLITE_PRAGMAS="cache_size=-16384;mmap_size=268435456": tried on the run's
+#: SQLite connections on top of the store's own (to measure a setting before making it one)
+PRAGMAS = os.environ.get("BENCH_SQLITE_PRAGMAS", "")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 API_KEY = "key-bench"
 DOMAIN = "mg.bench.example"
@@ -61,6 +67,10 @@ class MailgunContract(BaseHTTPRequestHandler):
     """Mailgun's messages API, checked and counted; fast enough not to be the bottleneck."""
 
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as a real API's front end has it: the reply's headers and body are
+    # two writes, and with Nagle's algorithm the body would wait for the client's
+    # delayed ACK (40 ms a call on Linux: more than everything else a call costs)
+    disable_nagle_algorithm = True
     counter: Any = None
     #: where the first full calls are kept (their bodies feed the floor); None: nowhere
     capture: Path | None = None
@@ -269,6 +279,14 @@ def run_once(config: str, mode: str) -> None:
         dotenv_path=Path(config).parent / "no.env",
     )
     store = Store.open(settings.database_url)
+    if PRAGMAS and store.engine.dialect.name == "sqlite":  # an experiment's extra pragmas
+
+        def pragmas(dbapi_conn: Any, _record: Any) -> None:
+            for pragma in PRAGMAS.split(";"):
+                dbapi_conn.execute(f"PRAGMA {pragma}")
+
+        __import__("sqlalchemy").event.listen(store.engine, "connect", pragmas)
+        store.engine.dispose()
     if mode == "naive":
         naive_paths(store)
     ctx = Context(settings=settings, store=store, session=requests.Session())
@@ -429,8 +447,14 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
             procs = [_start_worker(config, tmp, i) for i in range(workers)]
             time.sleep(0.2)
             server_cpu_before = cpu.value
+            command = [sys.executable, __file__, "--run", str(config), mode]
+            if PROFILE:  # py-spy on the run process, collapsed stacks (both threads)
+                profile = f"{PROFILE}-{backend}-{n}-{mode}.txt"
+                spy = [PY_SPY, "record", "--format", "raw", "--rate", "250", "--idle"]
+                spy += ["--output", profile]
+                command = [*spy, "--", *command]
             out = subprocess.run(
-                [sys.executable, __file__, "--run", str(config), mode],
+                command,
                 capture_output=True,
                 text=True,
                 check=False,
@@ -438,7 +462,8 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
             )
             if out.returncode != 0:
                 raise RuntimeError(f"run failed: {out.stderr[-3000:]}")
-            figures = json.loads(out.stdout.strip().splitlines()[-1])
+            lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+            figures = json.loads(lines[-1])  # (py-spy prints its own lines after it)
             worker_peaks = [_peak_mb(p.pid) for p in procs]
             time.sleep(0.2)
             server_cpu = (cpu.value - server_cpu_before) / 1000

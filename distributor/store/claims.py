@@ -93,6 +93,11 @@ def db_time(conn: Connection, at: datetime) -> Any:
     return convert(at) if convert is not None else at.astimezone(UTC).replace(tzinfo=None)
 
 
+def _cursor(conn: Connection) -> Any:
+    """A cursor of the driver's connection under ``conn`` (same transaction)."""
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def claim(
     conn: Connection, edition: Edition, limit: int, now: datetime, first: int, last: int
 ) -> list[ClaimedDelivery]:
@@ -102,15 +107,28 @@ def claim(
 
     dialect = conn.dialect.name
     at = db_time(conn, now)
-    if dialect == "sqlite":
-        rows: Sequence[Any] = conn.exec_driver_sql(
-            _SQLITE_CLAIM, (at, edition.id, at, first, last, limit)
-        ).fetchall()
-    elif dialect == "postgresql":
-        rows = conn.exec_driver_sql(
-            _POSTGRES_CLAIM,
-            {"edition": edition.id, "now": at, "first": first, "last": last, "limit": limit},
-        ).fetchall()
+    rows: Sequence[Any]
+    if dialect in ("sqlite", "postgresql"):
+        # the driver's own cursor, in the connection's transaction: plain tuples, none
+        # of SQLAlchemy's result rows (a fifth of a claim's time on SQLite)
+        cursor = _cursor(conn)
+        try:
+            if dialect == "sqlite":
+                cursor.execute(_SQLITE_CLAIM, (at, edition.id, at, first, last, limit))
+            else:
+                cursor.execute(
+                    _POSTGRES_CLAIM,
+                    {
+                        "edition": edition.id,
+                        "now": at,
+                        "first": first,
+                        "last": last,
+                        "limit": limit,
+                    },
+                )
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
     else:
         rows = _generic_claim(conn, edition, limit, now, first, last)
     rows = sorted(rows)

@@ -242,6 +242,44 @@ def test_unsent_index_migration_keeps_the_ledger_and_its_claims(db_url: str) -> 
         engine.dispose()
 
 
+def test_ledger_loses_its_foreign_keys_and_keeps_its_rows(db_url: str) -> None:
+    """``0007`` drops the ledger's two foreign keys (rows, ids, unique key and the partial
+    claim index kept; SQLite rebuilds the table); down to ``0006`` puts them back."""
+    _ledger_of_three(db_url)  # at head
+    engine = create_engine(db_url)
+    try:
+
+        def ledger() -> tuple[list[object], set[str], list[tuple[object, ...]]]:
+            found = inspect(engine)
+            keys = sorted(str(fk["referred_table"]) for fk in found.get_foreign_keys("deliveries"))
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(s.deliveries.c.id, s.deliveries.c.email, s.deliveries.c.state).order_by(
+                        s.deliveries.c.id
+                    )
+                ).all()
+            return (
+                keys,
+                {str(i["name"]) for i in found.get_indexes("deliveries")},
+                [tuple(r) for r in rows],
+            )
+
+        keys, indexes, rows = ledger()
+        assert keys == [] and "ix_deliveries_unsent" in indexes and len(rows) == 3
+        migrate.downgrade(engine, "0006_deliveries_unsent_index")
+        engine.dispose()
+        back, indexes_back, rows_back = ledger()
+        assert back == ["editions", "subscribers"]
+        assert "ix_deliveries_unsent" in indexes_back and rows_back == rows
+        migrate.upgrade(engine)
+        engine.dispose()
+        again, indexes_again, rows_again = ledger()
+        assert again == [] and "ix_deliveries_unsent" in indexes_again and rows_again == rows
+        assert migrate.differences(engine) == []
+    finally:
+        engine.dispose()
+
+
 def test_unversioned_database_that_differs_is_refused_with_the_reason(db_url: str) -> None:
     engine = create_engine(db_url)
     s.metadata.create_all(engine)

@@ -13,6 +13,7 @@ one upsert per key and hour (``distributor.store.clicks``).  See ``docs/privacy.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -66,6 +67,8 @@ BOTS = (
     "yahoomailproxy",
     "headless",
 )
+_BOTS = re.compile("|".join(map(re.escape, BOTS)))
+_SCANNERS = re.compile("|".join(map(re.escape, SCANNERS)))
 _GIF = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
@@ -265,14 +268,15 @@ class ClickRecorder:
         client: str,
     ) -> Literal["click", "machine"]:
         now = self.clock()
-        day = now.astimezone(UTC).strftime("%Y-%m-%d")
-        salt = self._day_salt(day)
+        stamp = now.timestamp()
+        hour = datetime.fromtimestamp(stamp - stamp % 3600, UTC)
+        salt = self._day_salt(hour.strftime("%Y-%m-%d"))
         who = hashlib.blake2b(
             f"{client}\0{user_agent}".encode(), key=salt, digest_size=16
         ).hexdigest()
         link = (tok.index, tok.kind, tok.network)
         sweep_key = (who, tok.edition_id)
-        age = now.timestamp() - tok.issued_at
+        age = stamp - tok.issued_at
         machine = (
             method.upper() == "HEAD"
             or self._machine_agent(user_agent, age)
@@ -290,7 +294,7 @@ class ClickRecorder:
             story_index=tok.index,
             kind=tok.kind,
             network=tok.network,
-            hour=now.astimezone(UTC).replace(minute=0, second=0, microsecond=0),
+            hour=hour,
             machine=machine,
             link_digest=_digest(who, tok.edition_id, *link),
             variant_digest=_digest(who, tok.edition_id) if tok.kind != "open" else "",
@@ -310,10 +314,10 @@ class ClickRecorder:
 
     def _machine_agent(self, user_agent: str, age: float) -> bool:
         agent = user_agent.lower()
-        if not agent.strip() or any(b in agent for b in BOTS):
+        if not agent.strip() or _BOTS.search(agent):
             return True
         soon = age <= self.config.scanner_window_seconds
-        return soon and any(s in agent for s in SCANNERS)
+        return soon and _SCANNERS.search(agent) is not None
 
     def _over_limit(self, who: str, now: datetime) -> bool:
         minute = int(now.timestamp() // 60)

@@ -192,9 +192,7 @@ def floor_recorder(settings: Any, store: Any, clock: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- the clients
-def client(
-    port: int, urls: list[str], seconds: float, conns: int, seed: int, out: Any
-) -> None:
+def client(port: int, urls: list[str], seconds: float, conns: int, seed: int, out: Any) -> None:
     """``conns`` keep-alive connections driven by one selector loop (no threads, no
     http.client: the load generator shares the 2 cores with the server, so it must be
     cheap); sends (count, errors, latencies in ms, CPU seconds) back."""

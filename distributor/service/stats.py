@@ -269,9 +269,7 @@ def _social(ctx: Context, ed: EditionStats) -> list[SocialRow]:
     store = PostStore(ctx.store)
     posts = [
         p
-        for p in store.listing(
-            states=[PostState.POSTED], story_ids=sorted(titles), limit=10_000
-        )
+        for p in store.listing(states=[PostState.POSTED], story_ids=sorted(titles), limit=10_000)
         if p.language in languages
     ]
     counts = store.metrics([p.id for p in posts])

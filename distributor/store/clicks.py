@@ -136,9 +136,7 @@ class ClickStore:
         # one statement, many parameter sets: SQLAlchemy's "insertmanyvalues" sends them
         # in batches and compiles the statement once (a ``.values([...])`` of the whole
         # batch was compiled anew for every batch: 90% of the writer's time)
-        stmt = (
-            self._insert(s.click_seen).on_conflict_do_nothing().returning(s.click_seen.c.digest)
-        )
+        stmt = self._insert(s.click_seen).on_conflict_do_nothing().returning(s.click_seen.c.digest)
         result = conn.execute(stmt, [{"day": day, "digest": d} for d in digests])
         return {str(d) for d in result.scalars()}
 

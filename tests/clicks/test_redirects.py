@@ -242,9 +242,7 @@ def test_previews_carry_redirect_links_that_lead_the_same_way_and_never_count(
     preview = redirect_links(shown.message.html, served.base)
     real = next(
         found
-        for found in (
-            redirect_links(html_of(read_mail(p)), served.base) for p in served.emls("en")
-        )
+        for found in (redirect_links(html_of(read_mail(p)), served.base) for p in served.emls("en"))
         if variant_of(served, found[0]) == shown.edition.id
     )
     assert len(preview) == len(real) and not set(preview) & set(real)

@@ -2,8 +2,10 @@
 
 The sample newsroom is run once (file outbox, SQLite in WAL mode); the ``/r/`` links are
 taken from its ``.eml`` files.  The real app is served by waitress in its own process;
-client processes (threads with keep-alive connections) click those links for a fixed
-time, each request as a different reader (its own browser string), and time each one.
+client processes (one selector loop each over keep-alive connections and raw HTTP/1.1,
+so the load generator stays cheap on the same 2 cores: its CPU is reported) click those
+links for a fixed time, each request as a different reader (its own browser string),
+and time each one.
 Three ways of recording, in the same run:
 
 * ``batched``: the shipped recorder: clicks held for the sweep window, then one upsert
@@ -16,7 +18,10 @@ Three ways of recording, in the same run:
   target lookup): the ceiling of this machine for any way of recording.
 
 Reported: clicks recorded per second (302 answers / wall time), p50/p99 latency, the
-rows each way leaves, and the load average (the machine is shared).  Target: at least
+rows each way leaves, the load average before and after (the machine is shared), and
+the CPU the server and the clients used (in cores, and the server's per click).
+``--profile DIR`` samples the server with py-spy (``DIR/<mode>.txt``, collapsed stacks
+of the thread holding the GIL).  Target: at least
 2,000 clicks/s and p99 under 50 ms on SQLite WAL.
 
 Run: ``.venv/bin/python bench/bench_clicks.py [--seconds S] [--clients C] [--connections N]

@@ -175,6 +175,7 @@ def test_the_reach_page_shows_the_social_posts_counts_per_story(served: Served) 
     assert found.to_dict()["social"][0]["likes"] == 7
 
     page = _login(served).get(f"/editor/stats/daily/{edition.key}").get_data(as_text=True)
+    assert page.count('id="stats-social"') == 1 and page.count("<h1>") == 1
     social = page.split('id="stats-social"', 1)[1].split("</section>", 1)[0]
     row = social.split(f'data-story="{first.story_id}" data-channel="mastodon"', 1)[1]
     row = row.split("</tr>", 1)[0]

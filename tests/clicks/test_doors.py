@@ -184,3 +184,16 @@ def test_the_reach_page_shows_the_social_posts_counts_per_story(served: Served) 
     assert str(escape(first.title)) in social and "not read yet" in social
     assert ">99<" not in social
     del unread
+
+    config = str(served.tmp_path / "distributor.toml")
+    runner = CliRunner()
+    one = runner.invoke(
+        main, ["--config", config, "stats", "edition", "daily", edition.key, "--json"]
+    )
+    assert one.exit_code == 0, one.output
+    out = json.loads(one.output)["social"]
+    assert (out[0]["channel"], out[0]["likes"], out[0]["reposts"]) == ("mastodon", 7, 3)
+    table = runner.invoke(
+        main, ["--config", config, "stats", "edition", "daily", edition.key], env={"COLUMNS": "200"}
+    )
+    assert table.exit_code == 0 and "social posts" in table.output and "bluesky" in table.output

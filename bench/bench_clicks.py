@@ -6,7 +6,7 @@ client processes (one selector loop each over keep-alive connections and raw HTT
 so the load generator stays cheap on the same 2 cores: its CPU is reported) click those
 links for a fixed time, each request as a different reader (its own browser string),
 and time each one.
-Three ways of recording, in the same run:
+Four ways, in the same run:
 
 * ``batched``: the shipped recorder: clicks held for the sweep window, then one upsert
   per (variant, story, kind, network, hour) and batch (``[clicks] flush_seconds``);

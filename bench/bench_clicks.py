@@ -2,9 +2,11 @@
 
 The sample newsroom is run once (file outbox, SQLite in WAL mode); the ``/r/`` links are
 taken from its ``.eml`` files.  The real app is served by waitress in its own process;
-client processes (threads with keep-alive connections) click those links for a fixed
-time, each request as a different reader (its own browser string), and time each one.
-Three ways of recording, in the same run:
+client processes (one selector loop each over keep-alive connections and raw HTTP/1.1,
+so the load generator stays cheap on the same 2 cores: its CPU is reported) click those
+links for a fixed time, each request as a different reader (its own browser string),
+and time each one.
+Four ways, in the same run:
 
 * ``batched``: the shipped recorder: clicks held for the sweep window, then one upsert
   per (variant, story, kind, network, hour) and batch (``[clicks] flush_seconds``);
@@ -16,10 +18,14 @@ Three ways of recording, in the same run:
   target lookup): the ceiling of this machine for any way of recording.
 
 Reported: clicks recorded per second (302 answers / wall time), p50/p99 latency, the
-rows each way leaves, and the load average (the machine is shared).  Target: at least
+rows each way leaves, the load average before and after (the machine is shared), and
+the CPU the server and the clients used (in cores, and the server's per click).
+``--profile DIR`` samples the server with py-spy (``DIR/<mode>.txt``, collapsed stacks
+of the thread holding the GIL).  Target: at least
 2,000 clicks/s and p99 under 50 ms on SQLite WAL.
 
-Run: ``.venv/bin/python bench/bench_clicks.py [--seconds S] [--clients C] [--threads T]``.
+Run: ``.venv/bin/python bench/bench_clicks.py [--seconds S] [--clients C] [--connections N]
+[--server-threads T] [--modes floor,batched,upsert,naive]``.
 The last line of output is one JSON object with the figures.
 """
 
@@ -36,12 +42,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,47 +197,88 @@ def floor_recorder(settings: Any, store: Any, clock: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- the clients
-def client(port: int, urls: list[str], seconds: float, threads: int, seed: int, out: Any) -> None:
-    """Threads clicking for ``seconds``; sends (count, errors, latencies in ms) back."""
+def client(port: int, urls: list[str], seconds: float, conns: int, seed: int, out: Any) -> None:
+    """``conns`` keep-alive connections driven by one selector loop (no threads, no
+    http.client: the load generator shares the 2 cores with the server, so it must be
+    cheap); sends (count, errors, latencies in ms, CPU seconds) back."""
+    import resource
+    import selectors
+    import socket
+
     paths = [urlsplit(u).path for u in urls]
+    host = f"127.0.0.1:{port}"
+    sel = selectors.DefaultSelector()
     latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
+    errors = 0
+    sent = [0]
     stop_at = time.perf_counter() + seconds
 
-    def worker(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        mine: list[float] = []
-        bad = 0
-        i = n
-        while time.perf_counter() < stop_at:
-            i += 1
-            path = paths[(i * 7919 + seed) % len(paths)]
-            agent = f"Mozilla/5.0 (reader {seed}-{n}-{i}) Chrome/131"
-            t0 = time.perf_counter()
-            try:
-                conn.request("GET", path, headers={"User-Agent": agent})
-                reply = conn.getresponse()
-                reply.read()
-                if reply.status != 302:
-                    bad += 1
-            except (OSError, http.client.HTTPException):
-                bad += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                continue
-            mine.append((time.perf_counter() - t0) * 1000)
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
+    def request(n: int) -> bytes:
+        i = sent[0]
+        sent[0] += 1
+        path = paths[(i * 7919 + seed) % len(paths)]
+        # each request a different reader (its own browser string)
+        agent = f"Mozilla/5.0 (reader {seed}-{n}-{i}) Chrome/131"
+        return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {agent}\r\n\r\n".encode()
 
-    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    out.put((len(latencies), errors[0], latencies))
+    def connect(n: int) -> None:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        state = {"n": n, "buf": b"", "t0": time.perf_counter()}
+        sock.send(request(n))
+        sel.register(sock, selectors.EVENT_READ, state)
+
+    for n in range(conns):
+        connect(n)
+    while sel.get_map():
+        for key, _ev in sel.select(timeout=1.0):
+            sock = cast(Any, key.fileobj)
+            state = key.data
+            try:
+                chunk = sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:  # closed by the server: count it and open another
+                errors += 1
+                sel.unregister(sock)
+                sock.close()
+                if time.perf_counter() < stop_at:
+                    connect(state["n"])
+                continue
+            buf = state["buf"] + chunk
+            head_end = buf.find(b"\r\n\r\n")
+            if head_end < 0:
+                state["buf"] = buf
+                continue
+            head = buf[:head_end].lower()
+            at = head.find(b"content-length:")
+            length = int(head[at + 15 : head.find(b"\r\n", at)]) if at >= 0 else 0
+            if len(buf) < head_end + 4 + length:
+                state["buf"] = buf
+                continue
+            now = time.perf_counter()
+            if buf[9:12] == b"302":
+                latencies.append((now - state["t0"]) * 1000)
+            else:
+                errors += 1
+            state["buf"] = buf[head_end + 4 + length :]
+            if now >= stop_at:
+                sel.unregister(sock)
+                sock.close()
+                continue
+            state["t0"] = now
+            sock.send(request(state["n"]))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.put((len(latencies), errors, latencies, usage.ru_utime + usage.ru_stime))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_up(port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -273,10 +319,33 @@ def measure(folder: Path, mode: str, urls: list[str], args: argparse.Namespace) 
         wait_up(port, proc)
         before = rows(folder)
         load = os.getloadavg()[0]
+        server_cpu0 = cpu_seconds(proc.pid)
+        spy = None
+        if args.profile:  # py-spy (the test extra) samples the server while it serves
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("py-spy")),
+                    "record",
+                    "--pid",
+                    str(proc.pid),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "--output",
+                    str(Path(args.profile) / f"{mode}.txt"),
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--nonblocking",
+                    "--gil",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         queue: Any = mp.Queue()
         t0 = time.perf_counter()
         clients = [
-            mp.Process(target=client, args=(port, urls, args.seconds, args.threads, k, queue))
+            mp.Process(target=client, args=(port, urls, args.seconds, args.connections, k, queue))
             for k in range(args.clients)
         ]
         for c in clients:
@@ -285,6 +354,10 @@ def measure(folder: Path, mode: str, urls: list[str], args: argparse.Namespace) 
         for c in clients:
             c.join()
         wall = time.perf_counter() - t0
+        server_cpu = cpu_seconds(proc.pid) - server_cpu0
+        if spy is not None:
+            spy.wait(60)
+        load_after = os.getloadavg()[0]
     finally:
         proc.send_signal(signal.SIGINT)  # the server writes the clicks it still holds
         proc.wait(30)
@@ -301,7 +374,13 @@ def measure(folder: Path, mode: str, urls: list[str], args: argparse.Namespace) 
         "p99_ms": round(lat[int(len(lat) * 0.99) - 1], 2) if lat else None,
         "recorded": after["recorded"] - before["recorded"],
         "rows_added": after["rows"] - before["rows"],
+        # the machine is shared: the load when the way started and ended, and the CPU
+        # the server and the load generator used (1.0 = one core for the whole time)
         "load_average_1min": round(load, 2),
+        "load_average_1min_after": round(load_after, 2),
+        "server_cpu_cores": round(server_cpu / wall, 2),
+        "client_cpu_cores": round(sum(r[3] for r in results) / wall, 2),
+        "server_cpu_us_per_click": round(server_cpu / max(done, 1) * 1e6, 1),
     }
 
 
@@ -326,9 +405,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0, help="clicking time per way")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per client process")
+    parser.add_argument(
+        "--connections", type=int, default=8, help="keep-alive connections per client process"
+    )
     parser.add_argument("--server-threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--modes", default="floor,batched,upsert,naive")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample the server with py-spy into DIR/<mode>.txt (collapsed stacks)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -125,6 +125,19 @@ def stats_edition(state: CliState, list_name: str, key: str, as_json: bool, as_c
     shares = ", ".join(f"{net} {n}" for net, n in found.shares.items()) or "none"
     console.print(f"share clicks: {shares}", markup=False)
     console.print(f"first 48 hours: {' '.join(map(str, found.hourly))}", markup=False)
+    if found.social:
+        social = Table(title="social posts", header_style="bold")
+        for col in ("story", "channel", "language", "likes", "reposts", "replies", "quotes"):
+            social.add_column(col)
+        for p in found.social:
+            counts = (p.likes, p.reposts, p.replies, p.quotes)
+            social.add_row(
+                _plain(p.title),
+                p.channel,
+                p.language,
+                *("-" if n is None else str(n) for n in counts),
+            )
+        console.print(social)
 
 
 @stats.command("posts")

@@ -13,6 +13,7 @@ one upsert per key and hour (``distributor.store.clicks``).  See ``docs/privacy.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -66,6 +67,8 @@ BOTS = (
     "yahoomailproxy",
     "headless",
 )
+_BOTS = re.compile("|".join(map(re.escape, BOTS)))
+_SCANNERS = re.compile("|".join(map(re.escape, SCANNERS)))
 _GIF = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
@@ -151,6 +154,8 @@ class ClickRecorder:
             tok = self.links.read(token, self.clock(), self._max_age)
             if tok.kind == "open":
                 raise LinkError("bad", "not a click link")
+            if tok.preview:  # a preview's or test send's link: redirected, never counted
+                return ClickOutcome("redirect", 302, location=self._preview_target(tok))
             target = self._target(tok)
         except LinkError as err:
             return self._page(err.reason)
@@ -163,6 +168,8 @@ class ClickRecorder:
         tok = self.links.read(token, self.clock(), self._max_age)
         if tok.kind == "open":
             raise LinkError("bad", "not a click link")
+        if tok.preview:
+            return self._preview_target(tok)
         return self._target(tok).url
 
     def opened(
@@ -173,6 +180,8 @@ class ClickRecorder:
             tok = self.links.read(token, self.clock(), self._max_age)
             if tok.kind != "open":
                 raise LinkError("bad", "not an open pixel")
+            if tok.preview:
+                return ClickOutcome("pixel", 200)
             edition = self._edition(tok.edition_id)
         except LinkError:
             return ClickOutcome("pixel", 200)
@@ -210,26 +219,39 @@ class ClickRecorder:
             raise LinkError("gone", "this story no longer exists")
         url = story.url
         if tok.kind == "share":
-            if tok.network not in NETWORKS:
-                raise LinkError("target", "no such network")
-            key = (tok.edition_id, tok.index)
-            with self._lock:
-                shares = self._shares.get(key)
-            if shares is None:
-                campaign = f"{edition.list_name}-{edition.key}"
-                shares = {
-                    link.network: link.url
-                    for link in make_links([story], campaign, self.settings.share)[story.id]
-                }
+            campaign = f"{edition.list_name}-{edition.key}"
+            url = self._share_url(story, campaign, tok.network, (tok.edition_id, tok.index))
+        return _Target(edition, _web_page(url), story.id)
+
+    def _share_url(
+        self, story: Story, campaign: str, network: str, key: tuple[int, int] | None
+    ) -> str:
+        """The share page of ``story`` on ``network``, as the digest's link made it."""
+        if network not in NETWORKS:
+            raise LinkError("target", "no such network")
+        with self._lock:
+            shares = self._shares.get(key) if key is not None else None
+        if shares is None:
+            shares = {
+                link.network: link.url
+                for link in make_links([story], campaign, self.settings.share)[story.id]
+            }
+            if key is not None:
                 with self._lock:
                     self._shares[key] = shares
-            url = shares.get(tok.network) or ""
-            if not url:  # a network no longer configured: its link as it was made
-                campaign = f"{edition.list_name}-{edition.key}"
-                url = share_links(story, campaign=campaign, networks=(tok.network,))[0].url
-        if not url.lower().startswith(("https://", "http://")):
-            raise LinkError("target", "this link does not lead to a web page")
-        return _Target(edition, url, story.id)
+        url = shares.get(network) or ""
+        if not url:  # a network no longer configured: its link as it was made
+            url = share_links(story, campaign=campaign, networks=(network,))[0].url
+        return url
+
+    def _preview_target(self, tok: ClickToken) -> str:
+        """Where a preview's link leads: the story (or its share page) it names."""
+        story = self.store.stories_by_id([tok.story_id]).get(tok.story_id)
+        if story is None:
+            raise LinkError("gone", "this story no longer exists")
+        if tok.kind == "share":
+            return _web_page(self._share_url(story, tok.campaign, tok.network, None))
+        return _web_page(story.url)
 
     def _variant(self, edition_id: int) -> tuple[Edition, dict[str, Story]]:
         """An edition and its stories, read once a minute at most (a deleted one too)."""
@@ -265,14 +287,15 @@ class ClickRecorder:
         client: str,
     ) -> Literal["click", "machine"]:
         now = self.clock()
-        day = now.astimezone(UTC).strftime("%Y-%m-%d")
-        salt = self._day_salt(day)
+        stamp = now.timestamp()
+        hour = datetime.fromtimestamp(stamp - stamp % 3600, UTC)
+        salt = self._day_salt(hour.strftime("%Y-%m-%d"))
         who = hashlib.blake2b(
             f"{client}\0{user_agent}".encode(), key=salt, digest_size=16
         ).hexdigest()
         link = (tok.index, tok.kind, tok.network)
         sweep_key = (who, tok.edition_id)
-        age = now.timestamp() - tok.issued_at
+        age = stamp - tok.issued_at
         machine = (
             method.upper() == "HEAD"
             or self._machine_agent(user_agent, age)
@@ -290,7 +313,7 @@ class ClickRecorder:
             story_index=tok.index,
             kind=tok.kind,
             network=tok.network,
-            hour=now.astimezone(UTC).replace(minute=0, second=0, microsecond=0),
+            hour=hour,
             machine=machine,
             link_digest=_digest(who, tok.edition_id, *link),
             variant_digest=_digest(who, tok.edition_id) if tok.kind != "open" else "",
@@ -310,10 +333,10 @@ class ClickRecorder:
 
     def _machine_agent(self, user_agent: str, age: float) -> bool:
         agent = user_agent.lower()
-        if not agent.strip() or any(b in agent for b in BOTS):
+        if not agent.strip() or _BOTS.search(agent):
             return True
         soon = age <= self.config.scanner_window_seconds
-        return soon and any(s in agent for s in SCANNERS)
+        return soon and _SCANNERS.search(agent) is not None
 
     def _over_limit(self, who: str, now: datetime) -> bool:
         minute = int(now.timestamp() // 60)
@@ -398,6 +421,12 @@ class ClickRecorder:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.flush(force=True)
+
+
+def _web_page(url: str) -> str:
+    if not url.lower().startswith(("https://", "http://")):
+        raise LinkError("target", "this link does not lead to a web page")
+    return url
 
 
 def _digest(who: str, edition_id: int, *link: object) -> str:

@@ -10,6 +10,7 @@ list's transport, never in the ledger (its unsubscribe link is signed for no one
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,10 @@ def build_preview(
             else Subscriber(id=0, email="reader@example.com", name="", language=edition.language)
         )
 
-    renderer, variant = render_variant(ctx, edition, stories, cfg)
+    # a preview is never the ledger's edition, even when it shows one already sent: its
+    # links are preview links (the same shape, never counted; issue 17)
+    shown = dataclasses.replace(edition, id=0) if edition.id > 0 else edition
+    renderer, variant = render_variant(ctx, shown, stories, cfg)
     key = delivery_key(list_name, edition.key, edition.language, subscriber.id)
     message = renderer.personalize(variant, subscriber, key, cfg, now)
     return Preview(edition, stories, subscriber, variant, message, origin)

@@ -13,7 +13,10 @@ and reader segment) and per story:
   clicks per network;
 - ``hourly``: clicks in each of the first 48 hours after the edition was made;
 - ``opens`` only for lists with ``opens = true``, labelled unreliable, machine opens apart;
-- ``social``: per-post counts from the networks (issue 18) will be listed here.
+- ``social``: the edition's stories' social posts that went out, with the counts the
+  networks expose (issue 18: Mastodon favourites/boosts/replies, Bluesky
+  likes/reposts/replies/quotes, read by ``distributor posts counts`` or the scheduler);
+  one row per post, with the story and its language.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from datetime import datetime
 from typing import Any
 
 from distributor.errors import NotFoundError
+from distributor.models import PostState
 from distributor.service.clicks import ClickRecorder
 from distributor.service.context import Context
 from distributor.store.clicks import ClickStore, CountRow, VariantRow, variants
+from distributor.store.posts import PostStore
 
 HOURS = 48
 OPENS_NOTE = (
@@ -68,6 +73,33 @@ class VariantStats:
         return round(self.unique_readers / self.delivered, 4) if self.delivered else 0.0
 
 
+@dataclass(frozen=True)
+class SocialRow:
+    """One social post of an edition's story, with the counts the network last gave
+    (``None``: not read yet, or the network exposes none)."""
+
+    story_id: str
+    title: str
+    channel: str
+    language: str
+    posted_at: datetime | None
+    likes: int | None
+    reposts: int | None
+    replies: int | None
+    quotes: int | None
+    fetched_at: datetime | None
+
+    @property
+    def engagement(self) -> int:
+        return sum(n or 0 for n in (self.likes, self.reposts, self.replies, self.quotes))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["posted_at"] = self.posted_at.isoformat() if self.posted_at else None
+        out["fetched_at"] = self.fetched_at.isoformat() if self.fetched_at else None
+        return out
+
+
 @dataclass
 class EditionStats:
     list_name: str
@@ -76,8 +108,8 @@ class EditionStats:
     tracking: str
     variants: list[VariantStats] = field(default_factory=list)
     hourly: list[int] = field(default_factory=lambda: [0] * HOURS)
-    #: per-post counts from the networks (issue 18): empty until that lands
-    social: list[dict[str, Any]] = field(default_factory=list)
+    #: the posts of the edition's stories that went out, with the networks' counts
+    social: list[SocialRow] = field(default_factory=list)
 
     @property
     def delivered(self) -> int:
@@ -168,7 +200,7 @@ class EditionStats:
             "top_stories": self.top_stories(),
             "hourly": self.hourly,
             "variants": variants_out,
-            "social": self.social,
+            "social": [p.to_dict() for p in self.social],
         }
 
 
@@ -204,6 +236,7 @@ def editions(
         ed.created_at = min(ed.created_at, r.created_at)
         ed.variants.append(_variant(ctx, r, counts[r.edition_id], sent.get(r.edition_id, 0)))
     for ed in out.values():
+        ed.social = _social(ctx, ed)
         start = ed.created_at
         for v in ed.variants:
             for c in counts[v.edition_id]:
@@ -224,6 +257,41 @@ def edition(
     if not found:
         raise NotFoundError(f"no edition {key} of list {list_name!r} was sent")
     return found[0]
+
+
+def _social(ctx: Context, ed: EditionStats) -> list[SocialRow]:
+    """The posts (that went out) of the edition's stories in its languages, busiest
+    first, with the counts stored by :mod:`distributor.service.post_metrics`."""
+    titles = {st.story_id: st.title for v in ed.variants for st in v.stories}
+    languages = {v.language for v in ed.variants}
+    if not titles:
+        return []
+    store = PostStore(ctx.store)
+    posts = [
+        p
+        for p in store.listing(states=[PostState.POSTED], story_ids=sorted(titles), limit=10_000)
+        if p.language in languages
+    ]
+    counts = store.metrics([p.id for p in posts])
+    rows = []
+    for p in posts:
+        m = counts.get(p.id)
+        rows.append(
+            SocialRow(
+                p.story_id,
+                titles[p.story_id],
+                p.channel,
+                p.language,
+                p.at,
+                m.likes if m else None,
+                m.reposts if m else None,
+                m.replies if m else None,
+                m.quotes if m else None,
+                m.fetched_at if m else None,
+            )
+        )
+    rows.sort(key=lambda r: (-r.engagement, r.title, r.channel, r.language))
+    return rows
 
 
 def _variant(ctx: Context, row: VariantRow, counts: list[CountRow], delivered: int) -> VariantStats:

@@ -133,13 +133,12 @@ class ClickStore:
         )
         if not digests:
             return set()
-        stmt = (
-            self._insert(s.click_seen)
-            .values([{"day": day, "digest": d} for d in digests])
-            .on_conflict_do_nothing()
-            .returning(s.click_seen.c.digest)
-        )
-        return {str(d) for d in conn.execute(stmt).scalars()}
+        # one statement, many parameter sets: SQLAlchemy's "insertmanyvalues" sends them
+        # in batches and compiles the statement once (a ``.values([...])`` of the whole
+        # batch was compiled anew for every batch: 90% of the writer's time)
+        stmt = self._insert(s.click_seen).on_conflict_do_nothing().returning(s.click_seen.c.digest)
+        result = conn.execute(stmt, [{"day": day, "digest": d} for d in digests])
+        return {str(d) for d in result.scalars()}
 
     def _add(
         self, conn: Connection, totals: dict[tuple[int, int, str, str, datetime], list[int]]

@@ -73,6 +73,8 @@ def openapi_paths(ref: Callable[[str], dict[str, str]], errors: dict[str, Any]) 
 
 
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+#: a network's count: null when not read yet or not exposed by that network
+_MAYBE_INT = {"type": ["integer", "null"]}
 EDITION_STATS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -90,6 +92,24 @@ EDITION_STATS_SCHEMA: dict[str, Any] = {
         "top_stories": {"type": "array", "items": {"type": "object"}},
         "hourly": {"type": "array", "items": {"type": "integer"}, "maxItems": 48},
         "variants": {"type": "array", "items": {"type": "object"}},
-        "social": {"type": "array", "items": {"type": "object"}},
+        "social": {
+            "type": "array",
+            "description": "the edition's stories' social posts that went out, busiest first",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "story_id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "channel": {"type": "string"},
+                    "language": {"type": "string"},
+                    "posted_at": {"type": ["string", "null"], "format": "date-time"},
+                    "likes": _MAYBE_INT,
+                    "reposts": _MAYBE_INT,
+                    "replies": _MAYBE_INT,
+                    "quotes": _MAYBE_INT,
+                    "fetched_at": {"type": ["string", "null"], "format": "date-time"},
+                },
+            },
+        },
     },
 }

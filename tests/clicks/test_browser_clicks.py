@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from werkzeug.security import generate_password_hash
 
+from distributor.models import PostMetrics, PostState
+from distributor.store.posts import NewPost, PostStore
 from distributor.store.web import WebStore
 from tests.clicks.conftest import Served, serve
 from tests.conftest import NOW
@@ -58,6 +60,14 @@ def test_clicks_in_chromium_show_on_the_dashboard(browser_served: Served, page: 
     page.set_content(html_of(read_mail(served.emls("ja")[0])))
     more = page.locator("p:not(.share) > a[aria-label]").first
     assert follow(more).startswith("https://news.example/")
+    # a social post of the top story went out and its counts were read (issue 18)
+    posts = PostStore(served.ctx.store)
+    top_story = served.stats()[0].top_stories()[0]
+    post = posts.create(
+        NewPost(top_story["story_id"], "mastodon", "ja", PostState.POSTED, "text", NOW), NOW
+    )
+    assert post is not None
+    posts.record_metrics(PostMetrics(post.id, NOW, likes=12, reposts=4, replies=2))
     WebStore(served.ctx.store).add_editor(
         "desk@news.example", generate_password_hash("desk password 1"), "editor", NOW
     )
@@ -74,6 +84,10 @@ def test_clicks_in_chromium_show_on_the_dashboard(browser_served: Served, page: 
     expect(ar).to_have_text("1")
     expect(ja).to_have_text("2")
     expect(en).to_have_text("0")
+    social = page.locator('#stats-social-posts tr[data-channel="mastodon"]')
+    expect(social.locator('[data-field="likes"]')).to_have_text("12")
+    expect(social.locator('[data-field="reposts"]')).to_have_text("4")
+    page.screenshot(path=str(served.tmp_path / "reach.png"), full_page=True)
     stories = page.locator("#stats-stories")
     expect(stories).to_contain_text(edition.top_stories()[0]["title"])
     assert edition.top_stories()[0]["url"] in targets.values()

@@ -6,12 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
+from typing import Any
 
 import requests
 from click.testing import CliRunner
+from markupsafe import escape
 from werkzeug.security import generate_password_hash
 
 from distributor.cli import main
+from distributor.models import PostMetrics, PostState
+from distributor.store.posts import NewPost, PostStore
 from distributor.store.web import WebStore
 from tests.clicks.conftest import Served
 from tests.clicks.test_redirects import click, links_of
@@ -113,3 +118,82 @@ def test_cli_stats_json_csv_and_table(served: Served) -> None:
     missing = runner.invoke(main, ["--config", config, "stats", "edition", "daily", "1999-01-01"])
     assert missing.exit_code == 1 and "no edition 1999-01-01" in missing.output
     assert "Traceback" not in missing.output
+
+
+def _login(served: Served) -> Any:
+    client = served.app.test_client()
+    WebStore(served.ctx.store).add_editor(
+        "desk@news.example", generate_password_hash("desk password 1"), "editor", NOW
+    )
+    reply = client.post(
+        "/editor/login",
+        data={
+            "email": "desk@news.example",
+            "password": "desk password 1",
+            "csrf_token": csrf(client),
+        },
+    )
+    assert reply.status_code == 302
+    return client
+
+
+def test_the_reach_page_shows_the_social_posts_counts_per_story(served: Served) -> None:
+    [edition] = served.stats()
+    en = next(v for v in edition.variants if v.language == "en")
+    first, second = en.stories[0], en.stories[1]
+    posts = PostStore(served.ctx.store)
+
+    def posted(story_id: str, channel: str, language: str, state: PostState) -> int:
+        made = posts.create(NewPost(story_id, channel, language, state, "text", NOW), NOW)
+        assert made is not None
+        return made.id
+
+    masto = posted(first.story_id, "mastodon", "en", PostState.POSTED)
+    bsky = posted(first.story_id, "bluesky", "en", PostState.POSTED)
+    unread = posted(second.story_id, "mastodon", "en", PostState.POSTED)
+    waiting = posted(second.story_id, "bluesky", "en", PostState.APPROVED)  # not out yet
+    other = next(
+        x for x in ("sw", "ko", "tr", "uk") if x not in {v.language for v in edition.variants}
+    )
+    foreign = posted(first.story_id, "mastodon", other, PostState.POSTED)  # not its language
+    read_at = NOW + timedelta(hours=2)
+    posts.record_metrics(PostMetrics(masto, read_at, likes=7, reposts=3, replies=1))
+    posts.record_metrics(PostMetrics(bsky, read_at, likes=4, reposts=2, replies=0, quotes=1))
+    posts.record_metrics(PostMetrics(waiting, read_at, likes=99))
+    posts.record_metrics(PostMetrics(foreign, read_at, likes=99))
+
+    [found] = served.stats()
+    rows = {(r.story_id, r.channel, r.language): r for r in found.social}
+    assert set(rows) == {
+        (first.story_id, "mastodon", "en"),
+        (first.story_id, "bluesky", "en"),
+        (second.story_id, "mastodon", "en"),
+    }
+    assert [r.channel for r in found.social][:2] == ["mastodon", "bluesky"]  # busiest first
+    assert rows[(first.story_id, "bluesky", "en")].quotes == 1
+    assert rows[(second.story_id, "mastodon", "en")].likes is None  # not read yet
+    assert found.to_dict()["social"][0]["likes"] == 7
+
+    page = _login(served).get(f"/editor/stats/daily/{edition.key}").get_data(as_text=True)
+    assert page.count('id="stats-social"') == 1 and page.count("<h1>") == 1
+    social = page.split('id="stats-social"', 1)[1].split("</section>", 1)[0]
+    row = social.split(f'data-story="{first.story_id}" data-channel="mastodon"', 1)[1]
+    row = row.split("</tr>", 1)[0]
+    assert 'data-field="likes">7<' in row and 'data-field="reposts">3<' in row
+    assert 'data-field="quotes">—<' in row  # Mastodon has no quotes
+    assert str(escape(first.title)) in social and "not read yet" in social
+    assert ">99<" not in social
+    del unread
+
+    config = str(served.tmp_path / "distributor.toml")
+    runner = CliRunner()
+    one = runner.invoke(
+        main, ["--config", config, "stats", "edition", "daily", edition.key, "--json"]
+    )
+    assert one.exit_code == 0, one.output
+    out = json.loads(one.output)["social"]
+    assert (out[0]["channel"], out[0]["likes"], out[0]["reposts"]) == ("mastodon", 7, 3)
+    table = runner.invoke(
+        main, ["--config", config, "stats", "edition", "daily", edition.key], env={"COLUMNS": "200"}
+    )
+    assert table.exit_code == 0 and "social posts" in table.output and "bluesky" in table.output

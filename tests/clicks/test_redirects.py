@@ -229,3 +229,44 @@ def test_seen_digests_and_salts_of_an_earlier_day_are_deleted(served: Served) ->
     assert en.unique_readers == 2 and en.clicks == 2
     with served.ctx.store.engine.connect() as conn:
         assert conn.execute(select(reader_clicks)).first() is None  # aggregate: nobody kept
+
+
+def test_previews_carry_redirect_links_that_lead_the_same_way_and_never_count(
+    served: Served,
+) -> None:
+    from distributor.service.previews import build_preview
+
+    # the sample run's edition, previewed (nothing new to send): the same shape of links
+    shown = build_preview(served.ctx, "daily", language="en")
+    assert shown.edition.id > 0  # the ledger's edition, shown
+    preview = redirect_links(shown.message.html, served.base)
+    real = next(
+        found
+        for found in (redirect_links(html_of(read_mail(p)), served.base) for p in served.emls("en"))
+        if variant_of(served, found[0]) == shown.edition.id
+    )
+    assert len(preview) == len(real) and not set(preview) & set(real)
+    served.clock.advance(hours=1)
+    real_targets = [click(link).headers["Location"] for link in real]
+    served.app.extensions["distributor"]["clicks"].flush(force=True)
+    with served.ctx.store.engine.connect() as conn:
+        before = conn.execute(select(click_counts)).all()
+    assert before
+    links = ClickLinks(served.settings.secret_key.get_secret_value(), served.base)
+    assert all(links.read(p.rsplit("/", 1)[1], NOW, 86400).preview for p in preview)
+    served.clock.advance(minutes=10)
+    for agent in (BROWSER, "Mozilla/5.0 Firefox/133"):
+        replies = [click(link, agent=agent) for link in preview]
+        assert [r.status_code for r in replies] == [302] * len(preview)
+        assert [r.headers["Location"] for r in replies] == real_targets
+    assert click(preview[0], method="HEAD").status_code == 302
+    served.app.extensions["distributor"]["clicks"].flush(force=True)
+    with served.ctx.store.engine.connect() as conn:
+        assert conn.execute(select(click_counts)).all() == before  # nothing counted
+
+    # a preview token that was changed is a bad link like any other
+    token = preview[0].rsplit("/", 1)[1]
+    payload, stamp, sig = token.split(".")
+    tampered = f"{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}.{stamp}.{sig}"
+    bad = click(f"{served.base}/r/{tampered}")
+    assert bad.status_code == 404 and "Location" not in bad.headers

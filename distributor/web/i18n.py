@@ -130,7 +130,7 @@ class DashboardLanguage:
     def dir(self) -> str:
         return direction(self.tag)
 
-    def gettext(self, text: str, **values: Any) -> str:
+    def gettext(self, text: str, /, **values: Any) -> str:
         """``text`` in this language; with ``values``, a page's markup: the text escaped and
         ``{name}`` filled with each value escaped (isolated in ``<bdi>`` on a right-to-left
         page, so an English name or a number keeps its place in an Arabic sentence)."""

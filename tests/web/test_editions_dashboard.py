@@ -126,7 +126,7 @@ def test_the_dashboard_shows_and_takes_times_in_the_desks_zone(desk_env: WebEnv)
         assert service.get(ctx, eid).send_at == datetime(2026, 11, 28, 8, 30, tzinfo=UTC)
     page = env.client.get(f"/editor/editions/{eid}").get_data(as_text=True)
     assert "2026-11-28T03:30:00-05:00</time> (America/New_York)" in page
-    assert "2026-11-28T09:30:00+01:00 (Europe/Paris, the list's zone)" in page
+    assert "2026-11-28T09:30:00+01:00 (Europe/Paris, the list&#39;s zone)" in page
 
 
 def test_without_a_desk_zone_times_are_in_the_lists_zone(env: WebEnv) -> None:
@@ -140,4 +140,4 @@ def test_without_a_desk_zone_times_are_in_the_lists_zone(env: WebEnv) -> None:
     )
     page = env.client.get(f"/editor/editions/{eid}").get_data(as_text=True)
     assert '<span class="muted" id="schedule-zone">UTC</span>' in page
-    assert "America/New_York" not in page and "the list's zone" not in page
+    assert "America/New_York" not in page and "the list&#39;s zone" not in page

@@ -133,6 +133,9 @@ def serve(config: Path, mode: str, port: int, threads: int) -> None:
     store = Store.open(settings.database_url)
     app = create_app(settings, store)
     app.config["DISTRIBUTOR_CLOCK"] = clock
+    # the parent stops this server with SIGINT; a shell's background job starts with SIGINT
+    # ignored (and Python then keeps it ignored), so put Python's handler back
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if mode == "naive":
         app.extensions["distributor"]["clicks"] = naive_recorder(settings, store, clock)
     elif mode == "floor":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import parse_qs
 
@@ -37,7 +38,6 @@ _TITLES = {
     "expired": "This link has expired",
     "gone": "This story is no longer here",
 }
-_REASONS = {200: "200 OK", 302: "302 Found", 404: "404 Not Found", 410: "410 Gone"}
 #: what every answer of ``/r/`` and ``/o/`` carries (``security._headers`` for the rest)
 _COMMON = (
     ("Cache-Control", "no-store"),
@@ -116,13 +116,21 @@ def _answer(outcome: ClickOutcome) -> Response:
     return resp
 
 
-def _who() -> dict[str, Any]:
+def who_of(environ: dict[str, Any]) -> dict[str, Any]:
+    """Who clicked, from the WSGI environ (after ProxyFix, where there is one): the
+    recorder's keyword arguments, the same for the Flask route and the lean path."""
+    query = environ.get("QUERY_STRING", "")
+    reader = parse_qs(query, keep_blank_values=True).get("u", [None])[0] if query else None
     return {
-        "reader": request.args.get("u"),
-        "method": request.method,
-        "user_agent": request.headers.get("User-Agent", ""),
-        "client": request.remote_addr or "",
+        "reader": reader,
+        "method": environ.get("REQUEST_METHOD", "GET"),
+        "user_agent": environ.get("HTTP_USER_AGENT", ""),
+        "client": environ.get("REMOTE_ADDR") or "",
     }
+
+
+def _who() -> dict[str, Any]:
+    return who_of(request.environ)
 
 
 @bp.route("/r/<path:token>", methods=["GET", "HEAD"])
@@ -171,23 +179,15 @@ class LeanClicks:
         raw_path = environ["PATH_INFO"]
         # PEP 3333: PATH_INFO is latin-1 decoded bytes; tokens are ASCII (else: a bad token)
         path = raw_path.encode("latin-1", "replace").decode("utf-8", "replace")
-        query = environ.get("QUERY_STRING", "")
-        reader = parse_qs(query).get("u", [None])[0] if query else None
-        method = environ["REQUEST_METHOD"]
-        who = {
-            "reader": reader,
-            "method": method,
-            "user_agent": environ.get("HTTP_USER_AGENT", ""),
-            "client": environ.get("REMOTE_ADDR") or "",
-        }
+        who = who_of(environ)
         rec = recorder_of(self.app)
         if path.startswith("/r/"):
             outcome = rec.follow(path[3:], **who)
         else:
             outcome = rec.opened(path[3:].removesuffix(".gif"), **who)
         status, headers, body = answer_parts(outcome)
-        start_response(_REASONS.get(status, f"{status} Status"), headers)
-        return [] if method == "HEAD" else [body]
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        return [] if who["method"] == "HEAD" else [body]
 
 
 def close_clicks(app: Flask) -> None:

@@ -42,7 +42,7 @@ from distributor.service.context import Context
 from distributor.service.context import Progress as Progress  # re-exported
 from distributor.share.cards import CardMaker, CardSet
 from distributor.share.fetch import AddressPolicy, FetchLimits
-from distributor.share.links import NETWORKS, UtmPolicy, share_links
+from distributor.share.links import NETWORKS, UtmPolicy, edition_campaign, share_links
 from distributor.share.posts import ComposedPost, compose_post, composed_view
 from distributor.social.base import SocialChannel
 from distributor.sources.base import build_source, contained
@@ -525,7 +525,9 @@ def _archive(
 ) -> dict[str, tuple[ShareLink, ...]]:
     """The edition's share links (its own campaign: a resumed edition keeps its key), its
     archive page and its stories' pages; a page that cannot be written is reported."""
-    links = make_links(stories, f"{edition.list_name}-{edition.key}", ctx.settings.share)
+    links = make_links(
+        stories, edition_campaign(edition.list_name, edition.key), ctx.settings.share
+    )
     try:
         pages = write_story_pages(ctx, stories, report, cache)
         write_archive_page(renderer, edition, stories, links, cfg, pages)

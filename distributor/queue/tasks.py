@@ -43,6 +43,7 @@ from distributor.mail.base import MailBackend, build_mail_backend
 from distributor.mail.http import Limiter
 from distributor.models import DeliveryResult, Edition
 from distributor.render.digest import DigestRenderer, Variant
+from distributor.share.links import edition_campaign
 from distributor.store import Store, ledger
 from distributor.store.repository import ClaimedDelivery
 
@@ -143,7 +144,9 @@ class BatchSender:
         cfg = self.settings.lists[edition.list_name]
         by_id = self.store.stories_by_id(edition.story_ids)
         stories = [by_id[i] for i in edition.story_ids if i in by_id]
-        links = make_links(stories, f"{edition.list_name}-{edition.key}", self.settings.share)
+        links = make_links(
+            stories, edition_campaign(edition.list_name, edition.key), self.settings.share
+        )
         variant = self.renderer().render(edition, stories, links, cfg)
         cached = _EditionCache(edition, variant)
         with self._lock:

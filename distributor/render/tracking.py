@@ -26,6 +26,7 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTime
 
 from distributor.errors import LinkError
 from distributor.models import Edition, ShareLink, Story
+from distributor.share.links import edition_campaign
 
 Kind = Literal["story", "more", "share", "open"]
 KINDS: tuple[Kind, ...] = ("story", "more", "share", "open")
@@ -203,7 +204,7 @@ class EditionLinks:
         self.per_reader = per_reader
         self.opens = opens
         self.preview = preview
-        self._campaign = f"{edition.list_name}-{edition.key}"
+        self._campaign = edition_campaign(edition.list_name, edition.key)
         self._places = {sid: i for i, sid in enumerate(edition.story_ids)}
         self._suffix = f"?u={READER_PLACEHOLDER}" if per_reader else ""
 

@@ -29,7 +29,7 @@ from distributor.errors import LinkError, StoreError
 from distributor.models import Edition, Story
 from distributor.pipeline import make_links
 from distributor.render.tracking import ClickLinks, ClickToken
-from distributor.share.links import NETWORKS, share_links
+from distributor.share.links import NETWORKS, edition_campaign, share_links
 from distributor.store import Store
 from distributor.store.clicks import ClickEvent, ClickStore
 
@@ -219,7 +219,7 @@ class ClickRecorder:
             raise LinkError("gone", "this story no longer exists")
         url = story.url
         if tok.kind == "share":
-            campaign = f"{edition.list_name}-{edition.key}"
+            campaign = edition_campaign(edition.list_name, edition.key)
             url = self._share_url(story, campaign, tok.network, (tok.edition_id, tok.index))
         return _Target(edition, _web_page(url), story.id)
 

@@ -34,6 +34,7 @@ from distributor.report import RunReport
 from distributor.selection import WEEKLY
 from distributor.service import plans
 from distributor.service.context import Context
+from distributor.share.links import edition_campaign
 from distributor.store.editions import EditionStore, NewPlan
 from distributor.store.repository import NewVariant
 from distributor.store.schedule import ScheduleStore, Slot
@@ -162,7 +163,9 @@ def _list_run(
     report.stories_selected += len({s.id for p in new_plans for s in p.stories})
     if dry_run:
         links = pipeline.make_links(
-            [s for p in new_plans for s in p.stories], f"{list_name}-{key}", ctx.settings.share
+            [s for p in new_plans for s in p.stories],
+            edition_campaign(list_name, key),
+            ctx.settings.share,
         )
         renderer = DigestRenderer(ctx.settings)
         for p in new_plans:

@@ -26,6 +26,7 @@ from distributor.render.digest import DigestRenderer, Variant
 from distributor.report import RunReport
 from distributor.selection import normalize_language
 from distributor.service.context import Context
+from distributor.share.links import edition_campaign
 from distributor.store.editions import EditionStore, NewPlan
 from distributor.store.repository import NewVariant
 
@@ -49,8 +50,8 @@ def render_variant(
     """One variant rendered once, with the run's own share links (``[share]``: UTM tags,
     networks): previews, test sends and the real send all render through here."""
     renderer = DigestRenderer(ctx.settings)
-    key = f"{edition.list_name}-{edition.key}"
-    links = pipeline.make_links(list(stories), key, ctx.settings.share)
+    campaign = edition_campaign(edition.list_name, edition.key)
+    links = pipeline.make_links(list(stories), campaign, ctx.settings.share)
     return renderer, renderer.render(edition, list(stories), links, cfg)
 
 

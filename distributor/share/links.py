@@ -64,6 +64,12 @@ def with_utm(url: str, *, source: str, medium: str, campaign: str) -> str:
     return urlunsplit(parts._replace(query="&".join([*kept, utm])))
 
 
+def edition_campaign(list_name: str, key: str) -> str:
+    """An edition's ``utm_campaign`` (``daily-2026-12-02``): its share links carry it, and
+    the click redirect rebuilds those links with it."""
+    return f"{list_name}-{key}"
+
+
 def share_links(
     story: Story,
     *,

@@ -19,6 +19,7 @@ from distributor.clock import Clock, system_clock
 from distributor.config import Settings
 from distributor.mail.base import MailBackend, build_mail_backend
 from distributor.social.base import SocialChannel, build_channel
+from distributor.social.facts import NetworkFacts
 from distributor.sources.base import USER_AGENT
 from distributor.store import Store
 
@@ -55,6 +56,8 @@ class Context:
     mail_backends: dict[str, MailBackend] = field(default_factory=dict)
     channels: dict[str, SocialChannel] = field(default_factory=dict)
     tasks: TaskQueue | None = None  # workers (issue 9): made on first use
+    #: what networks said about themselves; a long-lived door passes its own to keep it
+    facts: NetworkFacts = field(default_factory=NetworkFacts)
 
     @classmethod
     @contextmanager
@@ -65,8 +68,11 @@ class Context:
         clock: Clock | None = None,
         progress: Progress | None = None,
         store: Store | None = None,
+        facts: NetworkFacts | None = None,
     ) -> Iterator[Context]:
-        """The context of one use case; closes what it opened (a given ``store`` stays open)."""
+        """The context of one use case; closes what it opened (a given ``store`` stays open).
+        ``facts``: a door's memory of what networks said about themselves (the web app's
+        lives as long as the app), instead of a fresh one."""
         own_store = store is None
         if store is None:
             store = Store.open(settings.database_url, upgrade=settings.database_auto_upgrade)
@@ -77,6 +83,7 @@ class Context:
             session=session,
             clock=clock or system_clock,
             progress=progress or Progress(),
+            facts=facts if facts is not None else NetworkFacts(clock or system_clock),
         )
         try:
             yield ctx
@@ -102,7 +109,7 @@ class Context:
     def enabled_channels(self) -> dict[str, SocialChannel]:
         for name, cfg in self.settings.social.items():
             if cfg.enabled and name not in self.channels:
-                self.channels[name] = build_channel(name, self.settings)
+                self.channels[name] = build_channel(name, self.settings, self.facts)
         return self.channels
 
     def all_channels(self) -> dict[str, SocialChannel]:
@@ -110,7 +117,7 @@ class Context:
         out = dict(self.enabled_channels())
         for name in self.settings.social:
             if name not in out:
-                out[name] = build_channel(name, self.settings)
+                out[name] = build_channel(name, self.settings, self.facts)
         return out
 
     def close(self) -> None:

@@ -43,6 +43,7 @@ from distributor.models import DeliveryResult, Post
 from distributor.redact import Redactor, secret_values
 from distributor.registry import social_channel_class
 from distributor.share.counting import Rules, rules_for
+from distributor.social.facts import NetworkFacts
 
 #: statuses that say the endpoint is not there: the configuration is wrong
 CONFIG_STATUSES = frozenset({404, 405, 410})
@@ -128,8 +129,11 @@ class HttpChannel(HttpBase, SocialChannel):
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        facts: NetworkFacts | None = None,
     ) -> None:
         SocialChannel.__init__(self, name, config, settings)
+        #: what the network said about itself, shared across use cases by a long-lived door
+        self.facts = facts if facts is not None else NetworkFacts()
         HttpBase.__init__(
             self,
             name,
@@ -237,9 +241,16 @@ def card_file(post: Post) -> tuple[str, str]:
     return "card.jpg", "image/jpeg"
 
 
-def build_channel(name: str, settings: Settings) -> SocialChannel:
-    """The channel configured under ``[social.NAME]``."""
+def build_channel(
+    name: str, settings: Settings, facts: NetworkFacts | None = None
+) -> SocialChannel:
+    """The channel configured under ``[social.NAME]``; an HTTP channel remembers what its
+    network says about itself in ``facts`` (a fresh memory when None)."""
     config = settings.social[name]
-    channel = social_channel_class(config.provider)(name, config, settings)
+    cls = social_channel_class(config.provider)
+    if facts is not None and issubclass(cls, HttpChannel):
+        channel = cls(name, config, settings, facts=facts)
+    else:
+        channel = cls(name, config, settings)
     assert isinstance(channel, SocialChannel)
     return channel

@@ -4,7 +4,8 @@ The card goes through ``POST /api/v2/media`` with its alt text; a ``202``
 means the server is still processing it, so ``GET /api/v1/media/:id`` is
 polled until it answers ``200``.  The text limit and the length every URL
 counts (``characters_reserved_per_url``) come from ``GET /api/v2/instance``
-(default 500 and 23).
+(default 500 and 23), asked once an hour per instance and remembered across use
+cases (:mod:`distributor.social.facts`).
 
 The idempotency key is derived from the ledger key, so a retry of the same
 post (after a timeout or a crash) is recognised by the server as the same
@@ -16,13 +17,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, cast
 
 from distributor.config import MastodonConfig, Settings
 from distributor.errors import ProviderError, TransientProviderError
 from distributor.models import DeliveryResult, Post
 from distributor.share.counting import Rules, mastodon_length, rules_for
 from distributor.social.base import Counts, HttpChannel, card_file, read_card, secret
+
+
+class InstanceLimits(NamedTuple):
+    """What an instance says of posts: ``configuration.statuses`` of ``/api/v2/instance``."""
+
+    max_characters: int
+    characters_reserved_per_url: int
+
+
+DEFAULT_LIMITS = InstanceLimits(500, 23)
 
 
 class MastodonChannel(HttpChannel):
@@ -38,36 +49,45 @@ class MastodonChannel(HttpChannel):
         super().__init__(name, config, settings, **kwargs)
         assert isinstance(config, MastodonConfig)
         self.cfg = config
-        self._limit: int | None = None
-        self._url_length = 23
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {secret(self.cfg.access_token)}"}
 
+    def instance_limits(self) -> InstanceLimits:
+        """What the instance says of posts (``configuration.statuses``), asked once an
+        hour per instance (:class:`~distributor.social.facts.NetworkFacts`); the
+        defaults (500 characters, 23 per link) while it does not say."""
+        return cast(
+            InstanceLimits,
+            self.facts.get(("mastodon", self.base_url), self._ask_instance, DEFAULT_LIMITS),
+        )
+
     def instance_limit(self) -> int:
         """``configuration.statuses.max_characters`` of the instance (500 if it does not say)."""
-        if self._limit is None:
-            self._limit = 500
-            try:
-                resp = self.request("GET", "/api/v2/instance")
-                if resp.ok:
-                    conf = resp.json().get("configuration", {})
-                    statuses = conf.get("statuses", {})
-                    self._limit = int(statuses.get("max_characters", 500))
-                    self._url_length = int(statuses.get("characters_reserved_per_url", 23))
-            except (ProviderError, ValueError, AttributeError):
-                pass  # keep the default; posting will tell if the instance is down
-        return self._limit
+        return self.instance_limits().max_characters
+
+    def _ask_instance(self) -> InstanceLimits | None:
+        try:
+            resp = self.request("GET", "/api/v2/instance")
+            if not resp.ok:
+                return None
+            statuses = resp.json().get("configuration", {}).get("statuses", {})
+            return InstanceLimits(
+                int(statuses.get("max_characters", 500)),
+                int(statuses.get("characters_reserved_per_url", 23)),
+            )
+        except (ProviderError, ValueError, AttributeError):
+            return None  # the defaults; posting will tell if the instance is down
 
     def rules(self) -> Rules:
         if self.cfg.max_chars:
             return rules_for("mastodon", limit=self.cfg.max_chars)
         if not self.cfg.enabled:  # dry run of a channel without credentials: no network
             return rules_for("mastodon")
-        limit = self.instance_limit()
-        url_length = self._url_length
+        limits = self.instance_limits()
+        url_length = limits.characters_reserved_per_url
         return replace(
-            rules_for("mastodon", limit=limit),
+            rules_for("mastodon", limit=limits.max_characters),
             count=lambda text: mastodon_length(text, url_length),
         )
 

@@ -29,7 +29,6 @@ from distributor.service import Context, daily
 from distributor.service import editions as service
 from distributor.web.api import Invalid, body_object, bp, problem
 from distributor.web.common import deps
-from distributor.web.editions import web_context
 from distributor.web.openapi import keyed_change
 
 BASE = "/planned-editions"
@@ -84,7 +83,7 @@ def _changing(
     if len(key) > 200:
         raise Invalid("Idempotency-Key is longer than 200 characters")
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             outcome = daily.once(
                 ctx,
                 scope=f"api:{g.api_token}",
@@ -115,7 +114,7 @@ def planned_list() -> Any:
             raise Invalid(f"'state' must be one of {[str(s) for s in PlanState]}")
         states = [PlanState(state)]
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             found = service.listing(ctx, list_name=request.args.get("list") or None, states=states)
             return jsonify(editions=[service.describe(ctx, e) for e in found])
     except DistributorError as err:
@@ -143,7 +142,7 @@ def planned_create() -> Any:
 def planned_get(edition_id: int) -> Any:
     d = deps()
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             data = service.describe(ctx, service.get(ctx, edition_id))
             data["changes"] = [
                 {"at": c.at.isoformat(), "who": c.who, "action": c.action, "detail": c.detail}
@@ -265,7 +264,7 @@ def planned_test(edition_id: int) -> Any:
 def planned_preview(edition_id: int) -> Any:
     d = deps()
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             shown = service.preview(
                 ctx,
                 edition_id,

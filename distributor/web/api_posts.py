@@ -32,7 +32,6 @@ from distributor.service import posts as service
 from distributor.web.api import Invalid, body_object, bp, problem
 from distributor.web.api_editions import _changing
 from distributor.web.common import deps
-from distributor.web.editions import web_context
 
 BASE = "/posts"
 
@@ -78,7 +77,7 @@ def _change(action: Callable[[Context, dict[str, Any]], dict[str, Any]]) -> Any:
 def _reading(read: Callable[[Context], Any]) -> Any:
     d = deps()
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             return jsonify(read(ctx))
     except DistributorError as err:
         return _error(err)

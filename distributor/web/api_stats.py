@@ -14,7 +14,6 @@ from distributor.service import stats as service
 from distributor.web.api import bp, problem
 from distributor.web.clicks import recorder
 from distributor.web.common import deps
-from distributor.web.editions import web_context
 
 BASE = "/stats/editions"
 
@@ -26,7 +25,7 @@ def stats_editions() -> Any:
     list_name, key = request.args.get("list") or None, request.args.get("key") or None
     if key and not list_name:
         return problem(422, "invalid request", "'key' needs 'list'")
-    with web_context(d.settings, d.store, d.clock) as ctx:
+    with d.context() as ctx:
         rows = service.editions(ctx, list_name=list_name, key=key, limit=limit, recorder=recorder())
     if key and not rows:
         return problem(404, "no such edition", f"no edition {key} of list {list_name!r} was sent")

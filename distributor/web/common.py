@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -12,6 +12,7 @@ from distributor.clock import Clock, system_clock
 from distributor.config import ListConfig, Settings
 from distributor.service import Context
 from distributor.service import languages as digest_i18n
+from distributor.social.facts import NetworkFacts
 from distributor.tokens import Tokens
 
 if TYPE_CHECKING:  # the app's store, given to ``create_app`` and to each Context.open
@@ -23,11 +24,15 @@ CLOCK_KEY = "DISTRIBUTOR_CLOCK"
 
 @dataclass(frozen=True)
 class Deps:
-    """The app's settings, store and clock, as given to ``create_app``."""
+    """The app's settings, store and clock, as given to ``create_app``, and its memory of
+    what networks said about themselves."""
 
     settings: Settings
     store: Store
     clock: Clock
+    #: what networks said about themselves (a Mastodon instance's limits), kept as long as
+    #: the app: the live character count must not ask the instance on every keystroke
+    facts: NetworkFacts
 
     @property
     def tokens(self) -> Tokens:
@@ -35,6 +40,11 @@ class Deps:
             self.settings.secret_key.get_secret_value(),
             clock=lambda: self.clock().timestamp(),
         )
+
+    def context(self) -> AbstractContextManager[Context]:
+        """A service context of its own on the app's store (left open), clock and facts,
+        closed by the caller's ``with`` (for work that must end before the response)."""
+        return Context.open(self.settings, store=self.store, clock=self.clock, facts=self.facts)
 
     @property
     def ctx(self) -> Context:
@@ -44,7 +54,7 @@ class Deps:
             stack = ExitStack()
             g.distributor_ctx_stack = stack
             g.distributor_ctx = stack.enter_context(
-                Context.open(self.settings, store=self.store, clock=self.clock)
+                Context.open(self.settings, store=self.store, clock=self.clock, facts=self.facts)
             )
         return cast(Context, g.distributor_ctx)
 
@@ -54,7 +64,7 @@ def deps() -> Deps:
     if "deps" not in ext:
         # tests set app.config[CLOCK_KEY] to a fixed clock; the default is the system's
         clock = cast(Clock, current_app.config.get(CLOCK_KEY) or system_clock)
-        ext["deps"] = Deps(ext["settings"], ext["store"], clock)
+        ext["deps"] = Deps(ext["settings"], ext["store"], clock, NetworkFacts(clock))
     return cast(Deps, ext["deps"])
 
 

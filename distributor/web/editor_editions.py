@@ -17,7 +17,6 @@ from distributor.errors import DistributorError, EditionError
 from distributor.service import daily
 from distributor.service import editions as service
 from distributor.web.common import deps
-from distributor.web.editions import web_context
 from distributor.web.editors import _, _page, bp
 
 
@@ -39,7 +38,7 @@ def _back(edition_id: int, *, result: str = "", problem: str = "") -> Any:
 @bp.get("/editions")
 def editions() -> Any:
     d = deps()
-    with web_context(d.settings, d.store, d.clock) as ctx:
+    with d.context() as ctx:
         paused = service.paused_lists(ctx)
         lists = {}
         for name, cfg in d.settings.lists.items():
@@ -71,7 +70,7 @@ def editions() -> Any:
 def edition_draft(list_name: str) -> Any:
     d = deps()
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             made = service.draft(ctx, list_name, by=_who(), fetch=True)
     except DistributorError as err:
         return redirect(url_for("editors.editions", problem=str(err)))
@@ -82,7 +81,7 @@ def edition_draft(list_name: str) -> Any:
 def edition_page(edition_id: int) -> Any:
     d = deps()
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             edition = service.get(ctx, edition_id)
             data = service.describe(ctx, edition)
             log = service.changes(ctx, edition_id)
@@ -121,7 +120,7 @@ def edition_save(edition_id: int) -> Any:
         intro_fallback=bool(form.get("intro_fallback")) if form.get("save") else None,
     )
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             service.update(ctx, edition_id, version=_form_version(), changes=changes, by=_who())
     except DistributorError as err:
         return _back(edition_id, problem=str(err))
@@ -139,7 +138,7 @@ def _form_version() -> int:
 def edition_confirm(edition_id: int) -> Any:
     d = deps()
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             data = service.describe(ctx, service.get(ctx, edition_id))
     except DistributorError as err:
         return _page("message.html.j2", http_status=404, title=_("No such edition"), body=str(err))
@@ -160,7 +159,7 @@ def edition_action(edition_id: int, action: str) -> Any:
     d = deps()
     form = request.form
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             version = _form_version()
             if action == "approve":
                 service.approve(ctx, edition_id, version=version, by=_who())
@@ -205,7 +204,7 @@ def edition_test(edition_id: int) -> Any:
     d = deps()
     typed = [a.strip() for a in request.form.get("addresses", "").split(",") if a.strip()]
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             out = service.test_send(
                 ctx,
                 edition_id,
@@ -225,7 +224,7 @@ def edition_test(edition_id: int) -> Any:
 def edition_preview(edition_id: int, language: str) -> Any:
     d = deps()
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             shown = service.preview(
                 ctx, edition_id, language=language, segment=request.args.get("segment", "")
             )

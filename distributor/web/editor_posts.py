@@ -22,7 +22,6 @@ from distributor.models import OPEN_POST_STATES, PostState
 from distributor.service import calendar as calendar_service
 from distributor.service import posts as service
 from distributor.web.common import deps
-from distributor.web.editions import web_context
 from distributor.web.editors import _, _page, bp
 
 SCRIPT = Path(__file__).with_name("editor_posts.js")
@@ -64,7 +63,7 @@ def _version() -> int:
 def queue() -> Any:
     d = deps()
     channel = request.args.get("channel") or None
-    with web_context(d.settings, d.store, d.clock) as ctx:
+    with d.context() as ctx:
         try:
             found = service.listing(ctx, channel=channel, limit=500)
         except NotFoundError as err:
@@ -100,7 +99,7 @@ def queue() -> Any:
 @bp.get("/queue/<int:post_id>")
 def queue_post(post_id: int) -> Any:
     d = deps()
-    with web_context(d.settings, d.store, d.clock) as ctx:
+    with d.context() as ctx:
         try:
             view = service.preview(ctx, post_id)
         except NotFoundError as err:
@@ -128,7 +127,7 @@ def queue_count() -> Any:
     d = deps()
     channel = request.form.get("channel", "")
     text = request.form.get("text", "")
-    with web_context(d.settings, d.store, d.clock) as ctx:
+    with d.context() as ctx:
         try:
             check = service.check_text(ctx, channel, text)
         except NotFoundError as err:
@@ -147,7 +146,7 @@ def queue_script() -> Any:
 @bp.post("/queue/<int:post_id>/<action>")
 def queue_change(post_id: int, action: str) -> Any:
     d = deps()
-    with web_context(d.settings, d.store, d.clock) as ctx:
+    with d.context() as ctx:
         try:
             result = _change(ctx, post_id, action)
         except NotFoundError as err:
@@ -192,7 +191,7 @@ def calendar() -> Any:
         start = request.args.get("from")
         first = date.fromisoformat(start) if start else None
         days = int(request.args.get("days", "7"))
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             found = calendar_service.calendar(ctx, start=first, days=days, tz=tz)
     except (ValueError, ConfigError) as err:
         return _guarded(

@@ -15,7 +15,6 @@ from distributor.errors import NotFoundError
 from distributor.service import stats as service
 from distributor.web.clicks import recorder
 from distributor.web.common import deps
-from distributor.web.editions import web_context
 from distributor.web.editors import _, _page, bp
 
 
@@ -53,7 +52,7 @@ def hourly_chart(hourly: list[int], width: int = 720, height: int = 180) -> Mark
 def stats() -> Any:
     d = deps()
     list_name = request.args.get("list") or None
-    with web_context(d.settings, d.store, d.clock) as ctx:
+    with d.context() as ctx:
         rows = service.editions(ctx, list_name=list_name, limit=30, recorder=recorder())
     return _page("stats.html.j2", editions=rows, lists=sorted(d.settings.lists))
 
@@ -62,7 +61,7 @@ def stats() -> Any:
 def stats_edition(list_name: str, key: str) -> Any:
     d = deps()
     try:
-        with web_context(d.settings, d.store, d.clock) as ctx:
+        with d.context() as ctx:
             found = service.edition(ctx, list_name, key, recorder=recorder())
     except NotFoundError as err:
         return _page("message.html.j2", http_status=404, title=_("No such edition"), body=str(err))

@@ -36,7 +36,7 @@ from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 
 from distributor.errors import DistributorError
 from distributor.models import DeliveryState
-from distributor.service import Context, readers
+from distributor.service import readers
 from distributor.service import sharing as posts_service
 from distributor.service.daily import fetch_now
 from distributor.service.readers import EditionFigures, Editor
@@ -50,7 +50,6 @@ from distributor.web.editions import (
     render_for,
     send_now,
     test_send,
-    web_context,
 )
 from distributor.web.i18n import DashboardLanguage, dashboard_languages, tag
 
@@ -217,7 +216,7 @@ def dashboard() -> Any:
 def fetch() -> Any:
     """Fetch every source (and each list's subscribers file) now, so previews are current."""
     d = deps()
-    with web_context(d.settings, d.store, d.clock) as ctx:
+    with d.context() as ctx:
         report = fetch_now(ctx)
     problems = "; ".join(f"{p.subject}: {p.cause}" for p in report.errors)
     summary = _("fetched {n} stories").format(n=report.stories_fetched) + (
@@ -400,9 +399,7 @@ def flag_story() -> Any:
 @bp.get("/posts")
 def posts() -> Any:
     """Recent posts per channel, composed and counted exactly as the pipeline does."""
-    d = deps()
-    with Context.open(d.settings, store=d.store, clock=d.clock) as ctx:
-        by_channel = posts_service.recent(ctx, limit=60)
+    by_channel = posts_service.recent(deps().ctx, limit=60)
     return _page("posts.html.j2", by_channel=by_channel)
 
 

@@ -7,7 +7,7 @@ scheduler and the web app are thin doors onto these functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -707,25 +707,27 @@ def publish_social(
     report: RunReport,
     *,
     dry_run: bool,
-    only_channel: str | None = None,
+    only_channels: Collection[str] | None = None,
     cache: RunCache | None = None,
 ) -> list[tuple[str, Story, ComposedPost]]:
-    """Share cards and one post per (story, channel, language) not posted before.
+    """Share cards and one post per (story, channel, language) not posted before, on
+    every channel or on ``only_channels``.
 
     A dry run composes for every defined channel, enabled or not, records
     nothing, and returns what each network would get.  A real run also
     writes the archive page of every story it posts (:func:`write_story_pages`).
     """
-    if only_channel is not None and only_channel not in ctx.settings.social:
+    unknown = sorted(set(only_channels or ()) - set(ctx.settings.social))
+    if unknown:
         known = ", ".join(sorted(ctx.settings.social)) or "none"
-        raise ConfigError(f"no social channel named {only_channel!r} (known: {known})")
+        raise ConfigError(f"no social channel named {unknown[0]!r} (known: {known})")
     try:
         channels = ctx.all_channels() if dry_run else ctx.enabled_channels()
     except DistributorError as err:
         report.error("social", "channels", str(err))
         return []
-    if only_channel is not None:
-        channels = {k: v for k, v in channels.items() if k == only_channel}
+    if only_channels is not None:
+        channels = {k: v for k, v in channels.items() if k in only_channels}
     cache = cache if cache is not None else RunCache()
     if not dry_run:
         # the social queue (issue 18): the posts are queued, and those whose time has come

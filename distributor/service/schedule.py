@@ -118,10 +118,10 @@ class Runner:
         # None: no fencing (tests and one-off runs that hold no leadership)
         self.lock = lock
 
-    def context(self, settings: Settings | None = None) -> AbstractContextManager[Context]:
+    def context(self) -> AbstractContextManager[Context]:
         """The service's context on this scheduler's store (left open), clock and stop."""
         return Context.open(
-            settings or self.settings,
+            self.settings,
             store=self.store,
             clock=self.clock,
             progress=StopAfterBatch(self.stop),
@@ -394,13 +394,10 @@ class Runner:
         if not self.holds_lease():
             return report
         channels = self.settings.scheduler.post_on_publish
-        settings = self.settings.model_copy(
-            update={"social": {n: self.settings.social[n] for n in channels}}
-        )
-        with self.context(settings) as ctx:
+        with self.context() as ctx:
             pipeline.fetch_sources(ctx, report)
             if channels:
-                hours = max((c.max_age_hours for c in settings.lists.values()), default=48)
+                hours = max((c.max_age_hours for c in self.settings.lists.values()), default=48)
                 excluded = pipeline.excluded_stories(ctx)
                 stories = [
                     s
@@ -409,14 +406,13 @@ class Runner:
                     )
                     if not excluded(s)
                 ]
-                pipeline.publish_social(ctx, stories, report, dry_run=False)
+                pipeline.publish_social(ctx, stories, report, dry_run=False, only_channels=channels)
             # lists an editor approves: the draft is made `draft_lead` hours before the slot
             for made in editions.draft_due(ctx):
                 log.info("list %s: edition %s drafted for approval", made.list_name, made.key)
             # editions an editor scheduled (a one-off at 14:00) go at their time
             daily.deliver_due(ctx, report)
-        with self.context() as ctx:  # every channel's queue (issue 18)
-            posts.post_due(ctx, report, by="scheduler")
+            posts.post_due(ctx, report, by="scheduler")  # every channel's queue (issue 18)
             for line in post_metrics.read_counts(ctx).errors:
                 report.warn("social", "counts", line)
         for problem in report.errors:

@@ -61,7 +61,9 @@ def publish(
     stories = pipeline.social_stories(ctx, story_id)
     if story_id and not stories:
         raise DistributorError(f"no story with id {story_id!r}")
-    shown = pipeline.publish_social(ctx, stories, report, dry_run=dry_run, only_channel=channel)
+    shown = pipeline.publish_social(
+        ctx, stories, report, dry_run=dry_run, only_channels=None if channel is None else [channel]
+    )
     return report, shown
 
 

@@ -108,13 +108,14 @@ browser:
 	fi
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check distributor tests $(wildcard bench)
-	$(BIN)/ruff format --check distributor tests $(wildcard bench)
+	$(BIN)/ruff check distributor tests $(wildcard bench) scripts
+	$(BIN)/ruff format --check distributor tests $(wildcard bench) scripts
 	$(BIN)/mypy
+	$(BIN)/mypy scripts/make-sample-images.py
 
 format: $(STAMP)
-	$(BIN)/ruff format distributor tests $(wildcard bench)
-	$(BIN)/ruff check --fix distributor tests $(wildcard bench)
+	$(BIN)/ruff format distributor tests $(wildcard bench) scripts
+	$(BIN)/ruff check --fix distributor tests $(wildcard bench) scripts
 
 bench: $(STAMP) ## benchmarks (each ends with one JSON line)
 	@for b in $(wildcard bench/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done

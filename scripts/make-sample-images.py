@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageColor, ImageDraw, ImageFilter
 
 OUT = Path(__file__).resolve().parent.parent / "config" / "sample" / "images"
 SIZE = (960, 540)
@@ -31,8 +31,8 @@ SCENES = {
 
 def gradient(top: str, bottom: str) -> Image.Image:
     t = Image.new("RGB", (1, 2))
-    t.putpixel((0, 0), Image.new("RGB", (1, 1), top).getpixel((0, 0)))
-    t.putpixel((0, 1), Image.new("RGB", (1, 1), bottom).getpixel((0, 0)))
+    t.putpixel((0, 0), ImageColor.getrgb(top))
+    t.putpixel((0, 1), ImageColor.getrgb(bottom))
     return t.resize(SIZE, Image.Resampling.BILINEAR)
 
 

@@ -16,13 +16,13 @@ process: the run, each worker, the server.  Configurations (BENCH_CONFIGS,
 measure; the run enqueues and waits on the ledger as ``run --wait`` does), each at
 N = BENCH_SMALL (10,000) and BENCH_LARGE (1,000,000).  Next to them, the naive path (the ledger and mail path as
 it was before issue 9: every recipient loaded, one UPDATE per ledger row, each
-message fully personalized then factored back by ``merge``) on BENCH_NAIVE (20,000)
-subscribers, per-recipient rates compared.
+message fully personalized then factored back by ``merge``) on BENCH_NAIVE (20,000;
+0 leaves it out) subscribers, per-recipient rates compared.
 
 :func:`measure` runs one configuration and returns its figures.
 Ends with ONE JSON line.
 Environment: BENCH_SMALL, BENCH_LARGE, BENCH_NAIVE, BENCH_CONFIGS, BENCH_PG_URL,
-BENCH_REDIS_URL, BENCH_SKIP_PG=1.
+BENCH_REDIS_URL, BENCH_SKIP_PG=1, BENCH_PROFILE, BENCH_PROFILE_GIL=1, BENCH_SQLITE_PRAGMAS.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0
 #: BENCH_PROFILE=prefix: every run process under py-spy, its stacks in prefix-*.txt
 PROFILE = os.environ.get("BENCH_PROFILE", "")
 PY_SPY = str(Path(sys.executable).with_name("py-spy"))
+#: BENCH_PROFILE_GIL=1: sample only the thread holding the GIL (``--gil``), not every
+#: thread's wall time (``--idle``): where the interpreter's time goes, thread by thread
+PROFILE_GIL = os.environ.get("BENCH_PROFILE_GIL", "") == "1"
 #: BENCH_SQLITE_PRAGMAS="cache_size=-16384;mmap_size=268435456": tried on the run's
 #: SQLite connections on top of the store's own (to measure a setting before making it one)
 PRAGMAS = os.environ.get("BENCH_SQLITE_PRAGMAS", "")
@@ -450,7 +453,8 @@ def measure(backend: str, n: int, mode: str = "streaming", workers: int = 0) -> 
             command = [sys.executable, __file__, "--run", str(config), mode]
             if PROFILE:  # py-spy on the run process, collapsed stacks (both threads)
                 profile = f"{PROFILE}-{backend}-{n}-{mode}.txt"
-                spy = [PY_SPY, "record", "--format", "raw", "--rate", "250", "--idle"]
+                spy = [PY_SPY, "record", "--format", "raw", "--rate", "250"]
+                spy.append("--gil" if PROFILE_GIL else "--idle")
                 spy += ["--output", profile]
                 command = [*spy, "--", *command]
             out = subprocess.run(
@@ -699,7 +703,7 @@ def main() -> None:
                 for p in large_peaks
             ),
         }
-        if not workers:  # the naive path (in-process) next to the fast one, same N
+        if not workers and NAIVE:  # the naive path (in-process) next to the fast one, same N
             naive = measure(backend, NAIVE, mode="naive")
             fast = measure(backend, NAIVE)
             out["naive"][backend] = {

@@ -18,6 +18,7 @@ from typing import Any
 from distributor.config import MailgunConfig, Settings
 from distributor.mail.http import (
     CheckResult,
+    FormValue,
     HttpMailBackend,
     describe_reply,
     grouped_chunks,
@@ -50,18 +51,17 @@ class MailgunBackend(HttpMailBackend):
     def chunks(self, messages: Sequence[Message]) -> Iterator[Sequence[Message]]:
         return grouped_chunks(messages, self.max_per_call)
 
-    def payload(self, chunk: Sequence[Message]) -> list[tuple[str, str]]:
+    def payload(self, chunk: Sequence[Message]) -> list[tuple[str, FormValue]]:
         """The form fields of one batch call of whole messages (factored by :func:`merge`)."""
         return self.template_payload(TemplateBatch.of(merge(chunk, forbidden=self.forbidden)))
 
-    def template_payload(self, batch: TemplateBatch) -> list[tuple[str, str]]:
-        """The form fields of one batch call."""
+    def template_payload(self, batch: TemplateBatch) -> list[tuple[str, FormValue]]:
+        """The form fields of one batch call (``to`` repeated, once per recipient)."""
 
         def ph(name: str) -> str:
             return f"%recipient.{name}%"
 
-        data: list[tuple[str, str]] = [("from", batch.from_header)]
-        data += [("to", r) for r in batch.recipients]
+        data: list[tuple[str, FormValue]] = [("from", batch.from_header), ("to", batch.recipients)]
         data.append(("subject", batch.subject.render(ph)))
         if batch.text.parts:
             data.append(("text", batch.text.render(ph)))
@@ -72,7 +72,9 @@ class MailgunBackend(HttpMailBackend):
         for name, template in batch.headers:
             data.append((f"h:{name}", template.render(ph)))
         variables = dict(zip(batch.recipients, batch.values, strict=True))
-        data.append(("recipient-variables", json.dumps(variables, ensure_ascii=False)))
+        # flat dicts of strings: no cycle to look for (7 % of the encoding)
+        text = json.dumps(variables, ensure_ascii=False, check_circular=False)
+        data.append(("recipient-variables", text))
         return data
 
     def send_chunk(self, chunk: Sequence[Message]) -> list[DeliveryResult]:
@@ -88,7 +90,9 @@ class MailgunBackend(HttpMailBackend):
     def _send_part(self, part: TemplateBatch) -> list[DeliveryResult]:
         return self._post(self.template_payload(part), part.keys)
 
-    def _post(self, fields: list[tuple[str, str]], keys: Sequence[str]) -> list[DeliveryResult]:
+    def _post(
+        self, fields: list[tuple[str, FormValue]], keys: Sequence[str]
+    ) -> list[DeliveryResult]:
         body, content_type = multipart_form(fields)
         response = self.request(
             "POST",
@@ -99,7 +103,7 @@ class MailgunBackend(HttpMailBackend):
         )
         reply = response.json() if response.content else {}
         provider_id = str(reply.get("id", "")) or None
-        return [DeliveryResult.sent(k, provider_id=provider_id) for k in keys]
+        return DeliveryResult.all_sent(keys, provider_id)
 
     def check(self) -> CheckResult:
         response = self.session.get(

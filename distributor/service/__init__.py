@@ -17,6 +17,6 @@ Doors import from here (and the value types, settings and errors), never the sto
 a stage: ``tests/test_layers.py`` fails when one does.
 """
 
-from distributor.service.context import Context, Progress
+from distributor.service.context import Context, NetworkFacts, Progress
 
-__all__ = ["Context", "Progress"]
+__all__ = ["Context", "NetworkFacts", "Progress"]

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from distributor.queue.broker import TaskQueue
 
 
+__all__ = ["Context", "NetworkFacts", "Progress", "http_session"]
+
+
 class Progress:
     """Hooks a front end can use to show progress; the default shows nothing."""
 

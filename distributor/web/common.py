@@ -10,9 +10,8 @@ from flask import Flask, current_app, g, render_template, request
 
 from distributor.clock import Clock, system_clock
 from distributor.config import ListConfig, Settings
-from distributor.service import Context
+from distributor.service import Context, NetworkFacts
 from distributor.service import languages as digest_i18n
-from distributor.social.facts import NetworkFacts
 from distributor.tokens import Tokens
 
 if TYPE_CHECKING:  # the app's store, given to ``create_app`` and to each Context.open

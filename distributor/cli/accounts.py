@@ -6,17 +6,14 @@ these commands join them and call :mod:`distributor.service.accounts` only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import click
-from rich.table import Table
 
-from distributor.cli.common import CliState, errors_as_one_line, open_context
+from distributor.cli.common import CliState, errors_as_one_line, open_context, print_listing
 from distributor.cli.subscribers import editors, tokens
-from distributor.cli.tables import console, fit
 from distributor.service import Context
 from distributor.service import accounts as service
 
@@ -40,15 +37,13 @@ def editors_list(state: CliState, as_json: bool) -> None:
     """Every dashboard account: address, role, created, last login."""
     with _context(state) as ctx:
         found = service.editors(ctx)
-    if as_json:
-        click.echo(json.dumps([e.to_dict() for e in found], ensure_ascii=False, indent=2))
-        return
-    table = Table(title="editors", header_style="bold")
-    for col in ("email", "role", "created", "last login"):
-        table.add_column(col)
-    for e in found:
-        table.add_row(e.email, e.role, _when(e.created_at), _when(e.last_login_at))
-    console().print(fit(table))
+    print_listing(
+        as_json,
+        [e.to_dict() for e in found],
+        ("email", "role", "created", "last login"),
+        ((e.email, e.role, _when(e.created_at), _when(e.last_login_at)) for e in found),
+        title="editors",
+    )
 
 
 @editors.command("remove")
@@ -81,15 +76,13 @@ def tokens_list(state: CliState, as_json: bool) -> None:
     """Every API token by name, with when it was made and last used (never the token)."""
     with _context(state) as ctx:
         found = service.tokens(ctx)
-    if as_json:
-        click.echo(json.dumps([t.to_dict() for t in found], ensure_ascii=False, indent=2))
-        return
-    table = Table(title="API tokens", header_style="bold")
-    for col in ("name", "created", "last used"):
-        table.add_column(col)
-    for t in found:
-        table.add_row(t.name, _when(t.created_at), _when(t.last_used_at))
-    console().print(fit(table))
+    print_listing(
+        as_json,
+        [t.to_dict() for t in found],
+        ("name", "created", "last used"),
+        ((t.name, _when(t.created_at), _when(t.last_used_at)) for t in found),
+        title="API tokens",
+    )
 
 
 @tokens.command("revoke")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -17,6 +16,7 @@ from distributor.cli.common import (
     RichProgress,
     errors_as_one_line,
     open_context,
+    print_json,
 )
 from distributor.cli.tables import fit
 from distributor.cli.terminal import SafeConsole
@@ -85,7 +85,7 @@ def run(
                 wait_for_workers(ctx, report, timeout)
     report.redact(state.redactor)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print_json(report.to_dict())
     else:
         print_report(report, SafeConsole())
     if not report.ok:
@@ -116,7 +116,7 @@ def config_check(state: CliState, as_json: bool) -> None:
         "warnings": config_warnings(settings),
     }
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        print_json(summary, ensure_ascii=True)
     else:
         click.echo(f"configuration OK: {summary['config']}")
         for key in ("data_dir", "database", "sources", "lists", "mail", "social"):

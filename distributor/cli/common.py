@@ -1,20 +1,24 @@
-"""Shared pieces of the CLI: state, one-line errors, progress bars, the pipeline context."""
+"""Shared pieces of the CLI: state, one-line errors, progress bars, the pipeline context,
+listings (``--json`` or a table that fits the terminal)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
 
+from distributor.cli import tables
 from distributor.clock import Clock, system_clock
 from distributor.config import Settings, load_settings
 from distributor.errors import DistributorError
@@ -137,6 +141,46 @@ def open_context(
 def json_option(help: str = "Print JSON.") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--json`` (as ``as_json``): every listing and report takes it."""
     return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def print_json(data: Any, *, ensure_ascii: bool = False) -> None:
+    """``--json`` output: ``data`` indented by two.  ``ensure_ascii=True`` where a command
+    has always escaped non-ASCII text, so that its output stays as it was."""
+    click.echo(json.dumps(data, ensure_ascii=ensure_ascii, indent=2))
+
+
+def print_table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[RenderableType]],
+    *,
+    title: str | None = None,
+    console: Console | None = None,
+) -> None:
+    """A table with bold headers that fits the terminal (:func:`tables.fit`), printed on
+    ``console`` (default: a listing's console, :func:`tables.console`)."""
+    table = Table(title=title, header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    (console or tables.console()).print(tables.fit(table))
+
+
+def print_listing(
+    as_json: bool,
+    data: Any,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[RenderableType]],
+    *,
+    title: str | None = None,
+    ensure_ascii: bool = False,
+) -> None:
+    """A listing: ``data`` as JSON with ``--json`` (:func:`print_json`), else ``rows`` under
+    ``columns`` as a table (:func:`print_table`)."""
+    if as_json:
+        print_json(data, ensure_ascii=ensure_ascii)
+    else:
+        print_table(columns, rows, title=title)
 
 
 def change_options(

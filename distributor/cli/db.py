@@ -9,11 +9,9 @@ one is due).
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from distributor.cli.common import CliState, errors_as_one_line, fail
+from distributor.cli.common import CliState, errors_as_one_line, fail, print_json
 from distributor.service import database
 
 
@@ -30,7 +28,7 @@ def db_upgrade(state: CliState, as_json: bool) -> None:
     with errors_as_one_line(state):
         before, after = database.upgrade(state.settings())
     if as_json:
-        click.echo(json.dumps({"from": before.current, **after.to_dict()}, indent=2))
+        print_json({"from": before.current, **after.to_dict()}, ensure_ascii=True)
     elif before.current == after.current:
         click.echo(f"database already at {after.current}")
     else:
@@ -45,7 +43,7 @@ def db_current(state: CliState, as_json: bool) -> None:
     with errors_as_one_line(state):
         now = database.status(state.settings())
     if as_json:
-        click.echo(json.dumps(now.to_dict(), indent=2))
+        print_json(now.to_dict(), ensure_ascii=True)
         return
     current = now.current or ("none (tables without history)" if now.unversioned else "none")
     click.echo(f"current: {current}")

@@ -18,7 +18,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from distributor.cli import tables
 from distributor.cli.common import (
@@ -28,6 +27,9 @@ from distributor.cli.common import (
     change_options,
     errors_as_one_line,
     json_option,
+    print_json,
+    print_listing,
+    print_table,
     write_message,
 )
 from distributor.cli.terminal import SafeConsole
@@ -58,7 +60,7 @@ def _version(ctx: Context, edition_id: int, given: int | None) -> int:
 def _echo_edition(ctx: Context, edition: PlannedEdition, as_json: bool, verb: str = "") -> None:
     data = service.describe(ctx, edition)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        print_json(data)
         return
     if verb:
         click.echo(f"edition {edition.id} ({edition.list_name}/{edition.key}) {verb}")
@@ -121,33 +123,28 @@ def editions_list(
             if list_name in (None, name)
         }
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "editions": rows,
-                    "next_slots": {n: t.isoformat() if t else None for n, t in slots.items()},
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        next_slots = {n: t.isoformat() if t else None for n, t in slots.items()}
+        print_json({"editions": rows, "next_slots": next_slots})
         return
-    table = Table(title="editions", header_style="bold")
-    for col in ("id", "list", "key", "kind", "state", "send at (list zone)", "to", "v"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            str(r["id"]),
-            r["list"],
-            r["key"],
-            r["kind"],
-            r["state"],
-            r["send_at_local"] or "",
-            str(r["recipients"]),
-            str(r["version"]),
-        )
     console = _console()
-    console.print(tables.fit(table))
+    print_table(
+        ("id", "list", "key", "kind", "state", "send at (list zone)", "to", "v"),
+        (
+            (
+                str(r["id"]),
+                r["list"],
+                r["key"],
+                r["kind"],
+                r["state"],
+                r["send_at_local"] or "",
+                str(r["recipients"]),
+                str(r["version"]),
+            )
+            for r in rows
+        ),
+        title="editions",
+        console=console,
+    )
     for name, t in slots.items():
         console.print(f"next slot of {name}: {t.isoformat() if t else 'local time'}", markup=False)
 
@@ -169,7 +166,7 @@ def editions_show(state: CliState, edition_id: int, with_changes: bool, as_json:
                     {"at": c.at.isoformat(), "who": c.who, "action": c.action, "detail": c.detail}
                     for c in log
                 ]
-            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+            print_json(data)
             return
         _echo_edition(ctx, edition, False)
         for c in log:
@@ -378,7 +375,7 @@ def editions_send(
         if as_json:
             data: dict[str, Any] = service.describe(ctx, outcome.edition)
             data["report"] = outcome.report.to_dict()
-            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+            print_json(data)
         else:
             print_report(outcome.report, SafeConsole())
             click.echo(f"edition {edition_id}: {outcome.edition.state}")
@@ -423,7 +420,7 @@ def editions_preview(
         "path": str(out) if out else None,
     }
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        print_json(info)
     else:
         click.echo(f"subject: {visible(str(info['subject']))}")
         for n, s in enumerate(shown.stories, 1):
@@ -457,7 +454,7 @@ def editions_test(
         for to, r in zip(outcome.addresses, outcome.results, strict=True)
     ]
     if as_json:
-        click.echo(json.dumps({"language": outcome.language, "results": rows}, indent=2))
+        print_json({"language": outcome.language, "results": rows}, ensure_ascii=True)
     else:
         for row in rows:
             click.echo(
@@ -478,17 +475,16 @@ def editions_history(state: CliState, list_name: str | None, limit: int, as_json
     """Sent variants, newest first, with sent/failed/unknown/bounced/complained/unsubscribed."""
     with _context(state) as ctx:
         rows = service.history(ctx, list_name=list_name, limit=limit)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
     cols = ["id", "list", "key", "language", "recipients", "sent", "failed", "unknown"]
     cols += ["pending", "bounced", "complained", "unsubscribed"]
-    table = Table(title="sent editions", header_style="bold")
-    for c in cols:
-        table.add_column(c)
-    for r in rows:
-        table.add_row(*[str(r[c]) for c in cols])
-    _console().print(tables.fit(table))
+    print_listing(
+        as_json,
+        rows,
+        cols,
+        ([str(r[c]) for c in cols] for r in rows),
+        title="sent editions",
+        ensure_ascii=True,
+    )
 
 
 @editions.command("figures")
@@ -500,7 +496,7 @@ def editions_figures(state: CliState, variant_id: int, as_json: bool) -> None:
     with _context(state) as ctx:
         out = service.figures(ctx, variant_id)
     if as_json:
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        print_json(out)
         return
     for k, v in out.items():
         if k != "stories_list":

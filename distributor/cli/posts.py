@@ -10,7 +10,6 @@ looked; without it the current version is used.
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,13 @@ from datetime import date
 import click
 import regex
 
-from distributor.cli.common import EXIT_PARTIAL, CliState, change_options, errors_as_one_line
+from distributor.cli.common import (
+    EXIT_PARTIAL,
+    CliState,
+    change_options,
+    errors_as_one_line,
+    print_json,
+)
 from distributor.errors import ConfigError
 from distributor.models import PostState, QueuedPost
 from distributor.service import Context
@@ -55,7 +60,7 @@ def _version(ctx: Context, post_id: int, given: int | None) -> int:
 def _echo(ctx: Context, post: QueuedPost, as_json: bool, verb: str = "") -> None:
     data = service.describe(ctx, post)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        print_json(data)
         return
     if verb:
         click.echo(f"post {post.id} ({post.channel}, {post.language}) {verb}")
@@ -104,7 +109,7 @@ def posts_list(
         )
         rows = [service.describe(ctx, p) for p in found]
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows)
         return
     if not rows:
         click.echo("no posts")
@@ -139,7 +144,7 @@ def posts_show(state: CliState, post_id: int, as_json: bool) -> None:
                 }
                 for c in history
             ]
-            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+            print_json(data)
             return
         _echo(ctx, post, as_json=False)
     v = check.view
@@ -240,7 +245,7 @@ def posts_post_now(state: CliState, post_id: int, version: int | None, as_json: 
         if as_json:
             data = service.describe(ctx, post)
             data["report"] = report.to_dict()
-            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+            print_json(data)
         else:
             _echo(ctx, post, False, "posted now" if post.state == PostState.POSTED else "tried")
             for problem in report.errors:
@@ -280,7 +285,7 @@ def posts_calendar(state: CliState, tz: str, start: str | None, days: int, as_js
             raise ConfigError(f"--from {start!r} is not a date (YYYY-MM-DD)") from err
         found = calendar_service.calendar(ctx, start=first, days=days, tz=tz)
     if as_json:
-        click.echo(json.dumps([d.to_dict() for d in found], ensure_ascii=False, indent=2))
+        print_json([d.to_dict() for d in found])
         return
     for d in found:
         click.secho(d.day.isoformat(), bold=True)

@@ -7,12 +7,17 @@ the list has nothing new to send, it shows the list's latest edition.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from distributor.cli.common import CliState, errors_as_one_line, open_context, write_message
+from distributor.cli.common import (
+    CliState,
+    errors_as_one_line,
+    open_context,
+    print_json,
+    write_message,
+)
 from distributor.service.previews import Preview, build_preview, describe
 from distributor.text_safety import visible
 
@@ -58,7 +63,7 @@ def preview(
         write_message(result.message, out)
     info = describe(result, out)
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        print_json(info)
     else:
         click.echo(f"{out}")
         click.echo(

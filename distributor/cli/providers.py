@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
-from rich.table import Table
 from rich.text import Text
 
-from distributor.cli.common import CliState, errors_as_one_line
-from distributor.cli.tables import console, fit
+from distributor.cli.common import CliState, errors_as_one_line, print_listing
 from distributor.service.providers import check_mail
 
 
@@ -33,13 +30,20 @@ def check(state: CliState, names: tuple[str, ...], as_json: bool) -> None:
             {"name": c.name, "provider": c.provider, "ok": c.ok, "detail": c.detail}
             for c in check_mail(state.settings(), names)
         ]
-    if as_json:
-        click.echo(json.dumps({"providers": rows}, indent=2))
-    else:
-        table = Table("name", "provider", "status", "detail", header_style="bold")
-        for r in rows:
-            status = Text("ok", style="green") if r["ok"] else Text("FAILED", style="red")
-            table.add_row(str(r["name"]), str(r["provider"]), status, str(r["detail"]))
-        console().print(fit(table))
+    print_listing(
+        as_json,
+        {"providers": rows},
+        ("name", "provider", "status", "detail"),
+        (
+            (
+                str(r["name"]),
+                str(r["provider"]),
+                Text("ok", style="green") if r["ok"] else Text("FAILED", style="red"),
+                str(r["detail"]),
+            )
+            for r in rows
+        ),
+        ensure_ascii=True,
+    )
     if not all(r["ok"] for r in rows):
         sys.exit(1)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 
 import click
-from rich.table import Table
 
-from distributor.cli.common import CliState, errors_as_one_line, fail, open_context
+from distributor.cli.common import (
+    CliState,
+    errors_as_one_line,
+    fail,
+    open_context,
+    print_json,
+    print_table,
+)
 from distributor.cli.tables import console as table_console
-from distributor.cli.tables import fit
 from distributor.leader import current_holder
-from distributor.scheduler import SchedulerProcess, job_views, set_paused
+from distributor.scheduler import JobView, SchedulerProcess, job_views, set_paused
 
 
 @click.command()
@@ -46,6 +50,26 @@ def schedule() -> None:
     """See and steer the schedule."""
 
 
+def _job_row(v: JobView) -> tuple[str, ...]:
+    """A job's row of ``schedule list``."""
+    schedule_text = v.schedule + (" (reader's local time)" if v.local_time else "")
+    last = "-"
+    if v.last_slot:
+        last = f"{v.last_slot.slot_at:%Y-%m-%d %H:%M} {v.last_slot.state}"
+        if v.last_slot.edition_key:
+            last += f" ({v.last_slot.edition_key})"
+    return (
+        v.id,
+        schedule_text,
+        v.timezone,
+        "paused" if v.paused else (f"{v.next_run_utc:%Y-%m-%d %H:%M}" if v.next_run_utc else "-"),
+        "paused"
+        if v.paused
+        else (f"{v.next_run_local:%Y-%m-%d %H:%M %Z}" if v.next_run_local else "-"),
+        last,
+    )
+
+
 @schedule.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
 @click.pass_obj
@@ -67,32 +91,15 @@ def schedule_list(state: CliState, as_json: bool) -> None:
             if holder
             else None,
         }
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        print_json(data)
         return
     console = table_console()
-    table = Table(title="schedule", header_style="bold")
-    for col in ("job", "schedule", "zone", "next run (UTC)", "next run (local)", "last slot"):
-        table.add_column(col)
-    for v in views:
-        schedule_text = v.schedule + (" (reader's local time)" if v.local_time else "")
-        last = "-"
-        if v.last_slot:
-            last = f"{v.last_slot.slot_at:%Y-%m-%d %H:%M} {v.last_slot.state}"
-            if v.last_slot.edition_key:
-                last += f" ({v.last_slot.edition_key})"
-        table.add_row(
-            v.id,
-            schedule_text,
-            v.timezone,
-            "paused"
-            if v.paused
-            else (f"{v.next_run_utc:%Y-%m-%d %H:%M}" if v.next_run_utc else "-"),
-            "paused"
-            if v.paused
-            else (f"{v.next_run_local:%Y-%m-%d %H:%M %Z}" if v.next_run_local else "-"),
-            last,
-        )
-    console.print(fit(table))
+    print_table(
+        ("job", "schedule", "zone", "next run (UTC)", "next run (local)", "last slot"),
+        (_job_row(v) for v in views),
+        title="schedule",
+        console=console,
+    )
     for v in views:
         for slot in v.skipped:
             console.print(

@@ -12,7 +12,6 @@ schedule, recorded like a scheduled slot (see :func:`distributor.service.daily.s
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -27,6 +26,7 @@ from distributor.cli.common import (
     errors_as_one_line,
     fail,
     open_context,
+    print_json,
 )
 from distributor.cli.terminal import SafeConsole
 from distributor.service.daily import send_list_now
@@ -68,7 +68,7 @@ def _send_now(state: CliState, list_name: str, as_json: bool) -> None:
     if as_json:
         data = report.to_dict()
         data["edition_key"] = slot.edition_key
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        print_json(data)
     else:
         print_report(report, SafeConsole())
         click.echo(f"edition {list_name}/{slot.edition_key}")
@@ -101,7 +101,7 @@ def _send_test(
         "subject": result.message.subject,
     }
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        print_json(info)
     elif outcome.state == "sent":
         click.echo(
             f"sent test message of {list_name} {result.edition.key} [{result.edition.language}] "

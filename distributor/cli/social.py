@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, open_context
+from distributor.cli.common import (
+    EXIT_PARTIAL,
+    CliState,
+    errors_as_one_line,
+    open_context,
+    print_json,
+)
 from distributor.errors import ConfigError
 from distributor.service import sharing as service
 from distributor.text_safety import visible
@@ -45,7 +51,7 @@ def cards(state: CliState, story_id: str, out_dir: str | None, as_json: bool) ->
         },
     }
     if as_json:
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        print_json(doc)
         return
     for kind, card in doc["cards"].items():
         click.echo(
@@ -70,7 +76,7 @@ def links(state: CliState, story_id: str, campaign: str, as_json: bool) -> None:
         with open_context(settings, clock=state.clock) as ctx:
             found = service.links(ctx, story_id, campaign)
     if as_json:
-        click.echo(json.dumps({link.network: link.url for link in found}, indent=2))
+        print_json({link.network: link.url for link in found}, ensure_ascii=True)
         return
     for link in found:
         click.echo(f"{link.network:9} {link.url}")
@@ -125,7 +131,7 @@ def post(
             for name, story, view in previews
         ]
         if as_json:
-            click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+            print_json(rows)
         else:
             _print_previews(rows)
         return
@@ -144,7 +150,7 @@ def post(
         "notes": report.notes,
     }
     if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        print_json(summary)
     else:
         p = summary["posts"]
         click.echo(f"posts sent {p['sent']}, failed {p['failed']}, unknown {p['unknown']}")

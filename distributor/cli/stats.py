@@ -10,7 +10,6 @@ exposes (Mastodon, Bluesky), as last read; ``--refresh`` reads the due ones firs
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 
@@ -20,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from distributor.cli import tables
-from distributor.cli.common import CliState, errors_as_one_line
+from distributor.cli.common import CliState, errors_as_one_line, print_json, print_table
 from distributor.service import Context, post_metrics
 from distributor.service import stats as service
 from distributor.service.stats import EditionStats
@@ -45,7 +44,7 @@ def _pct(rate: float) -> str:
 def _emit(found: list[EditionStats], as_json: bool, as_csv: bool, one: bool) -> bool:
     if as_json:
         data = found[0].to_dict() if one else {"editions": [e.to_dict() for e in found]}
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        print_json(data)
         return True
     if as_csv:
         click.echo(service.to_csv(found), nl=False)
@@ -72,21 +71,24 @@ def stats_editions(
         found = service.editions(ctx, list_name=list_name, limit=limit)
     if _emit(found, as_json, as_csv, one=False):
         return
-    table = Table(title="reach", header_style="bold")
-    for col in ("list", "key", "languages", "delivered", "unique", "rate", "clicks", "machine"):
-        table.add_column(col)
-    for e in found:
-        table.add_row(
-            e.list_name,
-            e.key,
-            ", ".join(e.languages()),
-            str(e.delivered),
-            str(e.unique_readers),
-            _pct(e.click_rate),
-            str(e.clicks),
-            str(e.machine),
-        )
-    _console().print(tables.fit(table))
+    print_table(
+        ("list", "key", "languages", "delivered", "unique", "rate", "clicks", "machine"),
+        (
+            (
+                e.list_name,
+                e.key,
+                ", ".join(e.languages()),
+                str(e.delivered),
+                str(e.unique_readers),
+                _pct(e.click_rate),
+                str(e.clicks),
+                str(e.machine),
+            )
+            for e in found
+        ),
+        title="reach",
+        console=_console(),
+    )
 
 
 @stats.command("edition")
@@ -102,26 +104,36 @@ def stats_edition(state: CliState, list_name: str, key: str, as_json: bool, as_c
     if _emit([found], as_json, as_csv, one=True):
         return
     console = _console()
-    langs = Table(title=f"{list_name} {key} per language", header_style="bold")
-    for col in ("language", "delivered", "unique", "rate", "clicks", "machine"):
-        langs.add_column(col)
-    for lang, row in found.languages().items():
-        langs.add_row(
-            lang,
-            str(row["delivered"]),
-            str(row["unique_readers"]),
-            _pct(row["click_rate"]),
-            str(row["clicks"]),
-            str(row["machine"]),
-        )
-    console.print(tables.fit(langs))
-    top = Table(title="top stories", header_style="bold")
-    for col in ("story", "clicks", "unique", "per language"):
-        top.add_column(col)
-    for st in found.top_stories():
-        per = " ".join(f"{lang} {n}" for lang, n in st["by_language"].items())
-        top.add_row(_plain(st["title"]), str(st["clicks"]), str(st["unique_clicks"]), per)
-    console.print(tables.fit(top))
+    print_table(
+        ("language", "delivered", "unique", "rate", "clicks", "machine"),
+        (
+            (
+                lang,
+                str(row["delivered"]),
+                str(row["unique_readers"]),
+                _pct(row["click_rate"]),
+                str(row["clicks"]),
+                str(row["machine"]),
+            )
+            for lang, row in found.languages().items()
+        ),
+        title=f"{list_name} {key} per language",
+        console=console,
+    )
+    print_table(
+        ("story", "clicks", "unique", "per language"),
+        (
+            (
+                _plain(st["title"]),
+                str(st["clicks"]),
+                str(st["unique_clicks"]),
+                " ".join(f"{lang} {n}" for lang, n in st["by_language"].items()),
+            )
+            for st in found.top_stories()
+        ),
+        title="top stories",
+        console=console,
+    )
     shares = ", ".join(f"{net} {n}" for net, n in found.shares.items()) or "none"
     console.print(f"share clicks: {shares}", markup=False)
     console.print(f"first 48 hours: {' '.join(map(str, found.hourly))}", markup=False)
@@ -155,7 +167,7 @@ def stats_posts(
         rows = post_metrics.stats(ctx, channel=channel, since=ctx.clock() - timedelta(days=days))
     if as_json:
         doc = {"posts": rows, "refreshed": read.to_dict() if read else None}
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        print_json(doc)
         return
     if read is not None:
         for line in read.errors:

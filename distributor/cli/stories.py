@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
-from rich.table import Table
 
 from distributor.cli import tables
-from distributor.cli.common import EXIT_PARTIAL, CliState, errors_as_one_line, fail, open_context
+from distributor.cli.common import (
+    EXIT_PARTIAL,
+    CliState,
+    errors_as_one_line,
+    fail,
+    open_context,
+    print_json,
+    print_table,
+)
+from distributor.report import SourceReport
 from distributor.service import stories as service
 from distributor.service.stories import story_dict
 from distributor.text_safety import visible
@@ -34,24 +41,32 @@ def fetch(state: CliState, only: str | None, as_json: bool) -> None:
     if as_json:
         data = report.to_dict()
         out = {k: data[k] for k in ("sources", "stories_fetched", "warnings", "errors", "ok")}
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        print_json(out)
     else:
         console = tables.console()
-        table = Table(title="sources", header_style="bold")
-        for col in ("source", "kind", "fetched", "new", "updated", "result"):
-            table.add_column(col)
-        for s in report.sources:
-            result = s.error or ("not modified (304)" if s.not_modified else "ok")
-            if s.problems:
-                result += f", {len(s.problems)} problems"
-            table.add_row(s.name, s.kind, str(s.fetched), str(s.new), str(s.updated), result)
-        console.print(tables.fit(table))
+        print_table(
+            ("source", "kind", "fetched", "new", "updated", "result"),
+            (
+                (s.name, s.kind, str(s.fetched), str(s.new), str(s.updated), _fetch_result(s))
+                for s in report.sources
+            ),
+            title="sources",
+            console=console,
+        )
         for p in report.warnings:
             console.print(f"warning: {p.subject}: {p.cause}", markup=False, style="yellow")
         for p in report.errors:
             console.print(f"error: {p.subject}: {p.cause}", markup=False, style="red")
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
+
+
+def _fetch_result(s: SourceReport) -> str:
+    """A source's line of ``stories fetch``: its error, or ``ok``, and how many problems."""
+    result = s.error or ("not modified (304)" if s.not_modified else "ok")
+    if s.problems:
+        result += f", {len(s.problems)} problems"
+    return result
 
 
 @stories.command("list")
@@ -73,15 +88,22 @@ def list_(state: CliState, lang: str | None, source: str | None, limit: int, as_
             {**story_dict(s, now), **flags.get(s.id, {}), "first_seen_at": seen.isoformat()}
             for s, seen in rows
         ]
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        print_json(out)
         return
-    table = Table(header_style="bold")
-    for col in ("published", "lang", "status", "source", "title", "id"):
-        table.add_column(col)
-    for s, _seen in rows:
-        when = f"{s.published_at:%Y-%m-%d %H:%M}" if s.published_at else ""
-        table.add_row(when, s.language, s.status.value, s.source, s.title, s.id)
-    tables.console().print(tables.fit(table))
+    print_table(
+        ("published", "lang", "status", "source", "title", "id"),
+        (
+            (
+                f"{s.published_at:%Y-%m-%d %H:%M}" if s.published_at else "",
+                s.language,
+                s.status.value,
+                s.source,
+                s.title,
+                s.id,
+            )
+            for s, _seen in rows
+        ),
+    )
     if not rows:
         click.echo("no stories stored" + (f" in {lang}" if lang else ""))
 
@@ -103,7 +125,7 @@ def show(state: CliState, story_id: str, as_json: bool) -> None:
         k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()
     }
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        print_json(data)
         return
     for key in (
         "id",
@@ -148,7 +170,7 @@ def inspect(
         settings = state.settings()
         found = service.inspect(settings, location, now=now, kind=kind, like=like)
     if as_json:
-        click.echo(json.dumps(found.to_dict(now), ensure_ascii=False, indent=2))
+        print_json(found.to_dict(now))
         return
     click.echo(f"{found.location} read as {found.kind}: {len(found.stories)} stories")
     for s in found.stories:

@@ -11,11 +11,16 @@ from typing import Any
 
 import click
 from email_validator import EmailNotValidError, validate_email
-from rich.table import Table
 from werkzeug.security import generate_password_hash
 
-from distributor.cli import tables
-from distributor.cli.common import CliState, errors_as_one_line, fail, open_context
+from distributor.cli.common import (
+    CliState,
+    errors_as_one_line,
+    fail,
+    open_context,
+    print_json,
+    print_listing,
+)
 from distributor.config import Settings
 from distributor.errors import ConfigError
 from distributor.models import Subscriber
@@ -48,15 +53,6 @@ def _email(value: str) -> str:
         return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError as err:
         raise click.BadParameter(str(err), param_hint="EMAIL") from err
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(title=title, header_style="bold")
-    for c in columns:
-        table.add_column(c)
-    for r in rows:
-        table.add_row(*[str(x) for x in r])
-    tables.console().print(tables.fit(table))  # piped output is not cut
 
 
 # ----------------------------------------------------------------- subscribers
@@ -145,16 +141,15 @@ def list_(
         if list_name:
             _list_name(settings, list_name)
         rows = readers.entries(ctx, list_name=list_name, status=status, query=query)
-    if as_json:
-        click.echo(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
-        return
-    _table(
-        f"subscribers ({len(rows)})",
+    print_listing(
+        as_json,
+        [r.to_dict() for r in rows],
         ["email", "name", "list", "status", "language", "frequency", "topics"],
-        [
+        (
             [r.email, r.name, r.list_name, r.status, r.language, r.frequency, ";".join(r.topics)]
             for r in rows
-        ],
+        ),
+        title=f"subscribers ({len(rows)})",
     )
 
 
@@ -177,7 +172,7 @@ def import_(state: CliState, path: Path, list_name: str | None, as_json: bool) -
     ] + [{"line": None, "value": e, "reason": why} for e, why in result.refused]
     report = {"list": lst, "added": result.added, "kept": result.kept, "rejected": refused}
     if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        print_json(report)
     else:
         click.echo(
             f"{lst}: {result.added} added, {result.kept} already there, {len(refused)} rejected"

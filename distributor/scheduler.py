@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -125,8 +125,10 @@ class JobSpec:
         )
 
 
-def job_specs(settings: Settings) -> dict[str, JobSpec]:
-    """Every job the configuration asks for, by id."""
+def job_specs(settings: Settings, now: datetime) -> dict[str, JobSpec]:
+    """Every job the configuration asks for, by id; ``now`` (the caller's clock) starts
+    the polling interval: the first poll is one interval after it (APScheduler would
+    count from the wall clock)."""
     specs: dict[str, JobSpec] = {}
     for name, cfg in settings.lists.items():
         if cfg.schedule == "off":
@@ -141,7 +143,10 @@ def job_specs(settings: Settings) -> dict[str, JobSpec]:
             jid, func, (name,), list_trigger(cfg), cfg.grace_time, coalesce=cfg.local_time
         )
     if any(c.enabled for c in settings.sources.values()):
-        poll = IntervalTrigger(minutes=settings.scheduler.poll_minutes, timezone=UTC)
+        every = timedelta(minutes=settings.scheduler.poll_minutes)
+        poll = IntervalTrigger(
+            minutes=settings.scheduler.poll_minutes, start_date=now + every, timezone=UTC
+        )
         specs[POLL_JOB_ID] = JobSpec(
             POLL_JOB_ID, "distributor.scheduler:poll_job", (), poll, 600, coalesce=True
         )
@@ -196,7 +201,7 @@ def sync_jobs(
     configuration no longer has is removed.  Paused lists have no next run time.
     """
     result = SyncResult([], [], [], [])
-    specs = job_specs(settings)
+    specs = job_specs(settings, now)
     existing = {job.id: job for job in jobstore.get_all_jobs()}
     scheduler = jobstore._scheduler
     for jid in existing:
@@ -491,7 +496,7 @@ def job_views(settings: Settings, store: Store, now: datetime) -> list[JobView]:
         paused = slots.paused(ctx)
         recent_of = {n: slots.recent_slots(ctx, n, limit=20) for n in settings.lists}
     views = []
-    for jid, spec in job_specs(settings).items():
+    for jid, spec in job_specs(settings, now).items():
         list_name = spec.args[0] if spec.args else None
         cfg = settings.lists[list_name] if list_name else None
         job = stored.get(jid)

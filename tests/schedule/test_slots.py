@@ -43,6 +43,10 @@ def test_sync_keeps_replaces_and_removes(tmp_path: Path, open_store: Any) -> Non
     assert sorted(first.added) == ["edition:daily", "poll:sources"]
     job = jobstore.lookup_job("edition:daily")
     assert job.next_run_time == utc("2026-11-27T06:00+00:00")  # 07:00 in Berlin
+    # the first poll one interval after the given now, whatever the wall clock says
+    poll_minutes = settings.scheduler.poll_minutes
+    poll = jobstore.lookup_job("poll:sources")
+    assert poll.next_run_time == t0 + timedelta(minutes=poll_minutes)
     # unchanged: kept with its next run time, even a day later (missed runs stay visible)
     again = sync_jobs(jobstore, settings, set(), t0 + timedelta(days=1))
     assert sorted(again.kept) == ["edition:daily", "poll:sources"]

@@ -138,18 +138,23 @@ def stats_edition(state: CliState, list_name: str, key: str, as_json: bool, as_c
     console.print(f"share clicks: {shares}", markup=False)
     console.print(f"first 48 hours: {' '.join(map(str, found.hourly))}", markup=False)
     if found.social:
-        social = Table(title="social posts", header_style="bold")
-        for col in ("story", "channel", "language", "likes", "reposts", "replies", "quotes"):
-            social.add_column(col)
-        for p in found.social:
-            counts = (p.likes, p.reposts, p.replies, p.quotes)
-            social.add_row(
-                _plain(p.title),
-                p.channel,
-                p.language,
-                *("-" if n is None else str(n) for n in counts),
-            )
-        console.print(social)
+        print_table(
+            ("story", "channel", "language", "likes", "reposts", "replies", "quotes"),
+            (
+                (
+                    _plain(p.title),
+                    p.channel,
+                    p.language,
+                    *(
+                        "-" if n is None else str(n)
+                        for n in (p.likes, p.reposts, p.replies, p.quotes)
+                    ),
+                )
+                for p in found.social
+            ),
+            title="social posts",
+            console=console,
+        )
 
 
 @stats.command("posts")

@@ -531,9 +531,8 @@ class Personalizer:
         self._static = static
         base = len(static)
         self._pick = itemgetter(*(i if isinstance(i, int) else base + i[0] for i in order))
-        self._now: datetime | None = None
-        self._date = ("Date", "")
-        self._date_b = b""
+        #: the Date header of the last clock reading (a batch shares one): as build() writes it
+        self._dated: tuple[datetime | None, tuple[str, str], bytes] = (None, ("Date", ""), b"")
 
     def message(
         self, subscriber_id: int, email: str, name: str, key: str, now: datetime, parts: bool
@@ -558,11 +557,10 @@ class Personalizer:
             p_cuts = (prefs[:cut], b"=\r\n", prefs[cut:])
         else:
             return None
-        if now is not self._now:
-            prepared = self.prepared
-            self._date = ("Date", prepared.date(now))
-            self._date_b = prepared._date_bytes
-            self._now = now
+        dated = self._dated  # one tuple, read once: threads with other clocks cannot mix
+        if dated[0] is not now:
+            date = format_datetime(now)
+            dated = self._dated = (now, ("Date", date), date.encode("ascii"))
         if name:
             name_b = name.encode("utf-8")
             quoted = b2a_qp(name_b, istext=True)
@@ -587,7 +585,7 @@ class Personalizer:
                 [
                     *self._static,
                     to_b,
-                    self._date_b,
+                    dated[2],
                     digest.encode("ascii"),
                     unsub,
                     *greeting,
@@ -625,7 +623,7 @@ class Personalizer:
                 *before,
                 ("To", to),
                 *after_to,
-                self._date,
+                dated[1],
                 ("Message-ID", message_id),
                 *after_date,
                 ("List-Unsubscribe", list_unsubscribe),

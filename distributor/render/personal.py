@@ -192,11 +192,10 @@ class ListTokens:
         outer = self._prefs_outer.copy()
         outer.update(inner.digest())
         dot = payload + b"."
-        # a 20-byte signature is 28 base64 characters, the last one the padding "="
-        return (
-            dot + b2a_base64(unsub, newline=False)[:27].translate(_URLSAFE),
-            dot + b2a_base64(outer.digest(), newline=False)[:27].translate(_URLSAFE),
-        )
+        # both signatures in one base64 call: 20 bytes and a zero byte are 28 characters,
+        # the first 27 those of the 20 bytes alone (their padding "=" is the 28th)
+        both = b2a_base64(unsub + b"\x00" + outer.digest(), newline=False).translate(_URLSAFE)
+        return dot + both[:27], dot + both[28:55]
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")

@@ -175,11 +175,11 @@ class ListTokens:
         if plain is not None and (
             0 <= subscriber_id < self._cheap_below or not plain.may_compress(str(subscriber_id))
         ):
-            payload = (
-                b2a_base64(self._template % subscriber_id, newline=False)
-                .translate(_URLSAFE)
-                .rstrip(b"=")
-            )
+            # no translate: base64 writes "+" or "/" only for a 6-bit group of 62 or 63,
+            # which these bytes (digits, "[", ",", '"', "]", [A-Za-z0-9_.-]) never make
+            # (byte-aligned groups: low 6 bits at most 58; the others take a top 2 or 4
+            # bits of an ASCII byte, at most 01 or 0111)
+            payload = b2a_base64(self._template % subscriber_id, newline=False).rstrip(b"=")
         else:
             payload = LinkSigner.payload(subscriber_id, self._list_name)
         inner = self._unsub_inner.copy()

@@ -144,8 +144,8 @@ class ListTokens:
     payload, the zlib question for the list name (:class:`_PlainName`), and the
     keyed HMAC states.  Per reader: one base64 payload, two HMAC-SHA1 from copies
     of those states (``hmac.digest`` looks the digest up in OpenSSL on every call,
-    which costs more than the hashing of these short payloads), two base64
-    signatures.
+    which costs more than the hashing of these short payloads), one base64 call
+    for both signatures.
     """
 
     __slots__ = (

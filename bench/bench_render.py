@@ -234,12 +234,16 @@ def main() -> None:
         figures["target_fast_vs_floor"] = 0.5
         figures["target_msgs_per_s_where_floor_above_100k"] = 50_000
         figures["target_speedup"] = 50
+        # each target on its own, then all of them
+        figures["meets_target_fast_vs_floor"] = min(fractions) >= 0.5
+        figures["meets_target_msgs_per_s"] = all(
+            f >= 50_000 for f, fl in zip(fast_rates, floor_rates, strict=True) if fl > 100_000
+        )
+        figures["meets_target_speedup"] = figures["speedup"] >= 50  # type: ignore[operator]
         figures["meets_target"] = (
-            min(fractions) >= 0.5
-            and all(
-                f >= 50_000 for f, fl in zip(fast_rates, floor_rates, strict=True) if fl > 100_000
-            )
-            and figures["speedup"] >= 50  # type: ignore[operator]
+            figures["meets_target_fast_vs_floor"]
+            and figures["meets_target_msgs_per_s"]
+            and figures["meets_target_speedup"]
         )
         figures["load_average_1min"] = round(os.getloadavg()[0], 2)
         for k, v in figures.items():

@@ -32,6 +32,7 @@ from distributor.render.fastmime import (
     escape_html_text,
     template_slots,
 )
+from distributor.render.personal import usual_name
 
 
 class BatchTemplates:
@@ -111,9 +112,10 @@ class BatchTemplates:
         self.usable = (self.u_prefix + (mailto or "")).isascii()
         self.fixed_length = len(self.u_prefix) + (len(mailto) + 6 if mailto else 2)
         self.token_uses = 2 if mailto else 1
-        self._tokens = renderer.signer.tokens
-        self._list_name = variant.list_name
+        self._pair = renderer.signer.list_tokens(variant.list_name).pair
         self._hello_name, self._hello = renderer.greetings(variant.language)
+        #: the greeting's own words have nothing to escape in HTML
+        self._plain_greeting = not _SPECIAL.search(self._hello_name % {"name": ""} + self._hello)
         self._gt, self._ga = "gt" in self.uses, "ga" in self.uses
 
     def batch(self) -> TemplateBatch:
@@ -137,26 +139,36 @@ class BatchTemplates:
         """:meth:`add` from the claimed row's values, without a subscriber object (this
         runs once per reader); ``simple``: the caller has already found ``email`` to be
         a plain address (:data:`~distributor.render.fastmime.SIMPLE_ADDRESS`)."""
-        name = header_safe(name) if name else name
+        plain = usual_name(name)  # its own header_safe(), nothing to escape: most names
+        if not plain:
+            name = header_safe(name)
         if not simple:
             email = header_safe(email)
             if SIMPLE_ADDRESS.fullmatch(email) is None:
                 return False
         if not self.usable or len(name) > 200 or "=?" in name:
             return False
-        unsubscribe, preferences = self._tokens(subscriber_id, self._list_name)
-        if self.fixed_length + self.token_uses * len(unsubscribe) >= 900:
+        unsub, prefs = self._pair(subscriber_id)
+        if self.fixed_length + self.token_uses * len(unsub) >= 900:
             return False
+        unsubscribe, preferences = unsub.decode("ascii"), prefs.decode("ascii")
         # the name in Unicode isolates (FSI ... PDI), as DigestRenderer._personal writes it
         greeting = self._hello_name % {"name": f"\u2068{name}\u2069"} if name else self._hello
         digest = sha256(key.encode()).hexdigest()[:24]
         values = {"g": greeting, "u": unsubscribe, "p": preferences, "m": digest}
         if self.constants:
             values = {**self.constants, **values}
-        if self._gt:
-            values["gt"] = escape_html_text(greeting) if _SPECIAL.search(greeting) else greeting
-        if self._ga:
-            values["ga"] = escape_html_attr(greeting) if _SPECIAL.search(greeting) else greeting
+        if plain and self._plain_greeting:
+            if self._gt:
+                values["gt"] = greeting
+            if self._ga:
+                values["ga"] = greeting
+        else:
+            special = _SPECIAL.search(greeting) is not None
+            if self._gt:
+                values["gt"] = escape_html_text(greeting) if special else greeting
+            if self._ga:
+                values["ga"] = escape_html_attr(greeting) if special else greeting
         batch.keys.append(key)
         batch.recipients.append(email)
         batch.values.append(values)

@@ -41,6 +41,7 @@ from distributor.render import i18n
 from distributor.render.fastmime import (
     PLACEHOLDERS,
     SIMPLE_ADDRESS,
+    Personalizer,
     PreparedMessage,
     StaticHeader,
     display_address,
@@ -569,13 +570,6 @@ class DigestRenderer:
         ``parts=False``: leave ``Message.text``/``html`` empty (``raw`` is complete);
         for transports that send the MIME bytes (see ``MailBackend.needs_parts``).
         """
-        name = clean_name(subscriber.name)
-        personal = self._personal(subscriber, name, variant.list_name, variant.language)
-        email = header_safe(subscriber.email)
-        if self._mailto:
-            list_unsubscribe = f"<{personal.unsubscribe_url}>, <{self._mailto}{personal.token}>"
-        else:
-            list_unsubscribe = f"<{personal.unsubscribe_url}>"
         prepared = variant.prepared
         if (
             prepared is None
@@ -587,6 +581,28 @@ class DigestRenderer:
             )
         ):
             prepared = self._prepared_for(variant, list_config)
+        if not variant.reader_links:
+            fast = prepared.personalizer
+            if (
+                fast is None
+                or fast.renderer is not self
+                or fast.list_name != variant.list_name
+                or fast.language != variant.language
+            ):
+                fast = self._personalizer(prepared, variant)
+            if fast.usable:
+                message = fast.message(
+                    subscriber.id, subscriber.email, subscriber.name, key, now, parts
+                )
+                if message is not None:
+                    return message
+        name = clean_name(subscriber.name)
+        personal = self._personal(subscriber, name, variant.list_name, variant.language)
+        email = header_safe(subscriber.email)
+        if self._mailto:
+            list_unsubscribe = f"<{personal.unsubscribe_url}>, <{self._mailto}{personal.token}>"
+        else:
+            list_unsubscribe = f"<{personal.unsubscribe_url}>"
         if (
             not variant.reader_links
             and SIMPLE_ADDRESS.fullmatch(email) is not None
@@ -612,6 +628,20 @@ class DigestRenderer:
             list_config=list_config,
             now=now,
         )
+
+    def _personalizer(self, prepared: PreparedMessage, variant: Variant) -> Personalizer:
+        """The prepared message's :class:`Personalizer` for this renderer's signer and the
+        variant's list and language (made once, kept on the prepared message)."""
+        fast = Personalizer(
+            prepared,
+            self.signer.list_tokens(variant.list_name),
+            self.signer.base_url,
+            self.greetings(variant.language),
+            self._mailto,
+            (self, variant.list_name, variant.language),
+        )
+        prepared.personalizer = fast
+        return fast
 
     # ------------------------------------------------------------ the slow way
     def naive_message(

@@ -30,11 +30,12 @@ from datetime import datetime
 from email.header import Header
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
+from hashlib import sha256
 from operator import itemgetter
 from typing import Any
 
-from distributor.models import Message
-from distributor.render.personal import Personal
+from distributor.models import Message, make_message
+from distributor.render.personal import ListTokens, Personal, usual_name
 
 #: placeholder tokens the templates render where the personal parts go
 PLACEHOLDERS: dict[str, str] = {
@@ -240,6 +241,8 @@ class PreparedMessage:
         self.source: tuple[Any, ...] = (subject, html, text)
         self._date_cache: tuple[datetime, str] | None = None
         self._date_bytes = b""
+        #: the renderer's :class:`Personalizer` of this message (made on first use)
+        self.personalizer: Personalizer | None = None
 
         text_static, text_fields = _split(text)
         html_static, html_fields = _split(html)
@@ -293,6 +296,7 @@ class PreparedMessage:
             else:
                 order.append(piece)
         self._raw_static = merged
+        self._raw_order = order
         base = len(merged)
         self._raw_pick = itemgetter(
             *(i if isinstance(i, int) else base + _raw_value_index(i) for i in order)
@@ -414,6 +418,233 @@ class PreparedMessage:
                 *tail,
             ),
         )
+
+
+class Personalizer:
+    """:meth:`PreparedMessage.build` for the usual reader, with the per-reader work cut
+    to what depends on the reader.
+
+    The usual reader: a plain ASCII address (:data:`SIMPLE_ADDRESS`) and a name of
+    at most 200 characters that needs no cleaning or escaping
+    (:data:`~distributor.render.personal.UNUSUAL_NAME`); the variant's links need
+    no escaping.  For anyone else :meth:`message` returns None and the caller
+    uses :meth:`PreparedMessage.build`, which this is byte for byte
+    (``tests/digests/test_fast_equals_naive.py``).
+
+    The message is the prepared one's layout with each slot opened up: what
+    does not depend on the reader (the links' base URL, the greeting's words,
+    the ``mailto:`` address, the Message-ID's tail, quoted-printable's soft line
+    breaks) joins the static bytes, so per reader only these are made: the two
+    tokens (:class:`~distributor.render.personal.ListTokens`), the name in the
+    greeting (quoted-printable), the Message-ID digest, the ``To`` address, the
+    two cuts of each link where quoted-printable breaks its line; then one
+    ``bytes.join``.  A usual name has nothing to escape, so the HTML part's
+    slots take the same values as the text part's.
+    """
+
+    def __init__(
+        self,
+        prepared: PreparedMessage,
+        tokens: ListTokens,
+        base_url: str,
+        greetings: tuple[str, str],
+        mailto: str | None,
+        owner: tuple[object, str, str],
+    ) -> None:
+        self.prepared = prepared
+        #: who made it (a renderer, for its signer) and for which list and language
+        self.renderer, self.list_name, self.language = owner
+        self._pair = tokens.pair
+        self._u_prefix = u_prefix = f"{base_url}/u/"
+        self._p_prefix = p_prefix = f"{base_url}/p/"
+        self._mailto = mailto or ""
+        fixed = len(u_prefix) + (len(mailto) + 6 if mailto else 2)
+        #: the longest token for which List-Unsubscribe stays under 900 characters
+        self._max_token = (899 - fixed) // (2 if mailto else 1)
+        hello_name, hello = greetings
+        sentinel = "\x00name\x00"
+        around = (hello_name % {"name": sentinel}).split(sentinel)
+        # the name in Unicode isolates (FSI ... PDI), as DigestRenderer._personal puts it
+        head = (around[0] + "\u2068").encode("utf-8")
+        tail = ("\u2069" + around[-1]).encode("utf-8")
+        self._hello_head, self._hello_tail = head, tail
+        qp_head, qp_tail = qp_encode(head), qp_encode(tail)
+        self._qp_head, self._qp_tail = qp_head, qp_tail + b"=\r\n"
+        #: the longest quoted-printable name for which the greeting stays on one line
+        self._name_room = _MAX_QP - 1 - len(qp_head) - len(qp_tail)
+        self._plain_hello = (qp_value(hello), b"", b"")
+        self._hello = hello
+        self.usable = (
+            prepared.plain_links
+            and _QP_SAFE.fullmatch(u_prefix.encode("utf-8")) is not None
+            and _QP_SAFE.fullmatch(p_prefix.encode("utf-8")) is not None
+            and len(u_prefix) < 75
+            and len(p_prefix) < 75
+            and (not mailto or mailto.isascii())
+            and len(around) == 2
+            and _HTML_SPECIAL.search(hello_name % {"name": ""}) is None
+            and _HTML_SPECIAL.search(hello) is None
+            and self._name_room > 0
+        )
+        # qp_value() of a link: on one line up to 75 characters, else cut after the 75th
+        self._u_cut, self._p_cut = 75 - len(u_prefix), 75 - len(p_prefix)
+        self._id_tail = f".{prepared.edition_key}@{prepared.domain}>"
+
+        # the layout: build()'s, each slot opened into static bytes and per-reader values
+        soft = b"=\r\n"
+        slots: dict[str, list[bytes | int]] = {
+            "h::to": [_TO],
+            "h::date": [_DATE],
+            "h::message_id": [b"<", _DIGEST, self._id_tail.encode("ascii")],
+            "h::list_unsubscribe": (
+                [b"<" + u_prefix.encode(), _TOKEN, b">,\r\n <" + mailto.encode(), _TOKEN, b">"]
+                if mailto
+                else [b"<" + u_prefix.encode(), _TOKEN, b">"]
+            ),
+        }
+        fields: dict[str, list[bytes | int]] = {
+            # with a name: the greeting's words and the name; without one (or with a
+            # name too long for one line): the whole greeting in the first
+            "greeting": [_G_HEAD, _NAME, _G_TAIL],
+            "unsubscribe_url": [u_prefix.encode(), _U_HEAD, _U_BREAK, _U_TAIL, soft],
+            "preferences_url": [p_prefix.encode(), _P_HEAD, _P_BREAK, _P_TAIL, soft],
+        }
+        pieces: list[bytes | int] = []
+        for item in prepared._raw_order:
+            if isinstance(item, int):
+                pieces.append(prepared._raw_static[item])
+            elif item in slots:
+                pieces += slots[item]
+            else:
+                pieces += fields[item.rsplit(":", 1)[1]]
+        static: list[bytes] = []
+        order: list[int | tuple[int]] = []
+        for piece in pieces:
+            if isinstance(piece, bytes):
+                if order and isinstance(order[-1], int):
+                    static[-1] += piece
+                else:
+                    order.append(len(static))
+                    static.append(piece)
+            else:
+                order.append((piece,))
+        self._static = static
+        base = len(static)
+        self._pick = itemgetter(*(i if isinstance(i, int) else base + i[0] for i in order))
+        #: the Date header of the last clock reading (a batch shares one): as build() writes it
+        self._dated: tuple[datetime | None, tuple[str, str], bytes] = (None, ("Date", ""), b"")
+
+    def message(
+        self, subscriber_id: int, email: str, name: str, key: str, now: datetime, parts: bool
+    ) -> Message | None:
+        """One reader's message, or None for a reader that is not the usual one."""
+        if SIMPLE_ADDRESS.fullmatch(email) is None or not usual_name(name):
+            return None
+        unsub, prefs = self._pair(subscriber_id)
+        t = len(unsub)
+        cut = self._u_cut
+        if t <= cut:
+            u_cuts: tuple[bytes, bytes, bytes] = (unsub, b"", b"")
+        elif t <= cut + 75 and t <= self._max_token:
+            u_cuts = (unsub[:cut], b"=\r\n", unsub[cut:])
+        else:
+            return None
+        t = len(prefs)
+        cut = self._p_cut
+        if t <= cut:
+            p_cuts: tuple[bytes, bytes, bytes] = (prefs, b"", b"")
+        elif t <= cut + 75:
+            p_cuts = (prefs[:cut], b"=\r\n", prefs[cut:])
+        else:
+            return None
+        dated = self._dated  # one tuple, read once: threads with other clocks cannot mix
+        if dated[0] is not now:
+            date = format_datetime(now)
+            dated = self._dated = (now, ("Date", date), date.encode("ascii"))
+        if name:
+            name_b = name.encode("utf-8")
+            quoted = b2a_qp(name_b, istext=True)
+            if len(quoted) <= self._name_room and name != ".":
+                greeting = (self._qp_head, quoted, self._qp_tail)
+            else:  # the greeting takes two lines (or a lone "." would be encoded)
+                greeting = (qp_piece(self._hello_head + name_b + self._hello_tail), b"", b"")
+            # display_address() and encode_display_name(), which agree for ASCII names
+            to = f"{name if _SPECIALS.isdisjoint(name) else _quoted(name)} <{email}>"
+            if name.isascii():
+                to_b = to.encode("ascii")
+            else:
+                to_b = f"{encode_display_name(name)} <{email}>".encode("ascii")
+        else:
+            greeting = self._plain_hello
+            to = email
+            to_b = email.encode("ascii")
+        digest = sha256(key.encode()).hexdigest()[:24]
+        message_id = "<" + digest + self._id_tail
+        raw = b"".join(
+            self._pick(
+                [
+                    *self._static,
+                    to_b,
+                    dated[2],
+                    digest.encode("ascii"),
+                    unsub,
+                    *greeting,
+                    *u_cuts,
+                    *p_cuts,
+                ]
+            )
+        )
+        unsub_s = unsub.decode("ascii")
+        if self._mailto:
+            list_unsubscribe = f"<{self._u_prefix}{unsub_s}>, <{self._mailto}{unsub_s}>"
+        else:
+            list_unsubscribe = f"<{self._u_prefix}{unsub_s}>"
+        prepared = self.prepared
+        if parts:
+            gs = self._personal_greeting(name)
+            us = self._u_prefix + unsub_s
+            ps = self._p_prefix + prefs.decode("ascii")
+            values = [gs, us, ps, gs, us, ps, gs, us, ps]
+            text = "".join(prepared._text_pick(prepared._text_static + values))
+            html = "".join(prepared._html_pick(prepared._html_static + values))
+        else:
+            text = html = ""
+        before, after_to, after_date, tail = prepared._static_headers
+        return make_message(
+            key,
+            prepared.envelope_sender,
+            email,
+            prepared.subject,
+            message_id,
+            raw,
+            text,
+            html,
+            (
+                *before,
+                ("To", to),
+                *after_to,
+                dated[1],
+                ("Message-ID", message_id),
+                *after_date,
+                ("List-Unsubscribe", list_unsubscribe),
+                *tail,
+            ),
+        )
+
+    def _personal_greeting(self, name: str) -> str:
+        """The greeting as DigestRenderer._personal writes it."""
+        if not name:
+            return self._hello
+        return (self._hello_head + name.encode("utf-8") + self._hello_tail).decode("utf-8")
+
+
+# the per-reader values of Personalizer's layout
+_TO, _DATE, _DIGEST, _TOKEN, _G_HEAD, _NAME, _G_TAIL = range(7)
+_U_HEAD, _U_BREAK, _U_TAIL, _P_HEAD, _P_BREAK, _P_TAIL = range(7, 13)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 _FIELDS = ("greeting", "unsubscribe_url", "preferences_url")

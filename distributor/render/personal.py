@@ -17,7 +17,7 @@ import json
 import re
 import zlib
 from binascii import b2a_base64
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from distributor.text_safety import strip_invisible
@@ -44,6 +44,30 @@ def header_safe(value: str) -> str:
     return value.strip(" ")
 
 
+def usual_name(name: str) -> bool:
+    """True for a name the hot paths take as it is: at most 200 characters, its own
+    :func:`header_safe` (no control or invisible character, no doubled or outer
+    space), nothing to escape in HTML, no ``=?`` (it would look like RFC 2047).
+
+    ``str.isprintable`` is false for every character :func:`header_safe` removes
+    (controls, line separators, and the format characters that
+    :func:`~distributor.text_safety.strip_invisible` drops), and for other spaces
+    than U+0020 (a no-break space, which is kept, only takes the longer way).
+    """
+    return (
+        len(name) <= 200
+        and name.isprintable()
+        and "  " not in name
+        and name[:1] != " "
+        and name[-1:] != " "
+        and "&" not in name
+        and "<" not in name
+        and ">" not in name
+        and '"' not in name
+        and "=?" not in name
+    )
+
+
 class Personal(NamedTuple):
     """One subscriber's values, unescaped; each is escaped where it lands."""
 
@@ -65,9 +89,7 @@ class LinkSigner:
             for purpose in ("unsubscribe", "preferences")
         }
         self.base_url = base_url.rstrip("/")
-        self._unsub_mac = _Sha1Hmac(self._keys["unsubscribe"])
-        self._prefs_mac = _Sha1Hmac(self._keys["preferences"])
-        self._plain: dict[str, _PlainName | None] = {}
+        self._lists: dict[str, ListTokens] = {}
 
     @staticmethod
     def payload(subscriber_id: int, list_name: str) -> bytes:
@@ -94,57 +116,86 @@ class LinkSigner:
     def token(self, purpose: Purpose, subscriber_id: int, list_name: str) -> str:
         return self.sign(purpose, self.payload(subscriber_id, list_name))
 
+    def list_tokens(self, list_name: str) -> ListTokens:
+        """The signer of one list's tokens (made once per list name, then cached)."""
+        made = self._lists.get(list_name)
+        if made is None:
+            made = self._lists[list_name] = ListTokens(self, list_name)
+        return made
+
     def tokens(self, subscriber_id: int, list_name: str) -> tuple[str, str]:
         """(unsubscribe token, preferences token): what :meth:`links` puts after
         ``/u/`` and ``/p/``."""
-        plain = self._plain.get(list_name)
-        if plain is None:
-            plain = self._plain[list_name] = _PlainName.of(list_name)
-        digits = str(subscriber_id)
-        if plain is not None and not plain.may_compress(digits):
-            data = f'[{digits},"{list_name}"]'.encode("ascii")
-            payload = b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
-        else:
-            payload = self.payload(subscriber_id, list_name)
-        dot = payload + b"."
-        return (
-            (dot + b2a_base64(self._unsub_mac.digest(payload), newline=False))
-            .translate(_URLSAFE)
-            .rstrip(b"=")
-            .decode("ascii"),
-            (dot + b2a_base64(self._prefs_mac.digest(payload), newline=False))
-            .translate(_URLSAFE)
-            .rstrip(b"=")
-            .decode("ascii"),
-        )
+        unsub, prefs = self.list_tokens(list_name).pair(subscriber_id)
+        return unsub.decode("ascii"), prefs.decode("ascii")
 
     def links(self, subscriber_id: int, list_name: str) -> tuple[str, str, str]:
-        """(unsubscribe URL, preferences URL, unsubscribe token) for one subscriber.
+        """(unsubscribe URL, preferences URL, unsubscribe token) for one subscriber."""
+        unsub_b, prefs_b = self.list_tokens(list_name).pair(subscriber_id)
+        unsub = unsub_b.decode("ascii")
+        return f"{self.base_url}/u/{unsub}", f"{self.base_url}/p/{prefs_b.decode('ascii')}", unsub
 
-        The same as :meth:`token` twice, written out: this runs once per message.
-        """
-        plain = self._plain.get(list_name)
-        if plain is None:
-            plain = self._plain[list_name] = _PlainName.of(list_name)
-        digits = str(subscriber_id)
-        if plain is not None and not plain.may_compress(digits):
-            data = f'[{digits},"{list_name}"]'.encode("ascii")
-            payload = b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
+
+class ListTokens:
+    """One list's (unsubscribe, preferences) tokens, as ASCII bytes: the per-reader hot path.
+
+    Exactly :meth:`LinkSigner.token` for both purposes (``test_personal.py``),
+    with what does not depend on the reader done once: the JSON prefix of the
+    payload, the zlib question for the list name (:class:`_PlainName`), and the
+    keyed HMAC states.  Per reader: one base64 payload, two HMAC-SHA1 from copies
+    of those states (``hmac.digest`` looks the digest up in OpenSSL on every call,
+    which costs more than the hashing of these short payloads), one base64 call
+    for both signatures.
+    """
+
+    __slots__ = (
+        "_cheap_below",
+        "_list_name",
+        "_plain",
+        "_prefs_inner",
+        "_prefs_outer",
+        "_template",
+        "_unsub_inner",
+        "_unsub_outer",
+    )
+
+    def __init__(self, signer: LinkSigner, list_name: str) -> None:
+        self._list_name = list_name
+        self._plain = _PlainName.of(list_name)
+        self._template = (
+            b'[%d,"' + list_name.encode("ascii") + b'"]' if self._plain is not None else b""
+        )
+        self._cheap_below = _never_compressed_below(self._plain)
+        self._unsub_inner, self._unsub_outer = _hmac_states(signer._keys["unsubscribe"])
+        self._prefs_inner, self._prefs_outer = _hmac_states(signer._keys["preferences"])
+
+    def pair(self, subscriber_id: int) -> tuple[bytes, bytes]:
+        """(unsubscribe token, preferences token) of one reader, as ASCII bytes."""
+        plain = self._plain
+        if plain is not None and (
+            0 <= subscriber_id < self._cheap_below or not plain.may_compress(str(subscriber_id))
+        ):
+            # no translate: base64 writes "+" or "/" only for a 6-bit group of 62 or 63,
+            # which these bytes (digits, "[", ",", '"', "]", [A-Za-z0-9_.-]) never make
+            # (byte-aligned groups: low 6 bits at most 58; the others take a top 2 or 4
+            # bits of an ASCII byte, at most 01 or 0111)
+            payload = b2a_base64(self._template % subscriber_id, newline=False).rstrip(b"=")
         else:
-            payload = self.payload(subscriber_id, list_name)
-        sig_u = self._unsub_mac.digest(payload)
-        sig_p = self._prefs_mac.digest(payload)
-        unsub = (
-            (payload + b"." + b2a_base64(sig_u, newline=False).translate(_URLSAFE))
-            .decode("ascii")
-            .rstrip("=")
-        )
-        prefs = (
-            (payload + b"." + b2a_base64(sig_p, newline=False).translate(_URLSAFE))
-            .decode("ascii")
-            .rstrip("=")
-        )
-        return f"{self.base_url}/u/{unsub}", f"{self.base_url}/p/{prefs}", unsub
+            payload = LinkSigner.payload(subscriber_id, self._list_name)
+        inner = self._unsub_inner.copy()
+        inner.update(payload)
+        outer = self._unsub_outer.copy()
+        outer.update(inner.digest())
+        unsub = outer.digest()
+        inner = self._prefs_inner.copy()
+        inner.update(payload)
+        outer = self._prefs_outer.copy()
+        outer.update(inner.digest())
+        dot = payload + b"."
+        # both signatures in one base64 call: 20 bytes and a zero byte are 28 characters,
+        # the first 27 those of the 20 bytes alone (their padding "=" is the 28th)
+        both = b2a_base64(unsub + b"\x00" + outer.digest(), newline=False).translate(_URLSAFE)
+        return dot + both[:27], dot + both[28:55]
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -155,26 +206,13 @@ def b64url(data: bytes) -> bytes:
     return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
-class _Sha1Hmac:
-    """HMAC-SHA1 (RFC 2104) with the keyed inner and outer states computed once.
-
-    ``hmac.digest`` looks the digest up in OpenSSL on every call, which costs
-    more than the hashing itself on these 20-byte payloads.
-    """
-
-    __slots__ = ("_inner", "_outer")
-
-    def __init__(self, key: bytes) -> None:
-        block = key.ljust(64, b"\x00")  # SHA-1 keys are 20 bytes: never longer than a block
-        self._inner = hashlib.sha1(bytes(b ^ 0x36 for b in block))
-        self._outer = hashlib.sha1(bytes(b ^ 0x5C for b in block))
-
-    def digest(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+def _hmac_states(key: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA1's keyed inner and outer states (RFC 2104), to be copied per message."""
+    block = key.ljust(64, b"\x00")  # SHA-1 keys are 20 bytes: never longer than a block
+    return (
+        hashlib.sha1(bytes(b ^ 0x36 for b in block)),
+        hashlib.sha1(bytes(b ^ 0x5C for b in block)),
+    )
 
 
 class _PlainName:
@@ -211,6 +249,26 @@ class _PlainName:
         if self.digit_grams:
             return any(digits[i : i + 3] in self.digit_grams for i in range(n - 2))
         return False
+
+
+def _never_compressed_below(plain: _PlainName | None) -> int:
+    """The ids whose payload itsdangerous never compresses with this list name.
+
+    With a name that repeats no 3-byte sequence and shares none with digits, a
+    back-reference can only copy digits: at most ``n - 1`` bytes of ``n`` digits.
+    Deflate's fixed codes spend at least 8 bits on every other byte, 12 on a
+    back-reference, 10 on the block's header and end, and zlib adds 6 bytes, so
+    for ``n <= 8`` the result is at least 2 bytes longer than the payload;
+    dynamic codes cost more (their code-length header alone is longer than the
+    payload).  itsdangerous keeps the zlib form only when it is shorter, so ids
+    below ``10**8`` need not ask zlib, nor look for repeats among their digits.
+    ``tests/digests/test_personal.py`` compares with itsdangerous on the ids with
+    the most repeats (``11111111``, ``10000000``, ...).
+    """
+    if plain is None or plain.repeats:
+        return 0
+    # fewer than 3 digits: no 3-byte sequence lies within them (see may_compress)
+    return 10**8 if not plain.digit_grams else 100
 
 
 def _has_repeat(data: bytes) -> bool:

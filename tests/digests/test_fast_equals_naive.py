@@ -194,3 +194,38 @@ def test_transports_say_whether_they_read_the_parts() -> None:
 
     mime_senders = {n for n in MAIL_BACKENDS if not mail_backend_class(n).needs_parts}
     assert mime_senders == {"file", "smtp"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_usual_readers_message_is_byte_for_byte_what_build_writes(
+    renderer: DigestRenderer, settings: Settings, lang: str, now: datetime
+) -> None:
+    """``Personalizer`` (the usual reader, in one call) against ``PreparedMessage.build``
+    with the values ``personalize`` computes for everyone else: every field, every byte,
+    for names around the greeting's one-line limit and tokens of every length."""
+    stories = make_stories(lang)
+    edition = edition_for(lang, stories)
+    cfg = settings.lists["daily"]
+    variant = renderer.render(edition, stories, links_for(stories), cfg)
+    names = [*NAMES, ".", "..", "Zoë", "n" * 60, "é" * 12, "山" * 9, "a b " * 12 + "c"]
+    names += ["n" * k for k in range(30, 52, 3)]
+    ids = [1, 99, 100, 1111, 12345, 99999999, 10**8, 2**40, 10**20]
+    prepared = renderer._prepared_for(variant, cfg)
+    taken = 0
+    for i, name in enumerate(names):
+        for sid in ids:
+            sub = subscriber(sid, f"reader{i}@example.com", name, lang)
+            key = f"daily/{edition.key}/{lang}/{sid}"
+            for parts in (True, False):
+                fast = renderer.personalize(variant, sub, key, cfg, now, parts=parts)
+                assert prepared.personalizer is not None
+                if prepared.personalizer.message(sid, sub.email, name, key, now, parts) is None:
+                    continue  # not a usual reader: personalize took build() or the email package
+                taken += 1
+                personal = renderer.personal(sub, variant.list_name, lang)
+                built = prepared.build(
+                    key, sub.email, name, personal, renderer.list_unsubscribe(personal), now, parts
+                )
+                assert fast == built, (name, sid, parts)
+                assert fast.raw == built.raw
+    assert taken > len(ids) * len(names)  # most readers are usual ones

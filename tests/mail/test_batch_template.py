@@ -31,6 +31,12 @@ NAMES = [
     "=?utf-8?q?x?=",  # personalize hands this one to the email package
     "x" * 250,
 ]
+#: names that header_safe() cleans before they land (the usual names skip it)
+CLEANED = [
+    "  Ana \u00a0 Lee  ",  # outer and doubled spaces go, a no-break space stays
+    "zero\u200bwidth\u202eand bidi",
+    "Ana\r\nBcc: x@example.com",
+]
 
 
 def _stories() -> list[Story]:
@@ -69,6 +75,7 @@ def _setup(tmp_path: Path, url: str = "http://127.0.0.1:9") -> tuple[Any, ...]:
 
 def test_each_reader_fills_the_template_back_into_their_message(tmp_path: Path) -> None:
     _settings, cfg, renderer, variant, readers = _setup(tmp_path)
+    readers += [Subscriber(200 + i, f"c{i}@example.org", n, "en") for i, n in enumerate(CLEANED)]
     templates = BatchTemplates(renderer, variant, cfg, ("%recipient", "%unsubscribe_url%"))
     batch = templates.batch()
     expected = {}

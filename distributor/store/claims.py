@@ -16,12 +16,17 @@ SQL on the driver, with every per-batch value in one parameter:
   ``integer[]`` on PostgreSQL): a batch of a thousand rows sent in one call is
   one statement. The Message-ID is not stored: it is derived from the row
   (:func:`distributor.render.fastmime.message_id_for` of its ledger key).
-* every query on open rows also says ``state <> 'sent'``, written exactly as
-  the condition of the partial index ``ix_deliveries_unsent`` (SQLite uses a
+* every query on open rows also says ``unsent``, written exactly as the
+  condition of the partial index ``ix_deliveries_unsent`` (SQLite uses a
   partial index only for a query that repeats its condition): pending,
   in-flight, failed and unknown rows are the only ones in that index, so a sent
-  row (nearly all of them) leaves it once and never costs an index entry again,
-  and ``state`` is in no index key (a claim does not move the row's entry).
+  row (nearly all of them) leaves it once and never costs an index entry again.
+  ``unsent`` is a stored generated column (``state <> 'sent'``): a claim and a
+  non-sent outcome change ``state`` but no indexed column, so on PostgreSQL
+  they are HOT updates (the new row version on the same page, no new entry in
+  any index; the table keeps free space for it, ``fillfactor``); only the
+  record to ``sent`` writes index entries (the primary key's and the unique
+  key's), and it removes none of its own (dead entries go at vacuum).
 
 Other databases (any SQLAlchemy URL works) take the same steps through
 SQLAlchemy Core.
@@ -34,7 +39,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, literal_column, select, update
+from sqlalchemy import ColumnClause, Connection, literal_column, select, update
 
 from distributor.models import DeliveryResult, DeliveryState, Edition
 from distributor.store import schema as s
@@ -44,8 +49,9 @@ if TYPE_CHECKING:
 
 #: the condition of the partial index ``ix_deliveries_unsent``, word for word
 UNSENT_CONDITION = s.UNSENT_CONDITION
-#: the same as a SQLAlchemy clause (a literal: SQLite matches the index by its text)
-UNSENT = s.deliveries.c.state != literal_column("'sent'")
+#: the same as a SQLAlchemy clause: a literal, since SQLAlchemy writes the boolean column
+#: as ``unsent = 1`` on SQLite, which SQLite does not match to the index's ``unsent``
+UNSENT: ColumnClause[Any] = literal_column(UNSENT_CONDITION)
 #: the largest ledger row id (the column is a 32-bit integer)
 LAST_ID = 2**31 - 1
 #: the outcome of a claimed row that the transport gave no result for

@@ -10,7 +10,8 @@ SQL on the driver, with every per-batch value in one parameter:
   SKIP LOCKED`` then ``UPDATE ... FROM`` it (a CTE with a locking clause is
   evaluated once; a plain ``IN (subquery)`` may be run again per row and claim
   more than ``n``).  It returns only what the batch needs (ids, subscriber
-  ids, addresses, names) as tuples.
+  ids, addresses, names, and the reason an address is suppressed, if it is:
+  no look-up of its own per batch) as tuples.
 * outcomes are one ``UPDATE`` per distinct outcome (state, provider id, error,
   retryable) with the ids in one parameter (a JSON array on SQLite, an
   ``integer[]`` on PostgreSQL): a batch of a thousand rows sent in one call is
@@ -39,7 +40,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnClause, Connection, literal_column, select, update
+from sqlalchemy import ColumnClause, Connection, func, literal_column, select, update
 
 from distributor.models import DeliveryResult, DeliveryState, Edition
 from distributor.store import schema as s
@@ -57,6 +58,11 @@ LAST_ID = 2**31 - 1
 #: the outcome of a claimed row that the transport gave no result for
 NO_RESULT = "transport returned no result for this message"
 
+#: the claimed row's address in lower case, ASCII letters only, whatever the database's
+#: locale (SQLite's ``lower`` folds ASCII only; PostgreSQL's follows the locale: ``I`` is
+#: ``ı`` in Turkish); addresses with other letters are looked up again in Python
+_PG_LOWER_EMAIL = "translate(d.email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+
 _SQLITE_CLAIM = f"""
 UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
 WHERE id IN (
@@ -65,7 +71,8 @@ WHERE id IN (
       AND (not_before IS NULL OR not_before <= ?) AND id BETWEEN ? AND ?
     ORDER BY id LIMIT ?)
 RETURNING id, subscriber_id, email,
-    (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id)
+    (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id),
+    (SELECT reason FROM suppressions WHERE suppressions.email = lower(deliveries.email))
 """
 
 _POSTGRES_CLAIM = f"""
@@ -79,7 +86,8 @@ UPDATE deliveries AS d SET state = 'sending', attempts = d.attempts + 1, updated
 FROM claim
 WHERE d.id = claim.id AND d.state = 'pending'
 RETURNING d.id, d.subscriber_id, d.email,
-    (SELECT name FROM subscribers WHERE subscribers.id = d.subscriber_id)
+    (SELECT name FROM subscribers WHERE subscribers.id = d.subscriber_id),
+    (SELECT reason FROM suppressions WHERE suppressions.email = {_PG_LOWER_EMAIL})
 """
 
 _SQLITE_RECORD = (
@@ -134,13 +142,39 @@ def claim(
     else:
         rows = _generic_claim(conn, edition, limit, now, first, last)
     rows = sorted(rows)
+    # the statement looked each address up in lower case, ASCII letters only; an address
+    # with other letters (rare) is looked up again as Python lowers it, as everywhere else
+    exact = _suppressed(conn, [r[2] for r in rows if not r[2].isascii()])
     eid, language = edition.id, edition.language
     prefix = f"{edition.list_name}/{edition.key}/{language}/"
     make = ClaimedDelivery
     return [
-        make(did, eid, sid, email, name or "", language, prefix + str(sid))
-        for did, sid, email, name in rows
+        make(
+            did,
+            eid,
+            sid,
+            email,
+            name or "",
+            language,
+            prefix + str(sid),
+            reason if email.isascii() else exact.get(email.lower()),
+        )
+        for did, sid, email, name, reason in rows
     ]
+
+
+def _suppressed(conn: Connection, emails: Sequence[str]) -> dict[str, str]:
+    """The suppressed addresses among ``emails`` (lowercased) and their reasons."""
+    if not emails:
+        return {}
+    q = s.suppressions
+    wanted = sorted({e.lower() for e in emails})
+    return {
+        email: reason
+        for email, reason in conn.execute(
+            select(q.c.email, q.c.reason).where(q.c.email.in_(wanted))
+        )
+    }
 
 
 def _generic_claim(
@@ -169,12 +203,17 @@ def _generic_claim(
         .where(s.subscribers.c.id == d.c.subscriber_id)
         .scalar_subquery()
     )
+    reason = (
+        select(s.suppressions.c.reason)
+        .where(s.suppressions.c.email == func.lower(d.c.email))
+        .scalar_subquery()
+    )
     return list(
         conn.execute(
             update(d)
             .where(d.c.id.in_(ids), d.c.state == DeliveryState.PENDING.value)
             .values(state=DeliveryState.SENDING.value, attempts=d.c.attempts + 1, updated_at=now)
-            .returning(d.c.id, d.c.subscriber_id, d.c.email, name)
+            .returning(d.c.id, d.c.subscriber_id, d.c.email, name, reason)
         )
     )
 

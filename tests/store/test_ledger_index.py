@@ -261,3 +261,45 @@ def test_claims_and_outcomes_not_sent_are_hot_updates_on_postgres(pg_url: str) -
         assert (counts.sent, counts.failed, counts.unknown) == (4, 3, 3)
     finally:
         store.close()
+
+
+def test_claim_reads_each_address_suppression(db_url: str) -> None:
+    """A claimed row carries why its address is suppressed (since the edition was made),
+    matched as ``Store.suppress`` stores it (Python's lower case): mixed-case ASCII and
+    non-ASCII addresses alike; the others carry None."""
+    store = Store.open(db_url)
+    try:
+        emails = ["Plain@Example.org", "IVAN@example.org", "Ünal@Example.org", "ok@example.org"]
+        emails += ["ÉVE@example.org"]
+        subs = [Subscriber(0, e, "", "en") for e in emails]
+        store.add_subscribers("daily", subs, NOW)
+        edition = store.create_edition(
+            list_name="daily",
+            key="k",
+            language="en",
+            stories=(),
+            recipients=store.recipients("daily"),
+            now=NOW,
+        )
+        # the store keeps addresses in lower case; a ledger written by other means may not
+        with store.engine.begin() as conn:
+            for email in emails:
+                conn.execute(
+                    s.deliveries.update()
+                    .where(s.deliveries.c.email == email.lower())
+                    .values(email=email)
+                )
+        store.suppress("plain@example.org", "hard bounce", NOW)
+        store.suppress("Ivan@Example.org", "complaint", NOW)
+        store.suppress("ünal@example.org", "unsubscribed", NOW)
+        store.suppress("Éve@example.org", "hard bounce", NOW)  # stored as éve@example.org
+        claimed = store.claim_deliveries(edition, 10, NOW)
+    finally:
+        store.close()
+    assert {c.email: c.suppressed for c in claimed} == {
+        "Plain@Example.org": "hard bounce",
+        "IVAN@example.org": "complaint",
+        "Ünal@Example.org": "unsubscribed",
+        "ok@example.org": None,
+        "ÉVE@example.org": "hard bounce",
+    }

@@ -61,7 +61,9 @@ NO_RESULT = "transport returned no result for this message"
 #: the claimed row's address in lower case, ASCII letters only, whatever the database's
 #: locale (SQLite's ``lower`` folds ASCII only; PostgreSQL's follows the locale: ``I`` is
 #: ``ı`` in Turkish); addresses with other letters are looked up again in Python
-_PG_LOWER_EMAIL = "translate(d.email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+#: (a join on the value the claim computed once per row: as a correlated subquery on a
+#: small, analysed ``suppressions`` PostgreSQL scans the table and translates per row)
+_PG_LOWER_EMAIL = "translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
 
 _SQLITE_CLAIM = f"""
 UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
@@ -77,17 +79,16 @@ RETURNING id, subscriber_id, email,
 
 _POSTGRES_CLAIM = f"""
 WITH claim AS (
-    SELECT id FROM deliveries
+    SELECT id, {_PG_LOWER_EMAIL} AS lowered FROM deliveries
     WHERE edition_id = %(edition)s AND {UNSENT_CONDITION} AND state = 'pending'
       AND (not_before IS NULL OR not_before <= %(now)s) AND id BETWEEN %(first)s AND %(last)s
     ORDER BY id LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED)
 UPDATE deliveries AS d SET state = 'sending', attempts = d.attempts + 1, updated_at = %(now)s
-FROM claim
+FROM claim LEFT JOIN suppressions AS sp ON sp.email = claim.lowered
 WHERE d.id = claim.id AND d.state = 'pending'
 RETURNING d.id, d.subscriber_id, d.email,
-    (SELECT name FROM subscribers WHERE subscribers.id = d.subscriber_id),
-    (SELECT reason FROM suppressions WHERE suppressions.email = {_PG_LOWER_EMAIL})
+    (SELECT name FROM subscribers WHERE subscribers.id = d.subscriber_id), sp.reason
 """
 
 _SQLITE_RECORD = (

@@ -45,7 +45,6 @@ from distributor.render.batch import BatchTemplates
 from distributor.render.digest import DigestRenderer, Variant
 from distributor.social.base import SocialChannel
 from distributor.store import ClaimedDelivery, ClaimedPost, Store
-from distributor.store.mail import suppressed_among
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int], None]
@@ -136,13 +135,13 @@ class BatchMaker:
         templates = self.templates
         batch = templates.batch() if templates is not None else None
         add = templates.add_reader if templates is not None else None
-        # an address suppressed since the edition was made (bounce, complaint) is not sent
-        suppressed = suppressed_among(self.store, [c.email for c in claimed])
         plain = PLAIN_ADDRESS.fullmatch
         for c in claimed:
             email = c.email
-            if suppressed and email.lower() in suppressed:
-                reason = f"suppressed: {suppressed[email.lower()]}"
+            # an address suppressed since the edition was made (bounce, complaint) is not
+            # sent: the claim read its suppression with the row (no look-up per batch)
+            if c.suppressed is not None:
+                reason = f"suppressed: {c.suppressed}"
                 results.append(DeliveryResult.failed(c.key, reason, retryable=False))
                 continue
             # nearly every address is plain ASCII: it is its own sending form

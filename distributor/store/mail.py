@@ -8,8 +8,6 @@ table itself (and :meth:`Store.suppress`) belongs to the foundation, and
 from __future__ import annotations
 
 import enum
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,33 +102,3 @@ def soft_bounce_count(store: Store, email: str) -> int:
             select(s.soft_bounces.c.count).where(s.soft_bounces.c.email == email.lower())
         ).first()
     return int(row[0]) if row else 0
-
-
-def suppressed_among(store: Store, emails: Iterable[str]) -> dict[str, str]:
-    """The suppressed addresses among ``emails`` (lowercased) and their reasons."""
-    wanted = sorted({e.lower() for e in emails})
-    out: dict[str, str] = {}
-    with store.engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # one array parameter: no statement with a thousand literals to compile per batch
-            rows = conn.exec_driver_sql(
-                "SELECT email, reason FROM suppressions WHERE email = ANY(%(e)s::text[])",
-                {"e": wanted},
-            )
-            return {email: reason for email, reason in rows}
-        if conn.dialect.name == "sqlite":
-            # one JSON parameter too: nothing compiled per address
-            rows = conn.exec_driver_sql(
-                "SELECT email, reason FROM suppressions"
-                " WHERE email IN (SELECT value FROM json_each(?))",
-                (json.dumps(wanted),),
-            )
-            return {email: reason for email, reason in rows}
-        for i in range(0, len(wanted), 500):
-            rows = conn.execute(
-                select(s.suppressions.c.email, s.suppressions.c.reason).where(
-                    s.suppressions.c.email.in_(wanted[i : i + 500])
-                )
-            )
-            out.update({r.email: r.reason for r in rows})
-    return out

@@ -68,6 +68,9 @@ class ClaimedDelivery(NamedTuple):
     name: str
     language: str
     key: str
+    #: why the address is suppressed (a bounce, a complaint), read by the claim; None: it
+    #: is not, and the row is sent
+    suppressed: str | None = None
 
     @property
     def subscriber(self) -> Subscriber:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -50,8 +51,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-#: the condition of the partial index of ledger rows not yet sent (issue 20)
-UNSENT_CONDITION = "state <> 'sent'"
+#: what makes a ledger row open: not yet sent (pending, in flight, failed, unknown)
+UNSENT_EXPRESSION = "state <> 'sent'"
+#: the condition of the partial index of ledger rows not yet sent (issue 20): the stored
+#: generated column ``unsent`` (``UNSENT_EXPRESSION``), which only a change to or from
+#: ``sent`` changes, so the claim and the non-sent outcomes touch no indexed column
+UNSENT_CONDITION = "unsent"
+#: free space left in each page of the ledger (PostgreSQL): room for a claimed or recorded
+#: row's new version on its own page, which a HOT update needs
+DELIVERIES_FILLFACTOR = 50
 
 metadata = MetaData()
 
@@ -163,11 +171,18 @@ deliveries = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # schedule (issue 8): local-time delivery; a row is not claimed before this time
     Column("not_before", UTCDateTime, nullable=True),
+    # true until the row is sent (issue 20, migration 0008): computed by the database
+    # from ``state`` on every write, so no writer can forget it. It is the partial
+    # index's condition instead of ``state``: a change between pending, sending, failed
+    # and unknown (a claim, a non-sent outcome, a recovery) leaves every indexed column
+    # as it was, and PostgreSQL makes it a HOT update (no new index entries) when the
+    # page has room for the new version (``DELIVERIES_FILLFACTOR``). No index may name
+    # ``state`` or any other column those updates change.
+    Column("unsent", Boolean, Computed(UNSENT_EXPRESSION, persisted=True)),
     UniqueConstraint("edition_id", "subscriber_id", name="uq_delivery"),
     # claims read pending rows of one edition in id order (issue 20): only rows not yet
-    # sent are in this index, and ``state`` is not in its key, so a claim does not move
-    # a row's entry and a sent row leaves it once. A query uses it on SQLite only when it
-    # repeats the condition word for word (``store.claims.UNSENT``).
+    # sent are in this index, and a sent row leaves it once. A query uses it on SQLite
+    # only when it repeats the condition word for word (``store.claims.UNSENT``).
     Index(
         "ix_deliveries_unsent",
         "edition_id",
@@ -175,6 +190,7 @@ deliveries = Table(
         sqlite_where=text(UNSENT_CONDITION),
         postgresql_where=text(UNSENT_CONDITION),
     ),
+    postgresql_with={"fillfactor": DELIVERIES_FILLFACTOR},
 )
 
 posts = Table(

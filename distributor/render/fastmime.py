@@ -239,8 +239,8 @@ class PreparedMessage:
         self.plain_links = plain_links
         #: what the caller built this from, to notice a changed variant (see DigestRenderer)
         self.source: tuple[Any, ...] = (subject, html, text)
-        self._date_cache: tuple[datetime, str] | None = None
-        self._date_bytes = b""
+        # (now, the Date header, its bytes): one tuple, so a reader of it never mixes two
+        self._date_cache: tuple[datetime, str, bytes] | None = None
         #: the renderer's :class:`Personalizer` of this message (made on first use)
         self.personalizer: Personalizer | None = None
 
@@ -321,13 +321,15 @@ class PreparedMessage:
 
     def date(self, now: datetime) -> str:
         """The Date header for ``now`` (cached: a batch shares one clock reading)."""
+        return self._dated(now)[1]
+
+    def _dated(self, now: datetime) -> tuple[datetime, str, bytes]:
         cached = self._date_cache
         if cached is not None and cached[0] == now:
-            return cached[1]
+            return cached
         value = format_datetime(now)
-        self._date_cache = (now, value)
-        self._date_bytes = value.encode("ascii")
-        return value
+        cached = self._date_cache = (now, value, value.encode("ascii"))
+        return cached
 
     def build(
         self,
@@ -350,7 +352,7 @@ class PreparedMessage:
         and ``name`` and ``list_unsubscribe`` free of CR, LF and NUL (see
         :func:`distributor.render.personal.header_safe`).
         """
-        date = self.date(now)
+        _now, date, date_bytes = self._dated(now)
         message_id = message_id_for(key, self.edition_key, self.domain)
         g, u, p = personal.greeting, personal.unsubscribe_url, personal.preferences_url
         search = _HTML_SPECIAL.search
@@ -375,7 +377,7 @@ class PreparedMessage:
                     f"{encode_display_name(name)} <{recipient}>".encode("ascii")
                     if name
                     else recipient.encode("ascii"),
-                    self._date_bytes,
+                    date_bytes,
                     message_id.encode("ascii"),
                     # one URI per line: the line stays short, unfolding gives the value back
                     list_unsubscribe.replace(">, <", ">,\r\n <", 1).encode("ascii"),

@@ -3,7 +3,7 @@ and ``distributor subscribers|editors|tokens`` do with them, on one :class:`Cont
 
 Each function is one step of those doors' use cases (sign up, confirm, change
 preferences, unsubscribe, import, forget; an editor's login; a token's check), over the
-web area's repository (``store/web.py``).  The values it takes and gives are plain:
+web area's repository (``store/web/``).  The values it takes and gives are plain:
 :class:`~distributor.models.Subscriber`, :class:`Preferences`, :class:`SubscriberEntry`,
 :class:`EditionFigures`, :class:`Editor`.
 """

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, any_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from distributor.models import DeliveryResult, DeliveryState, Edition
 from distributor.store import claims
@@ -152,16 +152,6 @@ class LedgerQueries(StoreBase):
 
 #: rows per statement when writing the ledger in bulk
 _CHUNK = 5000
-
-
-def _id_in(conn: Connection, ids: list[int]) -> Any:
-    """``deliveries.id IN ids``; on PostgreSQL ``= ANY(array)``, one parameter instead of
-    a thousand (the statement is compiled and parsed once, not per batch)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return s.deliveries.c.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    return s.deliveries.c.id.in_(ids)
 
 
 class _LedgerWriter:

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from distributor.models import Story, Subscriber
 
@@ -65,7 +65,6 @@ VariantOf = Callable[[ReaderProfile], tuple[str, str] | None]
 NotBefore = Callable[[ReaderProfile], datetime | None]
 #: a claim for the ledger's batch protocol: the rows whose id is in [first, last]
 IdRange = tuple[int, int]
-_UNSET: Any = object()
 
 
 @dataclass(frozen=True, slots=True)

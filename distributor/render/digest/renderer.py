@@ -1,43 +1,46 @@
-"""The digest: rendered and inlined once per variant, personalized per subscriber.
-
-A *variant* is one edition language of one list.  Its subject, HTML and text
-go through Jinja2 (with the language's gettext catalog) and premailer once,
-with placeholder tokens where the personal parts go; the whole message is
-then pre-encoded (:mod:`distributor.render.fastmime`).  Each subscriber's
-message only fills the personal parts (greeting, signed unsubscribe and
-preference links, ids) into it, each escaped for where it lands.
-
-:meth:`DigestRenderer.naive_message` is the slow reference path (Jinja2,
-premailer and ``EmailMessage`` per subscriber), kept for the equality test
-and the benchmark.
+"""The :class:`DigestRenderer`: variants rendered and inlined once, personalized per
+subscriber into pre-encoded messages (and the slow reference path).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
-import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.support import NullTranslations
-from jinja2 import Environment, StrictUndefined, TemplateError
+from jinja2 import Environment, TemplateError
 from markupsafe import Markup
 
-from distributor.addresses import sending_form, sending_mailbox
+from distributor.addresses import sending_form
 from distributor.config import ListConfig, Settings
 from distributor.errors import AddressError, RenderError
 from distributor.models import Edition, Message, ShareLink, Story, Subscriber
 from distributor.render import i18n
+from distributor.render.digest.markup import (
+    _fill,
+    _finish_html,
+    _mailbox,
+    _normalize_text,
+    archive_name,
+    clean_name,
+    inline_css,
+    make_environment,
+)
+from distributor.render.digest.values import (
+    _NETWORK_LABELS,
+    _PERSONAL_MARGIN,
+    _RAW_HEADERS,
+    MAX_HTML_BYTES,
+    Shortening,
+    Variant,
+)
 from distributor.render.fastmime import (
     PLACEHOLDERS,
     SIMPLE_ADDRESS,
@@ -50,151 +53,9 @@ from distributor.render.fastmime import (
 )
 from distributor.render.images import ReaderImages
 from distributor.render.personal import LinkSigner, Personal, header_safe, mailto_prefix
-from distributor.render.templates import template_loader
 from distributor.render.tracking import READER_PLACEHOLDER, ClickLinks
 from distributor.selection import speaks
 from distributor.tokens import Tokens
-
-__all__ = [
-    "MAX_HTML_BYTES",
-    "DigestRenderer",
-    "Shortening",
-    "Variant",
-    "header_safe",
-    "inline_css",
-    "make_environment",
-]
-
-#: Gmail clips a message whose HTML passes about 102 KB (and hides the
-#: unsubscribe link with it); the digest stays under this, personal parts included.
-MAX_HTML_BYTES = 100_000
-_RAW_HEADERS = SMTP.clone(refold_source="none")
-_PERSONAL_MARGIN = 1_000  # room for the real links and name in place of the placeholders
-_NETWORK_LABELS = {
-    "x": "X",
-    "facebook": "Facebook",
-    "linkedin": "LinkedIn",
-    "whatsapp": "WhatsApp",
-    "telegram": "Telegram",
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "threads": "Threads",
-    "reddit": "Reddit",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Shortening:
-    """How the size guard shortened a variant."""
-
-    original_bytes: int
-    final_bytes: int
-    summaries_dropped: bool
-    stories_dropped: int
-    stories_total: int
-
-    def describe(self) -> str:
-        what = ["summaries dropped"] if self.summaries_dropped else []
-        if self.stories_dropped:
-            what.append(f"last {self.stories_dropped} of {self.stories_total} stories dropped")
-        return (
-            f"HTML of {self.original_bytes // 1000} KB is over the "
-            f"{MAX_HTML_BYTES // 1000} KB Gmail clipping limit; {', '.join(what)} "
-            f"(now {self.final_bytes // 1000} KB, footer kept; the web archive has everything)"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """One rendered, inlined digest with placeholders for the personal parts."""
-
-    list_name: str
-    edition_key: str
-    language: str
-    subject: str
-    html: str
-    text: str
-    story_ids: tuple[str, ...] = ()
-    view_url: str = ""
-    shortening: Shortening | None = None
-    #: its links carry the reader (``tracking = "per_reader"``): filled per message
-    reader_links: bool = False
-    prepared: PreparedMessage | None = field(default=None, compare=False, repr=False)
-
-
-def make_environment(
-    templates_dir: Path, translations: NullTranslations | None = None
-) -> Environment:
-    """Jinja2 for mail: autoescape on for everything but ``*.txt.j2``, gettext installed."""
-    env = Environment(
-        loader=template_loader(templates_dir),
-        autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_translations(  # type: ignore[attr-defined]
-        translations or NullTranslations(), newstyle=True
-    )
-    return env
-
-
-def inline_css(markup: str) -> str:
-    """Inline CSS with premailer, never touching the network, keeping media queries."""
-    from premailer import Premailer
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return str(
-            Premailer(
-                markup,
-                allow_network=False,
-                keep_style_tags=True,
-                strip_important=False,
-                disable_validation=True,
-                cssutils_logging_level=logging.CRITICAL,
-            ).transform()
-        )
-
-
-def archive_name(edition: Edition) -> str:
-    """``<list>/<edition>/<lang>.html``; a reader segment, when editions have one, is added."""
-    segment = str(getattr(edition, "segment", "") or "")
-    slug = re.sub(r"[^a-z0-9]+", "-", segment.lower()).strip("-")
-    page = f"{edition.language}-{slug}" if slug else edition.language
-    return f"{edition.list_name}/{edition.key}/{page}.html"
-
-
-def _mailbox(value: str) -> str:
-    """A configured sender or reply-to, header-safe, its IDN domain in ASCII."""
-    try:
-        return sending_mailbox(header_safe(value))
-    except AddressError as err:
-        raise RenderError(f"cannot send from {err.address!r}: {err.reason}") from err
-
-
-def clean_name(value: str) -> str:
-    """A subscriber's name fit for a header and a greeting: no control characters at all."""
-    return header_safe(value)
-
-
-def _finish_html(markup: str) -> str:
-    markup = markup.replace("\x00", "")
-    if "\r" in markup:
-        markup = re.sub(r"\r\n?", "\n", markup)
-    return markup if markup.endswith("\n") else markup + "\n"
-
-
-def _normalize_text(text: str) -> str:
-    text = text.replace("\x00", "")
-    lines = [line.rstrip() for line in text.splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip() + "\n"
 
 
 class DigestRenderer:
@@ -784,18 +645,3 @@ class DigestRenderer:
             f"{locale.language}_{locale.territory}" if locale.territory else locale.language
         )
         return self._render("email/archive.html.j2", edition.language, ctx)
-
-
-def _fill(body: str, personal: Personal, *, html: bool, reader: str = "") -> str:
-    """``body`` with the placeholders replaced (the slow path's substitution)."""
-    from distributor.render.fastmime import escape_html_attr, escape_html_text
-
-    text = escape_html_text if html else str
-    attr = escape_html_attr if html else str
-    body = (
-        body.replace(PLACEHOLDERS["greeting"], text(personal.greeting))
-        .replace(PLACEHOLDERS["unsubscribe_url"], attr(personal.unsubscribe_url))
-        .replace(PLACEHOLDERS["preferences_url"], attr(personal.preferences_url))
-    )
-    # a signed reader id is [A-Za-z0-9_.-]: nothing to escape
-    return body.replace(READER_PLACEHOLDER, reader) if reader else body

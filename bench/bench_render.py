@@ -112,9 +112,8 @@ def floor(variant: Any, lang: str, n: int) -> float:
     (the links carry the subscriber id as it is), no quoted-printable or RFC 2047,
     no ``Message`` object.  The same subscriber stream as the fast path."""
     prepared = variant.prepared
-    prepared.date(NOW)
     static, pick = prepared._raw_static, prepared._raw_pick  # the variant's own layout
-    date = prepared._date_bytes
+    date = prepared.dated(NOW)[2]  # the Date header's bytes, as the fast path has them
     base = b"https://news.example/newsletter"
     gc.collect()
     c0 = time.process_time()

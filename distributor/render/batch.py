@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from hashlib import sha256
 
 from distributor.config import ListConfig
 from distributor.mail.merge import STANDARD_HEADERS, Part, Template, TemplateBatch, Var, protect
@@ -30,6 +29,7 @@ from distributor.render.fastmime import (
     api_header,
     escape_html_attr,
     escape_html_text,
+    message_id_digest,
     template_slots,
 )
 from distributor.render.personal import usual_name
@@ -154,7 +154,7 @@ class BatchTemplates:
         unsubscribe, preferences = unsub.decode("ascii"), prefs.decode("ascii")
         # the name in Unicode isolates (FSI ... PDI), as DigestRenderer._personal writes it
         greeting = self._hello_name % {"name": f"\u2068{name}\u2069"} if name else self._hello
-        digest = sha256(key.encode()).hexdigest()[:24]
+        digest = message_id_digest(key)
         values = {"g": greeting, "u": unsubscribe, "p": preferences, "m": digest}
         if self.constants:
             values = {**self.constants, **values}

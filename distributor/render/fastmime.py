@@ -30,7 +30,6 @@ from datetime import datetime
 from email.header import Header
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
-from hashlib import sha256
 from operator import itemgetter
 from typing import Any
 
@@ -54,10 +53,14 @@ _MAX_QP = 76
 _HTML_SPECIAL = re.compile('[&<>"]')
 
 
+def message_id_digest(key: str) -> str:
+    """The reader's part of a Message-ID: the first 24 hex digits of SHA-256 of the key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
 def message_id_for(key: str, edition_key: str, domain: str) -> str:
     """A stable Message-ID on the sender's domain: the same ledger key, the same id."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return f"<{digest}.{edition_key}@{domain}>"
+    return f"<{message_id_digest(key)}.{edition_key}@{domain}>"
 
 
 def escape_html_text(value: str) -> str:
@@ -129,9 +132,7 @@ def encode_display_name(name: str) -> str:
     between two encoded words).
     """
     if name.isascii() and "=?" not in name and len(name) <= _LONGEST_PLAIN:
-        if _SPECIALS.isdisjoint(name):
-            return name
-        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return name if _SPECIALS.isdisjoint(name) else _quoted(name)
     # non-ASCII, or too long for one header line (RFC 5322: 998 octets): encoded
     # words, one per folded line, whatever the script and even without a space
     data = name.encode("utf-8")
@@ -192,7 +193,7 @@ def display_address(name: str, email: str) -> str:
     if not name:
         return email
     if not _SPECIALS.isdisjoint(name):
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        name = _quoted(name)
     return f"{name} <{email}>"
 
 
@@ -239,8 +240,9 @@ class PreparedMessage:
         self.plain_links = plain_links
         #: what the caller built this from, to notice a changed variant (see DigestRenderer)
         self.source: tuple[Any, ...] = (subject, html, text)
-        # (now, the Date header, its bytes): one tuple, so a reader of it never mixes two
-        self._date_cache: tuple[datetime, str, bytes] | None = None
+        # (now, the Date header, its value's bytes): one tuple, so a reader of it (this
+        # message's build() or its Personalizer, in any thread) never mixes two readings
+        self._date_cache: tuple[datetime, tuple[str, str], bytes] | None = None
         #: the renderer's :class:`Personalizer` of this message (made on first use)
         self.personalizer: Personalizer | None = None
 
@@ -321,14 +323,15 @@ class PreparedMessage:
 
     def date(self, now: datetime) -> str:
         """The Date header for ``now`` (cached: a batch shares one clock reading)."""
-        return self._dated(now)[1]
+        return self.dated(now)[1][1]
 
-    def _dated(self, now: datetime) -> tuple[datetime, str, bytes]:
+    def dated(self, now: datetime) -> tuple[datetime, tuple[str, str], bytes]:
+        """(``now``, the header ``("Date", value)``, the value's bytes), cached per reading."""
         cached = self._date_cache
         if cached is not None and cached[0] == now:
             return cached
         value = format_datetime(now)
-        cached = self._date_cache = (now, value, value.encode("ascii"))
+        cached = self._date_cache = (now, ("Date", value), value.encode("ascii"))
         return cached
 
     def build(
@@ -352,7 +355,7 @@ class PreparedMessage:
         and ``name`` and ``list_unsubscribe`` free of CR, LF and NUL (see
         :func:`distributor.render.personal.header_safe`).
         """
-        _now, date, date_bytes = self._dated(now)
+        _now, date_header, date_bytes = self.dated(now)
         message_id = message_id_for(key, self.edition_key, self.domain)
         g, u, p = personal.greeting, personal.unsubscribe_url, personal.preferences_url
         search = _HTML_SPECIAL.search
@@ -413,7 +416,7 @@ class PreparedMessage:
                 *before,
                 ("To", display_address(name, recipient)),
                 *after_to,
-                ("Date", date),
+                date_header,
                 ("Message-ID", message_id),
                 *after_date,
                 ("List-Unsubscribe", list_unsubscribe),
@@ -428,7 +431,7 @@ class Personalizer:
 
     The usual reader: a plain ASCII address (:data:`SIMPLE_ADDRESS`) and a name of
     at most 200 characters that needs no cleaning or escaping
-    (:data:`~distributor.render.personal.UNUSUAL_NAME`); the variant's links need
+    (:func:`~distributor.render.personal.usual_name`); the variant's links need
     no escaping.  For anyone else :meth:`message` returns None and the caller
     uses :meth:`PreparedMessage.build`, which this is byte for byte
     (``tests/digests/test_fast_equals_naive.py``).
@@ -533,8 +536,6 @@ class Personalizer:
         self._static = static
         base = len(static)
         self._pick = itemgetter(*(i if isinstance(i, int) else base + i[0] for i in order))
-        #: the Date header of the last clock reading (a batch shares one): as build() writes it
-        self._dated: tuple[datetime | None, tuple[str, str], bytes] = (None, ("Date", ""), b"")
 
     def message(
         self, subscriber_id: int, email: str, name: str, key: str, now: datetime, parts: bool
@@ -559,10 +560,7 @@ class Personalizer:
             p_cuts = (prefs[:cut], b"=\r\n", prefs[cut:])
         else:
             return None
-        dated = self._dated  # one tuple, read once: threads with other clocks cannot mix
-        if dated[0] is not now:
-            date = format_datetime(now)
-            dated = self._dated = (now, ("Date", date), date.encode("ascii"))
+        dated = self.prepared.dated(now)  # as build() writes it, one clock reading a batch
         if name:
             name_b = name.encode("utf-8")
             quoted = b2a_qp(name_b, istext=True)
@@ -571,7 +569,7 @@ class Personalizer:
             else:  # the greeting takes two lines (or a lone "." would be encoded)
                 greeting = (qp_piece(self._hello_head + name_b + self._hello_tail), b"", b"")
             # display_address() and encode_display_name(), which agree for ASCII names
-            to = f"{name if _SPECIALS.isdisjoint(name) else _quoted(name)} <{email}>"
+            to = display_address(name, email)
             if name.isascii():
                 to_b = to.encode("ascii")
             else:
@@ -580,7 +578,7 @@ class Personalizer:
             greeting = self._plain_hello
             to = email
             to_b = email.encode("ascii")
-        digest = sha256(key.encode()).hexdigest()[:24]
+        digest = message_id_digest(key)
         message_id = "<" + digest + self._id_tail
         raw = b"".join(
             self._pick(
@@ -646,6 +644,7 @@ _U_HEAD, _U_BREAK, _U_TAIL, _P_HEAD, _P_BREAK, _P_TAIL = range(7, 13)
 
 
 def _quoted(name: str) -> str:
+    """A display name as an RFC 5322 quoted string (backslash and quote escaped)."""
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from distributor.config import Settings, load_settings
+from distributor.models import Edition, Subscriber
 from distributor.pipeline import Context
 from distributor.store import Store
 
@@ -152,6 +153,21 @@ class PostgresDatabases:
 
 
 _postgres_databases: list[PostgresDatabases] = []  # the process's one instance, when in use
+
+
+def readers_edition(store: Store, readers: int, now: datetime = NOW) -> Edition:
+    """An edition of the ``daily`` list (key ``k``, English, no stories) to ``readers``
+    new readers ``r0@example.org``, ``r1@example.org``...: one pending ledger row each."""
+    subs = [Subscriber(0, f"r{i}@example.org", f"R {i}", "en") for i in range(readers)]
+    store.add_subscribers("daily", subs, now)
+    return store.create_edition(
+        list_name="daily",
+        key="k",
+        language="en",
+        stories=(),
+        recipients=store.recipients("daily"),
+        now=now,
+    )
 
 
 def database_line(tmp_path: Path, extra: str = "") -> str:

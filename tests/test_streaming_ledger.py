@@ -24,7 +24,7 @@ from distributor.report import RunReport
 from distributor.store import Store
 from distributor.store import schema as s
 from distributor.store.repository import NewVariant, ReaderProfile
-from tests.conftest import NOW, settings_for, write_config
+from tests.conftest import NOW, readers_edition, settings_for, write_config
 
 
 def _newsroom(make_context: Any, tmp_path: Path, list_extra: str = "") -> Context:
@@ -184,25 +184,12 @@ def store(request: Any, tmp_path: Path) -> Any:
     opened.close()
 
 
-def _edition(store: Store, n: int) -> Edition:
-    subs = [Subscriber(0, f"r{i}@example.org", f"R {i}", "en") for i in range(n)]
-    store.add_subscribers("daily", subs, NOW)
-    return store.create_edition(
-        list_name="daily",
-        key="k",
-        language="en",
-        stories=(),
-        recipients=store.recipients("daily"),
-        now=NOW,
-    )
-
-
 def _rows(store: Store, edition: Edition) -> dict[int, dict[str, Any]]:
     return {r["id"]: r for r in store.deliveries(edition.id)}
 
 
 def test_record_deliveries_writes_each_rows_own_outcome(store: Store) -> None:
-    edition = _edition(store, 12)
+    edition = readers_edition(store, 12)
     claimed = store.claim_deliveries(edition, 12, NOW)
     assert [c.subscriber.name for c in claimed] == [f"R {i}" for i in range(12)]
     k = [c.key for c in claimed]
@@ -252,7 +239,7 @@ def test_record_deliveries_writes_each_rows_own_outcome(store: Store) -> None:
 
 
 def test_claims_by_id_range_and_recovery_of_stale_rows_only(store: Store) -> None:
-    edition = _edition(store, 10)
+    edition = readers_edition(store, 10)
     ids = sorted(_rows(store, edition))
     first = store.claim_deliveries(edition, 100, NOW, id_range=(ids[2], ids[5]))
     assert [c.id for c in first] == ids[2:6]

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, create_engine, inspect, select, text
 
-from distributor.models import DeliveryResult, Edition, Subscriber
+from distributor.models import DeliveryResult, Subscriber
 from distributor.store import Store, claims, migrate
 from distributor.store import schema as s
+from tests.conftest import readers_edition
 
 NOW = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
 BEFORE = "0007_deliveries_no_foreign_keys"
@@ -29,19 +30,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
     else:
         yield request.getfixturevalue("pg_url")
-
-
-def _edition(store: Store, readers: int) -> Edition:
-    subs = [Subscriber(0, f"r{i}@example.org", f"R {i}", "en") for i in range(readers)]
-    store.add_subscribers("daily", subs, NOW)
-    return store.create_edition(
-        list_name="daily",
-        key="k",
-        language="en",
-        stories=(),
-        recipients=store.recipients("daily"),
-        now=NOW,
-    )
 
 
 def _ledger(url: str) -> list[tuple[object, ...]]:
@@ -214,7 +202,7 @@ def test_claims_read_the_partial_index(db_url: str) -> None:
     it: SQLite only when the query repeats the condition word for word."""
     store = Store.open(db_url)
     try:
-        _edition(store, 3)
+        readers_edition(store, 3, NOW)
         with store.engine.begin() as conn:
             plan = _claim_plan(conn)
     finally:
@@ -236,7 +224,7 @@ def test_claims_and_outcomes_not_sent_are_hot_updates_on_postgres(pg_url: str) -
     flush: the claim and the record run in one transaction on one connection."""
     store = Store.open(pg_url)
     try:
-        edition = _edition(store, 10)
+        edition = readers_edition(store, 10, NOW)
         with store.engine.begin() as conn:
             claimed = claims.claim(conn, edition, 10, NOW, 0, claims.LAST_ID)
             assert len(claimed) == 10

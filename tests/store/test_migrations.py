@@ -22,7 +22,7 @@ from distributor.errors import StoreError
 from distributor.models import DeliveryResult, Subscriber
 from distributor.store import Store, migrate
 from distributor.store import schema as s
-from tests.conftest import write_config
+from tests.conftest import readers_edition, write_config
 
 NOW = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
 
@@ -120,16 +120,7 @@ def _ledger_of_three(url: str) -> None:
     """An edition of three readers: one sent, one failed, one pending."""
     store = Store.open(url)
     try:
-        subs = [Subscriber(0, f"r{i}@example.org", f"R {i}", "en") for i in range(3)]
-        store.add_subscribers("daily", subs, NOW)
-        edition = store.create_edition(
-            list_name="daily",
-            key="k",
-            language="en",
-            stories=(),
-            recipients=store.recipients("daily"),
-            now=NOW,
-        )
+        edition = readers_edition(store, 3, NOW)
         claimed = store.claim_deliveries(edition, 2, NOW)
         store.record_deliveries(
             claimed,

@@ -116,9 +116,7 @@ def trigger() -> Any:
         raise _Invalid("Idempotency-Key is longer than 200 characters")
     try:
         outcome = send_now(
-            d.settings,
-            d.store,
-            d.clock,
+            d,
             list_name=list_name,
             idempotency_key=key,
             scope=f"api:{g.api_token}",

@@ -194,7 +194,7 @@ def logout() -> Any:
 def dashboard() -> Any:
     d = deps()
     try:
-        upcoming = next_editions(d.settings, d.store, d.clock)
+        upcoming = next_editions(d)
         problem = None
     except DistributorError as err:
         upcoming, problem = [], str(err)
@@ -231,7 +231,7 @@ def _next_or_page(list_name: str, language: str) -> Any:
     if list_name not in d.settings.lists:
         abort(404)
     segment = request.args.get("segment", "")
-    ne = find_next(d.settings, d.store, d.clock, list_name, language, segment)
+    ne = find_next(d, list_name, language, segment)
     if ne is None:
         title = d.settings.lists[list_name].title
         body = (
@@ -261,7 +261,7 @@ def preview(list_name: str, language: str) -> Any:
         return page
     d = deps()
     editor: Editor = g.editor
-    message = render_for(d.settings, d.store, d.clock, ne, _editor_as_reader(editor, language))
+    message = render_for(d, ne, _editor_as_reader(editor, language))
     return _page(
         "preview.html.j2",
         ne=ne,
@@ -279,7 +279,7 @@ def preview_html(list_name: str, language: str) -> Any:
     if page is not None:
         return page
     d = deps()
-    message = render_for(d.settings, d.store, d.clock, ne, _editor_as_reader(g.editor, language))
+    message = render_for(d, ne, _editor_as_reader(g.editor, language))
     resp = Response(message.html, mimetype="text/html")
     # the digest is shown in a frame of our own page, sandboxed: no scripts, no forms
     resp.headers["Content-Security-Policy"] = (
@@ -297,7 +297,7 @@ def preview_test_send(list_name: str, language: str) -> Any:
     d = deps()
     editor: Editor = g.editor
     try:
-        result = test_send(d.settings, d.store, d.clock, ne, editor.email, editor.email)
+        result = test_send(d, ne, editor.email, editor.email)
         text = (
             _("test sent to {to}").format(to=editor.email)
             if result.state is DeliveryState.SENT
@@ -328,9 +328,7 @@ def send_form(list_name: str) -> Any:
     d = deps()
     if list_name not in d.settings.lists:
         abort(404)
-    upcoming = [
-        ne for ne in next_editions(d.settings, d.store, d.clock) if ne.list_name == list_name
-    ]
+    upcoming = [ne for ne in next_editions(d) if ne.list_name == list_name]
     pending = sum(
         f.pending
         for f in readers.edition_figures(d.ctx, list_name=list_name, limit=50)
@@ -361,9 +359,7 @@ def send(list_name: str) -> Any:
             body=_("Reload the send page."),
         )
     outcome = send_now(
-        d.settings,
-        d.store,
-        d.clock,
+        d,
         list_name=list_name,
         idempotency_key=key,
         scope=f"dashboard:{list_name}",

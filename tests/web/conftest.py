@@ -24,7 +24,7 @@ from distributor.store import Store
 from distributor.store.web import WebStore
 from distributor.subscribers import read_subscribers_csv
 from distributor.web import create_app
-from distributor.web.common import CLOCK_KEY
+from distributor.web.common import CLOCK_KEY, Deps, deps
 from tests.conftest import NOW, SAMPLE, settings_for, write_config
 
 BASE = "https://news.example/newsletter"
@@ -53,6 +53,12 @@ class WebEnv:
     @property
     def web(self) -> WebStore:
         return WebStore(self.store)
+
+    @property
+    def deps(self) -> Deps:
+        """The app's own dependencies (its settings, store, clock and network facts)."""
+        with self.app.app_context():
+            return deps()
 
     def outbox(self, prefix: str = "") -> list[Path]:
         root = self.settings.data_path("outbox/mail")

@@ -190,7 +190,7 @@ def test_pin_and_exclude_change_the_next_edition(env: WebEnv) -> None:
     assert token
     from distributor.web.editions import find_next
 
-    before = find_next(env.settings, env.store, env.clock, "daily", "en")
+    before = find_next(env.deps, "daily", "en")
     assert before is not None
     lead, last = before.stories[0], before.stories[-1]
     assert (
@@ -208,7 +208,7 @@ def test_pin_and_exclude_change_the_next_edition(env: WebEnv) -> None:
         "/editor/stories/flag",
         data={"story_id": last.id, "flag": "pinned", "on": "1", "csrf_token": token.group(1)},
     )
-    after = find_next(env.settings, env.store, env.clock, "daily", "en")
+    after = find_next(env.deps, "daily", "en")
     assert after is not None
     assert after.stories[0].id == last.id
     assert lead.id not in {s.id for s in after.stories}
@@ -307,9 +307,7 @@ def test_a_second_call_while_the_first_runs_waits_for_its_result(env: WebEnv) ->
     )  # "the first call"
     # nobody finishes it: after the wait the answer is "in progress", and nothing ran
     outcome = send_now(
-        env.settings,
-        env.store,
-        env.clock,
+        env.deps,
         list_name="daily",
         idempotency_key=key,
         scope=scope,
@@ -321,9 +319,7 @@ def test_a_second_call_while_the_first_runs_waits_for_its_result(env: WebEnv) ->
     timer = threading.Timer(0.5, env.web.finish_idempotency_key, (scope, key, done))
     timer.start()
     outcome = send_now(
-        env.settings,
-        env.store,
-        env.clock,
+        env.deps,
         list_name="daily",
         idempotency_key=key,
         scope=scope,

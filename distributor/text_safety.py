@@ -32,8 +32,10 @@ as an override can, but no newsroom subject needs one.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from typing import Any
 
 __all__ = [
     "BIDI_CONTROLS",
@@ -41,6 +43,7 @@ __all__ = [
     "ZERO_WIDTH",
     "csv_cell",
     "strip_invisible",
+    "terminal_json",
     "unescape_cell",
     "visible",
 ]
@@ -71,6 +74,23 @@ def _escape(match: re.Match[str]) -> str:
         return _NAMED[char]
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return json.dumps(match.group())[1:-1]  # "\\uXXXX", as ensure_ascii writes it
+
+
+def terminal_json(data: Any, *, indent: int | None = 2) -> str:
+    """``data`` as JSON for a terminal: non-ASCII text as it is (Arabic, Chinese), each
+    control and invisible formatting character (the ones :func:`visible` escapes)
+    as its ``\\uXXXX`` escape.
+
+    ``json.dumps(ensure_ascii=False)`` escapes only C0 controls, so a title's
+    U+009B (CSI) or U+202E would reach the terminal raw; ``ensure_ascii=True``
+    makes every Arabic title unreadable.  Outside its strings JSON is ASCII, so
+    the escapes land only inside strings and the value parses back exactly.
+    """
+    return _TERMINAL_UNSAFE.sub(_json_escape, json.dumps(data, ensure_ascii=False, indent=indent))
 
 
 def visible(text: str, *, one_line: bool = True) -> str:

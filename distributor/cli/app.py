@@ -116,7 +116,7 @@ def config_check(state: CliState, as_json: bool) -> None:
         "warnings": config_warnings(settings),
     }
     if as_json:
-        print_json(summary, ensure_ascii=True)
+        print_json(summary)
     else:
         click.echo(f"configuration OK: {summary['config']}")
         for key in ("data_dir", "database", "sources", "lists", "mail", "social"):

@@ -3,7 +3,6 @@ listings (``--json`` or a table that fits the terminal)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import traceback
@@ -26,7 +25,7 @@ from distributor.models import Message
 from distributor.redact import Redactor, settings_redactor
 from distributor.service import Context
 from distributor.service import Progress as PipelineProgress
-from distributor.text_safety import visible
+from distributor.text_safety import terminal_json, visible
 
 EXIT_ERROR, EXIT_PARTIAL = 1, 3
 
@@ -143,10 +142,14 @@ def json_option(help: str = "Print JSON.") -> Callable[[Callable[..., Any]], Cal
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
-def print_json(data: Any, *, ensure_ascii: bool = False) -> None:
-    """``--json`` output: ``data`` indented by two.  ``ensure_ascii=True`` where a command
-    has always escaped non-ASCII text, so that its output stays as it was."""
-    click.echo(json.dumps(data, ensure_ascii=ensure_ascii, indent=2))
+def print_json(data: Any) -> None:
+    """``--json`` output: ``data`` indented by two (``text_safety.terminal_json``)."""
+    click.echo(terminal_json(data))
+
+
+def print_json_line(data: Any) -> None:
+    """One JSON object on one line (``terminal_json``): a command's one-line report."""
+    click.echo(terminal_json(data, indent=None))
 
 
 def print_table(
@@ -173,12 +176,11 @@ def print_listing(
     rows: Iterable[Sequence[RenderableType]],
     *,
     title: str | None = None,
-    ensure_ascii: bool = False,
 ) -> None:
     """A listing: ``data`` as JSON with ``--json`` (:func:`print_json`), else ``rows`` under
     ``columns`` as a table (:func:`print_table`)."""
     if as_json:
-        print_json(data, ensure_ascii=ensure_ascii)
+        print_json(data)
     else:
         print_table(columns, rows, title=title)
 

@@ -28,7 +28,7 @@ def db_upgrade(state: CliState, as_json: bool) -> None:
     with errors_as_one_line(state):
         before, after = database.upgrade(state.settings())
     if as_json:
-        print_json({"from": before.current, **after.to_dict()}, ensure_ascii=True)
+        print_json({"from": before.current, **after.to_dict()})
     elif before.current == after.current:
         click.echo(f"database already at {after.current}")
     else:
@@ -43,7 +43,7 @@ def db_current(state: CliState, as_json: bool) -> None:
     with errors_as_one_line(state):
         now = database.status(state.settings())
     if as_json:
-        print_json(now.to_dict(), ensure_ascii=True)
+        print_json(now.to_dict())
         return
     current = now.current or ("none (tables without history)" if now.unversioned else "none")
     click.echo(f"current: {current}")

@@ -9,7 +9,6 @@ you looked (optimistic versioning); without it the current version is used.
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from distributor.errors import EditionError
 from distributor.models import PlannedEdition, PlanState
 from distributor.service import Context
 from distributor.service import editions as service
-from distributor.text_safety import visible
+from distributor.text_safety import terminal_json, visible
 
 
 def _who() -> str:
@@ -170,7 +169,9 @@ def editions_show(state: CliState, edition_id: int, with_changes: bool, as_json:
             return
         _echo_edition(ctx, edition, False)
         for c in log:
-            click.echo(f"  {c.at.isoformat()} {c.who} {c.action} {json.dumps(c.detail)}")
+            click.echo(
+                f"  {c.at.isoformat()} {c.who} {c.action} {terminal_json(c.detail, indent=None)}"
+            )
 
 
 @editions.command("draft")
@@ -454,7 +455,7 @@ def editions_test(
         for to, r in zip(outcome.addresses, outcome.results, strict=True)
     ]
     if as_json:
-        print_json({"language": outcome.language, "results": rows}, ensure_ascii=True)
+        print_json({"language": outcome.language, "results": rows})
     else:
         for row in rows:
             click.echo(
@@ -483,7 +484,6 @@ def editions_history(state: CliState, list_name: str | None, limit: int, as_json
         cols,
         ([str(r[c]) for c in cols] for r in rows),
         title="sent editions",
-        ensure_ascii=True,
     )
 
 

@@ -43,7 +43,6 @@ def check(state: CliState, names: tuple[str, ...], as_json: bool) -> None:
             )
             for r in rows
         ),
-        ensure_ascii=True,
     )
     if not all(r["ok"] for r in rows):
         sys.exit(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from distributor.cli.common import (
     errors_as_one_line,
     open_context,
     print_json,
+    print_json_line,
 )
 from distributor.errors import ConfigError
 from distributor.service import sharing as service
@@ -76,7 +76,7 @@ def links(state: CliState, story_id: str, campaign: str, as_json: bool) -> None:
         with open_context(settings, clock=state.clock) as ctx:
             found = service.links(ctx, story_id, campaign)
     if as_json:
-        print_json({link.network: link.url for link in found}, ensure_ascii=True)
+        print_json({link.network: link.url for link in found})
         return
     for link in found:
         click.echo(f"{link.network:9} {link.url}")
@@ -117,7 +117,7 @@ def post(
                 n = service.resolve_unknown(ctx, channel, decision=decision, story_id=story_id)
             what = "marked sent" if decision == "sent" else "put back to be posted on the next run"
             if as_json:
-                click.echo(json.dumps({"channel": channel, "decision": decision, "posts": n}))
+                print_json_line({"channel": channel, "decision": decision, "posts": n})
             else:
                 click.echo(f"{n} posts of {channel} with an unknown outcome {what}")
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from distributor.cli.common import (
     fail,
     open_context,
     print_json,
+    print_json_line,
     print_listing,
 )
 from distributor.config import Settings
@@ -102,7 +102,7 @@ def add(
             frequency,
         )
     if as_json:
-        click.echo(json.dumps({"email": address, "list": lst, "outcome": outcome, "id": sid}))
+        print_json_line({"email": address, "list": lst, "outcome": outcome, "id": sid})
     else:
         click.echo(f"{address}: {outcome} ({lst})")
     if outcome in ("suppressed", "unsubscribed"):
@@ -265,7 +265,7 @@ def tokens_create(state: CliState, name: str, as_json: bool) -> None:
     with _open(state) as (_settings, ctx):
         token = readers.create_api_token(ctx, name)
     if as_json:
-        click.echo(json.dumps({"name": name, "token": token}))
+        print_json_line({"name": name, "token": token})
     else:
         click.echo(token)
         click.echo(f"token {name!r} created; it is not shown again", err=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
+from unicodedata import east_asian_width
 
 from markupsafe import Markup, escape
 
@@ -19,20 +20,61 @@ SERIES = (
 MARKS = (("bounced", "#ef6c00"), ("complained", "#6a1b9a"), ("unsubscribed", "#455a64"))
 
 
-def history_chart(rows: Sequence[EditionFigures], width: int = 720, height: int = 220) -> Markup:
+def _labels(_: Callable[[str], str]) -> dict[str, str]:
+    """Each series' name in the page's language (the history table's own column titles)."""
+    return {
+        "sent": _("Sent"),
+        "failed": _("Failed"),
+        "unknown": _("Unknown"),
+        "pending": _("Pending"),
+        "bounced": _("Bounced"),
+        "complained": _("Complained"),
+        "unsubscribed": _("Unsubscribed"),
+    }
+
+
+def _text_width(text: str, size: int) -> int:
+    """About how wide ``text`` is at ``size`` pixels: 0.6 em a character, 1 em a wide one
+    (Chinese, Japanese, Korean)."""
+    wide = sum(1 for c in text if east_asian_width(c) in "WF")
+    return round(size * (0.6 * (len(text) - wide) + wide))
+
+
+def history_chart(
+    rows: Sequence[EditionFigures],
+    _: Callable[[str], str] = str,
+    width: int = 720,
+    height: int = 236,
+) -> Markup:
     """Stacked bars (sent/failed/unknown/pending) per edition, oldest first, with a legend
-    and the bounced/complained/unsubscribed counts as dots above each bar."""
+    and the bounced/complained/unsubscribed counts as dots above each bar; its title,
+    legend and tooltips in the page's language (``_``: the dashboard's gettext)."""
     if not rows:
         return Markup("")
-    top, bottom, left = 16, 40, 36
+    label = _labels(_)
+    # the legend's entries, each as wide as its label (a wide character counts twice), in
+    # as many rows as they take
+    left = 36
+    legend: list[tuple[str, str, int, int]] = []
+    lx, rows_used = left, 1
+    for name, color in SERIES + MARKS:
+        span = 14 + _text_width(label[name], 10) + 16
+        if lx > left and lx + span > width:
+            lx, rows_used = left, rows_used + 1
+        legend.append((name, color, lx, rows_used))
+        lx += span
+    height += 16 * (rows_used - 1)
+    # room above for the three marks over the tallest bar; below, the bars' labels and
+    # the legend
+    top, bottom = 32, 40 + 16 * (rows_used - 1)
     plot_h = height - top - bottom
     peak = max(max(r.recipients for r in rows), 1)
     slot = (width - left) / len(rows)
     bar = max(min(slot * 0.6, 48), 4)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" class="chart">',
-        "<title>Deliveries per edition</title>",
+        f'height="{height}" viewBox="0 0 {width} {height}" class="chart" direction="ltr">',
+        f"<title>{escape(_('Deliveries per edition'))}</title>",
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}" stroke="#999"/>',
         f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end">{peak}</text>',
         f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end">0</text>',
@@ -48,26 +90,25 @@ def history_chart(rows: Sequence[EditionFigures], width: int = 720, height: int 
             y -= h
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                f'fill="{color}"><title>{escape(r.key)} {escape(r.language)}: '
-                f"{value} {name}</title></rect>"
+                f'fill="{color}"><title>{escape(r.key)} {escape(r.language)} · '
+                f"{escape(label[name])}: {value}</title></rect>"
             )
         for j, (name, color) in enumerate(MARKS):
             value = getattr(r, name)
             if value:
                 parts.append(
                     f'<circle cx="{x + bar / 2:.1f}" cy="{y - 6 - j * 8:.1f}" r="3" '
-                    f'fill="{color}"><title>{value} {name}</title></circle>'
+                    f'fill="{color}"><title>{escape(label[name])}: {value}</title></circle>'
                 )
         parts.append(
             f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 14}" font-size="9" '
             f'text-anchor="middle">{escape(r.key[5:])} {escape(r.language)}</text>'
         )
-    lx = left
-    for name, color in SERIES + MARKS:
+    for name, color, lx, row in legend:
+        ly = height - 16 * (rows_used - row)
         parts.append(
-            f'<rect x="{lx}" y="{height - 12}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{lx + 14}" y="{height - 3}" font-size="10">{name}</text>'
+            f'<rect x="{lx}" y="{ly - 12}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{lx + 14}" y="{ly - 3}" font-size="10">{escape(label[name])}</text>'
         )
-        lx += 90
     parts.append("</svg>")
     return Markup("".join(parts))

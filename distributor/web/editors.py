@@ -208,7 +208,7 @@ def dashboard() -> Any:
         problem=problem,
         counts=counts,
         history=history,
-        chart=history_chart(list(reversed(history))),
+        chart=history_chart(list(reversed(history)), _),
     )
 
 
@@ -411,7 +411,7 @@ def history() -> Any:
     rows: list[EditionFigures] = readers.edition_figures(
         d.ctx, list_name=request.args.get("list") or None, limit=100
     )
-    return _page("history.html.j2", rows=rows, chart=history_chart(list(reversed(rows[:30]))))
+    return _page("history.html.j2", rows=rows, chart=history_chart(list(reversed(rows[:30])), _))
 
 
 # ----------------------------------------------------------------- subscribers

@@ -15,8 +15,10 @@ from tests.conftest import ROOT
 from tests.web.conftest import WebEnv, csrf
 
 TEMPLATES = ROOT / "templates" / "web" / "editor"
-#: the dashboard's Python modules (their page titles, messages and results)
-EDITORS = sorted((ROOT / "distributor" / "web").glob("editor*.py"))
+#: the dashboard's Python modules (their page titles, messages and results; the chart's legend)
+EDITORS = sorted(
+    [*(ROOT / "distributor" / "web").glob("editor*.py"), ROOT / "distributor" / "web" / "chart.py"]
+)
 
 
 def _used_strings() -> set[str]:

@@ -234,8 +234,17 @@ def test_history_posts_and_chart_after_a_run(social_env: WebEnv) -> None:
     env.clock.advance(hours=1)
     env.web.unsubscribe(sub.id, "daily", env.clock())
     history = env.client.get("/editor/history").get_data(as_text=True)
-    assert "<svg" in history and "sent</title>" in history
+    assert "<svg" in history and "<title>Deliveries per edition</title>" in history
+    assert (
+        "2026-11-28 en · Sent: 4</title>" in history and "<title>Unsubscribed: 1</title>" in history
+    )
     assert "<script" not in history
+    # the chart speaks the dashboard's language: its title, legend and tooltips
+    arabic = env.client.get("/editor/history", headers={"Accept-Language": "ar"})
+    page = arabic.get_data(as_text=True)
+    assert "<title>عمليات التسليم في كل عدد</title>" in page
+    assert "2026-11-28 en · المُرسلة: 4</title>" in page and ">المُرسلة</text>" in page
+    assert "Sent" not in page and "Unsubscribed" not in page
     figures = env.web.edition_figures()
     assert sum(f.sent for f in figures) == 24 and sum(f.unsubscribed for f in figures) == 1
     posts = env.client.get("/editor/posts")

@@ -19,30 +19,33 @@ from distributor.web.editors import _, _page, bp
 
 
 def hourly_chart(hourly: list[int], width: int = 720, height: int = 180) -> Markup:
-    """Bars of clicks per hour over the first 48 hours (server-side SVG, no script)."""
+    """Bars of clicks per hour over the first 48 hours (server-side SVG, no script), in the
+    dashboard's language, laid out left to right on every page (as ``history_chart``)."""
     top, bottom, left = 14, 28, 36
     plot_h = height - top - bottom
     peak = max(max(hourly, default=0), 1)
     slot = (width - left) / max(len(hourly), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" class="chart" id="hourly-chart">',
-        "<title>Clicks per hour, first 48 hours</title>",
+        f'viewBox="0 0 {width} {height}" class="chart" id="hourly-chart" direction="ltr">',
+        f"<title>{escape(_('Clicks over the first 48 hours'))}</title>",
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}" stroke="#999"/>',
         f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end">{peak}</text>',
         f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end">0</text>',
     ]
+    tooltip, tick = _("Hour {hour}, clicks: {n}"), _("{hours} h")
     for i, n in enumerate(hourly):
         h = plot_h * n / peak
         x = left + i * slot + slot * 0.15
         parts.append(
             f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.7:.1f}" '
             f'height="{h:.1f}" fill="#1565c0" data-hour="{i}" data-clicks="{n}">'
-            f"<title>hour {i + 1}: {n} clicks</title></rect>"
+            f"<title>{escape(tooltip.format(hour=i + 1, n=n))}</title></rect>"
         )
         if i % 6 == 0:
             parts.append(
-                f'<text x="{x:.1f}" y="{height - 10}" font-size="10">{escape(str(i))}h</text>'
+                f'<text x="{x:.1f}" y="{height - 10}" font-size="10">'
+                f"{escape(tick.format(hours=i))}</text>"
             )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -60,6 +60,12 @@ def test_dashboard_pages_show_clicks_per_language_and_story(served: Served) -> N
     assert 'data-field="clicks">2<' in en_row and 'data-field="unique">2<' in en_row
     assert en_target in page and ar_target in page
     assert 'id="hourly-chart"' in page and 'data-hour="5" data-clicks="3"' in page
+    assert "<title>Hour 6, clicks: 3</title>" in page and ">6 h</text>" in page
+    # the chart speaks the dashboard's language too
+    japanese = client.get(
+        f"/editor/stats/daily/{edition.key}", headers={"Accept-Language": "ja"}
+    ).get_data(as_text=True)
+    assert "<title>6時間目、クリック: 3</title>" in japanese and ">6時間</text>" in japanese
     assert 'id="stats-social"' in page  # where the networks' post counts will go
     missing = client.get("/editor/stats/daily/1999-01-01")
     assert missing.status_code == 404

@@ -1,4 +1,5 @@
-"""A small server-side SVG chart of delivery figures per edition (no scripts, no CDN)."""
+"""The dashboard's small server-side SVG charts (no scripts, no CDN): deliveries per
+edition, clicks per hour."""
 
 from __future__ import annotations
 
@@ -40,6 +41,29 @@ def _text_width(text: str, size: int) -> int:
     return round(size * (0.6 * (len(text) - wide) + wide))
 
 
+def _frame(
+    width: int,
+    height: int,
+    title: str,
+    left: int,
+    top: int,
+    plot_h: float,
+    peak: int,
+    attrs: str = "",
+) -> list[str]:
+    """A chart's opening: the ``<svg>`` laid out left to right whatever the page's
+    direction (a time axis reads the same way in every language), its title, the base
+    line and the axis's two figures (0 and the peak)."""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" class="chart"{attrs} direction="ltr">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}" stroke="#999"/>',
+        f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end">{peak}</text>',
+        f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end">0</text>',
+    ]
+
+
 def history_chart(
     rows: Sequence[EditionFigures],
     _: Callable[[str], str] = str,
@@ -71,14 +95,7 @@ def history_chart(
     peak = max(max(r.recipients for r in rows), 1)
     slot = (width - left) / len(rows)
     bar = max(min(slot * 0.6, 48), 4)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" class="chart" direction="ltr">',
-        f"<title>{escape(_('Deliveries per edition'))}</title>",
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}" stroke="#999"/>',
-        f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end">{peak}</text>',
-        f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end">0</text>',
-    ]
+    parts = _frame(width, height, _("Deliveries per edition"), left, top, plot_h, peak)
     for i, r in enumerate(rows):
         x = left + i * slot + (slot - bar) / 2
         y = top + plot_h
@@ -110,5 +127,41 @@ def history_chart(
             f'<rect x="{lx}" y="{ly - 12}" width="10" height="10" fill="{color}"/>'
             f'<text x="{lx + 14}" y="{ly - 3}" font-size="10">{escape(label[name])}</text>'
         )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def hourly_chart(
+    hourly: Sequence[int], _: Callable[[str], str] = str, width: int = 720, height: int = 180
+) -> Markup:
+    """Bars of clicks per hour over the first 48 hours, in the page's language (``_``)."""
+    top, bottom, left = 14, 28, 36
+    plot_h = height - top - bottom
+    peak = max(max(hourly, default=0), 1)
+    slot = (width - left) / max(len(hourly), 1)
+    parts = _frame(
+        width,
+        height,
+        _("Clicks over the first 48 hours"),
+        left,
+        top,
+        plot_h,
+        peak,
+        ' id="hourly-chart"',
+    )
+    tooltip, tick = _("Hour {hour}, clicks: {n}"), _("{hours} h")
+    for i, n in enumerate(hourly):
+        h = plot_h * n / peak
+        x = left + i * slot + slot * 0.15
+        parts.append(
+            f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.7:.1f}" '
+            f'height="{h:.1f}" fill="#1565c0" data-hour="{i}" data-clicks="{n}">'
+            f"<title>{escape(tooltip.format(hour=i + 1, n=n))}</title></rect>"
+        )
+        if i % 6 == 0:
+            parts.append(
+                f'<text x="{x:.1f}" y="{height - 10}" font-size="10">'
+                f"{escape(tick.format(hours=i))}</text>"
+            )
     parts.append("</svg>")
     return Markup("".join(parts))
